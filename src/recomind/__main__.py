@@ -1,0 +1,3 @@
+from recomind.cli import main
+
+main()

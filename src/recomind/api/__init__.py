@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): the design's three endpoints plus catalogue and operations routes."""

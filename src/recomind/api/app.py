@@ -1,0 +1,41 @@
+"""The app factory: ``create_app(settings)`` wires state, routes, errors and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
+
+from recomind import __version__
+from recomind.api import errors
+from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from recomind.api.routes import actions, health, recommendations, users, videos
+from recomind.api.state import AppState
+from recomind.config import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app_state = state or AppState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        app_state.close()
+
+    app = FastAPI(
+        title="RecoMind",
+        version=__version__,
+        description="Personalized top-N feeds for short-video apps.",
+        lifespan=lifespan,
+    )
+    app.state.recomind = app_state
+    errors.install(app)
+    for module in (recommendations, actions, videos, users, health):
+        app.include_router(module.router)
+    app.mount("/metrics", make_asgi_app())
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    return app

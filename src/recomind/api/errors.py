@@ -1,0 +1,122 @@
+"""Every error a client can cause becomes JSON naming the field and what was expected.
+
+Shape: ``{"error": code, "message": text, "field": "body.action_type", "errors": [...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recomind.errors import ConflictError, NotFoundError, UnavailableError
+from recomind.schemas import ID_PATTERN, ID_RULE
+
+
+class FieldError(Exception):
+    """A request field is wrong in a way the schema cannot express."""
+
+    def __init__(self, field: str, message: str, *, status_code: int = 422) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.status_code = status_code
+
+
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return body
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for e in exc.errors():
+        field = _loc(e.get("loc", ()))
+        if e.get("type") == "json_invalid":
+            msg = "expected a valid JSON body: " + str(e.get("ctx", {}).get("error", "invalid JSON"))
+            field = "body"
+        elif e.get("type") == "missing":
+            msg = "is required"
+        elif e.get("type") == "extra_forbidden":
+            msg = "is not a known field"
+        elif e.get("type") == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == ID_PATTERN:
+            msg = f"expected {ID_RULE}, got {e.get('input')!r}"
+        else:
+            msg = str(e.get("msg", "is invalid"))
+        errors.append({"field": field, "message": msg})
+    first = errors[0] if errors else {"field": "body", "message": "is invalid"}
+    return JSONResponse(
+        status_code=422,
+        content=error_body(
+            "validation_error", f"{first['field']}: {first['message']}", first["field"], errors=errors
+        ),
+    )
+
+
+def _field(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FieldError)
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(
+            "validation_error",
+            f"{exc.field}: {exc.message}",
+            exc.field,
+            errors=[{"field": exc.field, "message": exc.message}],
+        ),
+    )
+
+
+def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFoundError)
+    return JSONResponse(
+        status_code=404,
+        content=error_body("not_found", f"{exc.field}: {exc}", exc.field, value=exc.value),
+    )
+
+
+def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConflictError)
+    return JSONResponse(
+        status_code=409,
+        content=error_body("conflict", f"{exc.field}: {exc}", exc.field, value=exc.value),
+    )
+
+
+def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": "1"},
+        content=error_body("unavailable", f"try again shortly: {exc}"),
+    )
+
+
+def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=error_body(code, str(exc.detail)),
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(FieldError, _field)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(UnavailableError, _unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http)

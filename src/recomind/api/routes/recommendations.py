@@ -1,0 +1,40 @@
+"""``GET /recommendations/{user_id}`` and ``GET /trending``: JSON arrays, cache-first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Path, Response
+
+from recomind.api.deps import PageSizeDep, StateDep
+from recomind.schemas import ID_PATTERN, RecommendedVideo
+
+router = APIRouter(tags=["recommendations"])
+
+
+def _respond(items: list[RecommendedVideo] | bytes, hit: bool) -> Response:
+    body = items if isinstance(items, bytes) else orjson.dumps([i.model_dump(mode="json") for i in items])
+    return Response(
+        content=body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"}
+    )
+
+
+@router.get(
+    "/recommendations/{user_id}",
+    response_model=list[RecommendedVideo],
+    responses={200: {"headers": {"X-Cache": {"description": "hit or miss"}}}},
+)
+def recommendations(
+    user_id: Annotated[str, Path(pattern=ID_PATTERN)], n: PageSizeDep, state: StateDep
+) -> Response:
+    """Top-``n`` videos for the user; trending for unknown users or users with no history."""
+    items, hit = state.recommendations.for_user(user_id, n)
+    return _respond(items, hit)
+
+
+@router.get("/trending", response_model=list[RecommendedVideo])
+def trending(n: PageSizeDep, state: StateDep) -> Response:
+    """Globally popular videos now (decayed popularity), cached under ``popular_videos``."""
+    items, hit = state.recommendations.trending(n)
+    return _respond(items, hit)

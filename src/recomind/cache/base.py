@@ -1,0 +1,44 @@
+"""The cache interface every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class CacheError(Exception):
+    """The cache backend could not be reached or answered with an error."""
+
+
+class Cache(ABC):
+    """Bytes under string keys with a TTL in seconds. Keys arrive already prefixed."""
+
+    @abstractmethod
+    def get(self, key: str) -> bytes | None:
+        """The value, or ``None`` when absent or expired."""
+
+    @abstractmethod
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        """Store ``value``; it expires after ``ttl_s`` seconds."""
+
+    @abstractmethod
+    def delete(self, *keys: str) -> int:
+        """Remove keys; returns how many existed."""
+
+    @abstractmethod
+    def incr(self, key: str, ttl_s: float | None = None) -> int:
+        """Add one to an integer counter (created at 0); sets the TTL when it is created."""
+
+    @abstractmethod
+    def ttl(self, key: str) -> float | None:
+        """Seconds left, ``None`` when the key is absent or has no expiry."""
+
+    @abstractmethod
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every key starting with ``prefix`` (tests and admin only)."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the backend answers."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,12 @@
+"""Cache key names from the design, joined by one helper."""
+
+from __future__ import annotations
+
+RECOMMENDATIONS = "recommendations"
+POPULAR_VIDEOS = "popular_videos"
+USER_PROFILE = "user_profile"
+
+
+def key(prefix: str, *parts: str) -> str:
+    """``key('t1:', 'recommendations', 'u1')`` -> ``'t1:recommendations:u1'``."""
+    return prefix + ":".join(parts)

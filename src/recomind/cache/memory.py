@@ -1,0 +1,81 @@
+"""In-process cache for the embedded default: a dict with expiry times and a lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from recomind.cache.base import Cache
+
+
+class MemoryCache(Cache):
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._lock = threading.Lock()
+        self._max_keys = max_keys
+
+    def _live(self, key: str, now: float) -> tuple[bytes, float | None] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] is not None and item[1] <= now:
+            del self._data[key]
+            return None
+        return item
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            item = self._live(key, time.monotonic())
+            return item[0] if item else None
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._data) >= self._max_keys and key not in self._data:
+                self._evict(now)
+            self._data[key] = (bytes(value), now + ttl_s)
+
+    def _evict(self, now: float) -> None:
+        for k in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
+            del self._data[k]
+        while len(self._data) >= self._max_keys:
+            del self._data[next(iter(self._data))]  # oldest inserted first
+
+    def delete(self, *keys: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            n = 0
+            for k in keys:
+                if self._live(k, now) is not None:
+                    del self._data[k]
+                    n += 1
+            return n
+
+    def incr(self, key: str, ttl_s: float | None = None) -> int:
+        now = time.monotonic()
+        with self._lock:
+            item = self._live(key, now)
+            if item is None:
+                value, exp = 1, (now + ttl_s if ttl_s is not None else None)
+            else:
+                value, exp = int(item[0]) + 1, item[1]
+            self._data[key] = (str(value).encode(), exp)
+            return value
+
+    def ttl(self, key: str) -> float | None:
+        now = time.monotonic()
+        with self._lock:
+            item = self._live(key, now)
+            if item is None or item[1] is None:
+                return None
+            return item[1] - now
+
+    def delete_prefix(self, prefix: str) -> int:
+        with self._lock:
+            doomed = [k for k in self._data if k.startswith(prefix)]
+            for k in doomed:
+                del self._data[k]
+            return len(doomed)
+
+    def ping(self) -> bool:
+        return True

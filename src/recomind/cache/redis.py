@@ -1,0 +1,82 @@
+"""Redis backend (redis-py). Short socket timeouts: a dead Redis must not stall requests."""
+
+from __future__ import annotations
+
+import redis
+
+from recomind.cache.base import Cache, CacheError
+
+
+class RedisCache(Cache):
+    def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            health_check_interval=30,
+        )
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            value = self._client.get(key)
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        try:
+            self._client.set(key, value, px=max(1, int(ttl_s * 1000)))
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        try:
+            return int(self._client.delete(*keys))
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def incr(self, key: str, ttl_s: float | None = None) -> int:
+        try:
+            value = int(self._client.incr(key))
+            if value == 1 and ttl_s is not None:
+                self._client.pexpire(key, max(1, int(ttl_s * 1000)))
+            return value
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def ttl(self, key: str) -> float | None:
+        try:
+            ms = int(self._client.pttl(key))
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return ms / 1000.0 if ms >= 0 else None
+
+    def delete_prefix(self, prefix: str) -> int:
+        try:
+            n = 0
+            batch: list[bytes] = []
+            for k in self._client.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+                batch.append(k)
+                if len(batch) >= 1000:
+                    n += int(self._client.delete(*batch))
+                    batch = []
+            if batch:
+                n += int(self._client.delete(*batch))
+            return n
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _glob_escape(s: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in s)

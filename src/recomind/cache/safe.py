@@ -1,0 +1,77 @@
+"""A cache wrapper that never fails a request: on backend errors it acts as a miss.
+
+After an error it stops calling the backend for ``cooldown_s`` (a tiny circuit breaker), so a
+dead Redis costs one timeout, not one per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client import Counter
+
+from recomind.cache.base import Cache, CacheError
+
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS = Counter("recomind_cache_errors_total", "Cache backend errors (served without cache)")
+
+
+class SafeCache:
+    """Forwards to a :class:`Cache`; errors are logged and turned into misses / no-ops."""
+
+    def __init__(self, backend: Cache, *, cooldown_s: float = 5.0) -> None:
+        self.backend = backend
+        self._cooldown_s = cooldown_s
+        self._down_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, op: str, exc: Exception) -> None:
+        CACHE_ERRORS.inc()
+        self._down_until = time.monotonic() + self._cooldown_s
+        logger.warning("cache %s failed, serving without cache for %.0fs: %s", op, self._cooldown_s, exc)
+
+    def get(self, key: str) -> bytes | None:
+        if not self.available:
+            return None
+        try:
+            return self.backend.get(key)
+        except CacheError as exc:
+            self._failed("get", exc)
+            return None
+
+    def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        if not self.available:
+            return
+        try:
+            self.backend.set(key, value, ttl_s)
+        except CacheError as exc:
+            self._failed("set", exc)
+
+    def delete(self, *keys: str) -> None:
+        try:
+            self.backend.delete(*keys)
+        except CacheError as exc:
+            self._failed("delete", exc)
+
+    def incr(self, key: str, ttl_s: float | None = None) -> int | None:
+        if not self.available:
+            return None
+        try:
+            return self.backend.incr(key, ttl_s)
+        except CacheError as exc:
+            self._failed("incr", exc)
+            return None
+
+    def ping(self) -> bool:
+        ok = self.backend.ping()
+        if ok:
+            self._down_until = 0.0
+        return ok
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,1 @@
+"""What an accepted action changes: stored rows, popularity scores and user profiles."""

@@ -1,0 +1,56 @@
+"""User profiles: a decayed weight per tag from likes, watched views and skips (negative)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from recomind.config import Settings
+from recomind.schemas import ActionEvent
+from recomind.signals import action_weight, decay_factor
+from recomind.storage import repository as repo
+from recomind.storage.repository import ProfileRow
+
+
+def top_tags(weights: dict[str, float], k: int) -> list[str]:
+    """The ``k`` tags with the highest positive weight (ties by name, for stable output)."""
+    ranked = sorted((t for t, w in weights.items() if w > 0), key=lambda t: (-weights[t], t))
+    return ranked[:k]
+
+
+def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]) -> list[str]:
+    """Fold ``events`` into ``user_profiles``; returns the ids of users whose profile changed."""
+    if not events:
+        return []
+    half_life = settings.profile_half_life_hours * 3600.0
+    vids = repo.get_videos(conn, video_ids=[e.video_id for e in events])
+    by_user: dict[str, list[ActionEvent]] = defaultdict(list)
+    for e in events:
+        by_user[e.user_id].append(e)
+    rows = repo.lock_profiles(conn, user_ids=list(by_user))
+    changed: list[ProfileRow] = []
+    for uid, evs in by_user.items():
+        row = rows[uid]
+        weights = dict(row.tag_weights)
+        last = row.updated_at
+        for e in evs:
+            video = vids.get(e.video_id)
+            if video is None or not video.tags:
+                continue
+            at = e.timestamp.replace(tzinfo=None)
+            w = action_weight(settings, e.action_type, e.watch_time_ms, video.duration_s)
+            if at >= last:
+                factor = decay_factor((at - last).total_seconds(), half_life)
+                weights = {t: v * factor for t, v in weights.items()}
+                last = at
+                add = w
+            else:
+                add = w * decay_factor((last - at).total_seconds(), half_life)
+            for tag in video.tags:
+                weights[tag] = weights.get(tag, 0.0) + add / len(video.tags)
+        weights = {t: round(v, 9) for t, v in weights.items() if abs(v) > 1e-9}
+        changed.append(ProfileRow(uid, top_tags(weights, settings.profile_top_tags), weights, last))
+    repo.save_profiles(conn, rows=changed)
+    return [r.user_id for r in changed]

@@ -1,0 +1,209 @@
+"""Serving top-N: the cache in front, the database behind it, a ranker in between.
+
+``recommendations:{user_id}`` holds the user's ranked list (up to ``max_n`` items) and
+``popular_videos`` the trending list; both are JSON arrays in the response's own shape, so a
+cache hit is one read plus a slice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import orjson
+from prometheus_client import Counter
+from sqlalchemy import Connection, Engine
+
+from recomind.cache import keys
+from recomind.cache.safe import SafeCache
+from recomind.config import Settings
+from recomind.ingest.popularity import score_at
+from recomind.schemas import RecommendedVideo, Video, utcnow
+from recomind.storage import repository as repo
+from recomind.storage.engine import read_tx
+from recomind.storage.repository import HistoryItem, ProfileRow
+
+logger = logging.getLogger(__name__)
+
+CACHE_LOOKUPS = Counter(
+    "recomind_cache_lookups_total", "Cache lookups by key kind and result", ["kind", "result"]
+)
+
+
+def _item(video: Video, score: float, reason: str) -> RecommendedVideo:
+    return RecommendedVideo(
+        video_id=video.video_id,
+        title=video.title,
+        url=video.url,
+        tags=video.tags,
+        creator_id=video.creator_id,
+        duration_s=video.duration_s,
+        score=round(score, 6),
+        reason=reason,
+    )
+
+
+def compute_trending(
+    conn: Connection, *, settings: Settings, limit: int, now: datetime | None = None
+) -> list[RecommendedVideo]:
+    """Videos by popularity decayed to ``now``; topped up with the newest uploads."""
+    now = now or utcnow()
+    half_life = settings.popularity_half_life_hours * 3600.0
+    rows = repo.top_popularity(conn, limit=max(3 * limit, 300))
+    scored = sorted(
+        ((score_at(r, now, half_life), r.video_id) for r in rows), key=lambda p: (-p[0], p[1])
+    )
+    chosen = [(s, vid) for s, vid in scored if s > 0][:limit]
+    videos = repo.get_videos(conn, video_ids=[vid for _, vid in chosen])
+    out = [_item(videos[vid], s, "trending now") for s, vid in chosen if vid in videos]
+    if len(out) < limit:
+        have = {i.video_id for i in out}
+        for v in repo.newest_videos(conn, limit=limit + len(have)):
+            if v.video_id not in have and len(out) < limit:
+                out.append(_item(v, 0.0, "new upload"))
+    return out
+
+
+class Ranker(Protocol):
+    """Ranks videos for a user who has history. Must never return ``exclude``d videos."""
+
+    def rank(
+        self,
+        conn: Connection,
+        *,
+        user_id: str,
+        history: list[HistoryItem],
+        profile: ProfileRow | None,
+        exclude: set[str],
+        n: int,
+    ) -> list[RecommendedVideo]: ...
+
+
+@dataclass
+class TagAffinityRanker:
+    """Trending blended with the user's liked tags: the service core's simple, real ranker.
+
+    Candidates are the most popular and the newest videos; each scores its tag affinity with
+    the user's profile (skipped tags count against) plus a share of normalised popularity.
+    """
+
+    settings: Settings
+    popularity_share: float = 0.3
+    pool: int = 400
+
+    def rank(
+        self,
+        conn: Connection,
+        *,
+        user_id: str,
+        history: list[HistoryItem],
+        profile: ProfileRow | None,
+        exclude: set[str],
+        n: int,
+    ) -> list[RecommendedVideo]:
+        trending = compute_trending(conn, settings=self.settings, limit=self.pool)
+        pop = {t.video_id: t.score for t in trending}
+        top_pop = max(pop.values(), default=0.0) or 1.0
+        cand_ids = [vid for vid in pop if vid not in exclude]
+        cand_ids += [
+            v.video_id
+            for v in repo.newest_videos(conn, limit=self.pool // 2)
+            if v.video_id not in exclude and v.video_id not in pop
+        ]
+        videos = repo.get_videos(conn, video_ids=cand_ids)
+        weights = profile.tag_weights if profile else {}
+        top_w = max((w for w in weights.values() if w > 0), default=1.0)
+        scored: list[tuple[float, str, str]] = []
+        for vid in cand_ids:
+            v = videos.get(vid)
+            if v is None:
+                continue
+            tag_scores = {t: weights.get(t, 0.0) / top_w for t in v.tags}
+            affinity = sum(tag_scores.values()) / max(1, len(v.tags)) if v.tags else 0.0
+            score = affinity + self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop
+            best = max(tag_scores, key=lambda t: tag_scores[t], default=None)
+            if best is not None and tag_scores[best] > 0:
+                reason = f"because you liked #{best}"
+            elif vid in pop:
+                reason = "trending now"
+            else:
+                reason = "new upload"
+            scored.append((score, vid, reason))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [_item(videos[vid], s, r) for s, vid, r in scored[:n]]
+
+
+class RecommendationService:
+    """Cache-first top-N for users and trending, with the database as the fallback."""
+
+    def __init__(
+        self, engine: Engine, cache: SafeCache, settings: Settings, ranker: Ranker | None = None
+    ) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.settings = settings
+        self.ranker: Ranker = ranker or TagAffinityRanker(settings)
+
+    def _key(self, *parts: str) -> str:
+        return keys.key(self.settings.cache_prefix, *parts)
+
+    def trending(self, n: int) -> tuple[list[RecommendedVideo] | bytes, bool]:
+        """``(items, cache_hit)``; on a hit the items are the cached JSON bytes, sliced."""
+        key = self._key(keys.POPULAR_VIDEOS)
+        cached = self.cache.get(key)
+        if cached is not None:
+            CACHE_LOOKUPS.labels("popular_videos", "hit").inc()
+            return _slice(cached, n), True
+        CACHE_LOOKUPS.labels("popular_videos", "miss").inc()
+        with read_tx(self.engine) as conn:
+            items = compute_trending(conn, settings=self.settings, limit=self.settings.max_n)
+        self.cache.set(key, _dump(items), self.settings.popular_videos_ttl_s)
+        return items[:n], False
+
+    def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, bool]:
+        key = self._key(keys.RECOMMENDATIONS, user_id)
+        cached = self.cache.get(key)
+        if cached is not None:
+            CACHE_LOOKUPS.labels("recommendations", "hit").inc()
+            return _slice(cached, n), True
+        CACHE_LOOKUPS.labels("recommendations", "miss").inc()
+        items = self.compute_for_user(user_id)
+        self.cache.set(key, _dump(items), self.settings.recommendations_ttl_s)
+        return items[:n], False
+
+    def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
+        """Rank from the database (no cache read): trending for users without history."""
+        limit = self.settings.max_n
+        with read_tx(self.engine) as conn:
+            history = repo.user_history(conn, user_id=user_id)
+            if not history:
+                return compute_trending(conn, settings=self.settings, limit=limit)
+            exclude = {h.video_id for h in history}
+            profile = repo.get_profile(conn, user_id=user_id)
+            items = self.ranker.rank(
+                conn, user_id=user_id, history=history, profile=profile, exclude=exclude, n=limit
+            )
+            if len(items) < limit:  # top up with trending the user has not seen
+                have = exclude | {i.video_id for i in items}
+                for t in compute_trending(conn, settings=self.settings, limit=limit + len(have)):
+                    if t.video_id not in have and len(items) < limit:
+                        items.append(t)
+            return items
+
+    def invalidate_user(self, user_id: str) -> None:
+        self.cache.delete(
+            self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.USER_PROFILE, user_id)
+        )
+
+
+def _dump(items: list[RecommendedVideo]) -> bytes:
+    return orjson.dumps([i.model_dump(mode="json") for i in items])
+
+
+def _slice(cached: bytes, n: int) -> bytes:
+    items = orjson.loads(cached)
+    if len(items) <= n:
+        return cached
+    return orjson.dumps(items[:n])

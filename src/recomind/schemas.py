@@ -1,0 +1,132 @@
+"""Request, response and event models shared by the API, storage and stream."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+ID_RE = re.compile(ID_PATTERN)
+ID_RULE = "1-128 characters of letters, digits, '_', '.', ':' or '-'"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+ActionType = Literal["view", "like", "skip"]
+ACTION_TYPES: tuple[str, ...] = ("view", "like", "skip")
+
+
+def normalize_tag(tag: str) -> str:
+    """``'#Funny '`` -> ``'funny'``: tags are compared lower-case without the hash."""
+    return tag.strip().lstrip("#").strip().lower()
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    out: list[str] = []
+    for t in tags:
+        n = normalize_tag(t)
+        if not n:
+            raise ValueError("a tag must have at least one character besides '#' and spaces")
+        if len(n) > 64:
+            raise ValueError("a tag must be at most 64 characters")
+        if n not in out:
+            out.append(n)
+    return out
+
+
+Tags = Annotated[list[str], Field(max_length=50), AfterValidator(_clean_tags)]
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp is stored as naive UTC on every backend."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_naive_utc(ts: datetime) -> datetime:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserCreate(StrictModel):
+    user_id: Id | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class User(BaseModel):
+    user_id: str
+    name: str
+    created_at: datetime
+
+
+class VideoCreate(StrictModel):
+    video_id: Id | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    tags: Tags = Field(default_factory=list)
+    creator_id: Id | None = None
+    duration_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
+    created_at: datetime | None = None
+
+
+class VideoBatch(StrictModel):
+    videos: Annotated[list[VideoCreate], Field(min_length=1, max_length=5000)]
+
+
+class Video(BaseModel):
+    video_id: str
+    title: str
+    url: str
+    tags: list[str]
+    creator_id: str | None = None
+    duration_s: float | None = None
+    created_at: datetime
+
+
+class ActionCreate(StrictModel):
+    user_id: Id
+    video_id: Id
+    action_type: ActionType
+    timestamp: datetime | None = None
+    watch_time_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+
+
+class ActionEvent(BaseModel):
+    """The message on ``video_actions_stream``: the design's JSON plus ids and watch time."""
+
+    event_id: str
+    user_id: str
+    video_id: str
+    action_type: ActionType
+    timestamp: datetime
+    watch_time_ms: int | None = None
+
+
+class ActionAccepted(BaseModel):
+    event_id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class RecommendedVideo(BaseModel):
+    """One item of ``GET /recommendations``: the design's sample plus score and reason."""
+
+    video_id: str
+    title: str
+    url: str
+    tags: list[str]
+    creator_id: str | None = None
+    duration_s: float | None = None
+    score: float
+    reason: str
+
+
+class Profile(BaseModel):
+    user_id: str
+    top_tags: list[str]
+    tag_weights: dict[str, float]
+    updated_at: datetime | None = None

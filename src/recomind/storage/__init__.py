@@ -1,0 +1,1 @@
+"""Storage: tables, migrations and data functions over PostgreSQL, MySQL/MariaDB and SQLite."""

@@ -1,0 +1,85 @@
+"""The design's five tables (plus a few columns the service needs), as SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from recomind.storage.types import TagList, Timestamp
+
+ID_LEN = 128
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(ID_LEN), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+videos = Table(
+    "videos",
+    metadata,
+    Column("video_id", String(ID_LEN), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("tags", TagList, nullable=False),
+    Column("creator_id", String(ID_LEN), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("duration_s", Double, nullable=True),
+    Index(None, "created_at"),
+    Index(None, "creator_id"),
+)
+
+video_actions = Table(
+    "video_actions",
+    metadata,
+    # The server-made event id (UUID): a redelivered event hits the primary key, never a 2nd row.
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(ID_LEN), nullable=False),
+    Column("video_id", String(ID_LEN), nullable=False),
+    Column("action_type", String(8), nullable=False),
+    Column("timestamp", Timestamp, nullable=False),
+    Column("watch_time_ms", Integer, nullable=True),
+    Index(None, "user_id", "timestamp"),
+    Index(None, "video_id"),
+    Index(None, "timestamp"),
+)
+
+user_profiles = Table(
+    "user_profiles",
+    metadata,
+    Column("user_id", String(ID_LEN), primary_key=True),
+    Column("top_tags", TagList, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    # Decayed weight per tag as of updated_at; top_tags are its best positive entries.
+    Column("tag_weights", JSON, nullable=False),
+)
+
+video_popularity = Table(
+    "video_popularity",
+    metadata,
+    Column("video_id", String(ID_LEN), primary_key=True),
+    # Decayed score as of last_updated (half-life in settings).
+    Column("score", Double, nullable=False),
+    Column("last_updated", Timestamp, nullable=False),
+    Column("n_events", Integer, nullable=False, server_default="0"),
+    Index(None, "score"),
+)

@@ -1,0 +1,97 @@
+"""Shared fixtures: every storage test runs on SQLite, PostgreSQL and MariaDB; every cache
+test on memory and Redis; API tests on the embedded default and on real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete
+
+from recomind.cache import Cache, open_cache
+from recomind.storage import migrate
+from recomind.storage.engine import make_engine
+from recomind.storage.tables import metadata
+from tests.utils.services import fresh_database, redis_or_skip, unique_name
+
+DATABASES = ["sqlite", "postgres", "mysql"]
+
+
+@pytest.fixture(scope="session")
+def _migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One migrated database per backend for the whole run, created on first use."""
+    urls: dict[str, str] = {}
+    stack: list[object] = []
+
+    class Lazy(dict[str, str]):
+        def __missing__(self, kind: str) -> str:
+            if kind == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'recomind.db'}"
+            else:
+                cm = fresh_database(kind)
+                url = cm.__enter__()
+                stack.append(cm)
+            migrate.upgrade(url)
+            self[kind] = url
+            return url
+
+    lazy = Lazy(urls)
+    yield lazy
+    for cm in reversed(stack):
+        cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+
+def truncate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture(params=DATABASES, ids=DATABASES)
+def db_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def db_url(db_kind: str, _migrated_urls: dict[str, str]) -> Iterator[str]:
+    """A migrated, empty database of ``db_kind``."""
+    url = _migrated_urls[db_kind]
+    engine = make_engine(url)
+    truncate(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+CACHES = ["memory", "redis"]
+
+
+@pytest.fixture(params=CACHES, ids=CACHES)
+def cache_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def cache_url(cache_kind: str) -> str:
+    return "memory://" if cache_kind == "memory" else redis_or_skip()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return unique_name("t") + ":"
+
+
+@pytest.fixture
+def cache(cache_url: str, key_prefix: str) -> Iterator[Cache]:
+    backend = open_cache(cache_url)
+    yield backend
+    backend.delete_prefix(key_prefix)
+    backend.close()

@@ -1,0 +1,237 @@
+"""The storage contract: every test here runs on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select
+
+from recomind.config import Settings
+from recomind.errors import ConflictError
+from recomind.ingest.pipeline import apply_events
+from recomind.ingest.popularity import score_at
+from recomind.schemas import ActionEvent, VideoCreate
+from recomind.signals import action_weight
+from recomind.storage import migrate
+from recomind.storage import repository as repo
+from recomind.storage.engine import read_tx, write_tx
+from recomind.storage.tables import metadata, video_actions
+
+SETTINGS = Settings(database_url="sqlite:///unused.db")
+T0 = datetime(2026, 1, 1, 12, 0, 0, 123456)
+
+
+def _videos(n: int, tags: list[list[str]] | None = None) -> list[VideoCreate]:
+    return [
+        VideoCreate(
+            video_id=f"v{i}",
+            title=f"Video {i}",
+            url=f"https://cdn.example/v{i}.mp4",
+            tags=(tags[i % len(tags)] if tags else ["funny"]),
+            creator_id=f"c{i % 3}",
+            duration_s=20.0,
+            created_at=T0 - timedelta(hours=i),
+        )
+        for i in range(n)
+    ]
+
+
+def _event(user: str, video: str, kind: str, at: datetime, watch: int | None = None) -> ActionEvent:
+    return ActionEvent(
+        event_id=repo.new_id(),
+        user_id=user,
+        video_id=video,
+        action_type=kind,  # type: ignore[arg-type]
+        timestamp=at,
+        watch_time_ms=watch,
+    )
+
+
+def test_migrations_match_the_table_definitions(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    # SQLite reports no index/type drift we care about; anything listed is a real mismatch.
+    assert diff == []
+    names = set(inspect(engine).get_table_names())
+    assert {"users", "videos", "video_actions", "user_profiles", "video_popularity"} <= names
+
+
+def test_tags_are_text_array_on_postgres(engine: Engine, db_kind: str) -> None:
+    cols = {c["name"]: c for c in inspect(engine).get_columns("videos")}
+    type_name = type(cols["tags"]["type"]).__name__.upper()
+    if db_kind == "postgres":
+        assert type_name == "ARRAY"
+    else:
+        assert type_name in {"JSON", "LONGTEXT", "TEXT"}  # MariaDB shows JSON as LONGTEXT
+
+
+def test_user_create_get_and_conflict(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        u = repo.create_user(conn, user_id="u1", name="Alice")
+    assert u.user_id == "u1"
+    with read_tx(engine) as conn:
+        got = repo.get_user(conn, user_id="u1")
+        assert got is not None and got.name == "Alice"
+        assert repo.get_user(conn, user_id="nobody") is None
+    with pytest.raises(ConflictError), write_tx(engine) as conn:
+        repo.create_user(conn, user_id="u1", name="Again")
+    with write_tx(engine) as conn:
+        generated = repo.create_user(conn, user_id=None, name="Bob")
+    assert len(generated.user_id) == 36
+
+
+def test_ensure_users_creates_only_missing(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_user(conn, user_id="u1", name="Alice")
+        assert repo.ensure_users(conn, user_ids=["u1", "u2", "u2", "u3"]) == 2
+    with read_tx(engine) as conn:
+        assert repo.get_user(conn, user_id="u1").name == "Alice"  # type: ignore[union-attr]
+        assert repo.get_user(conn, user_id="u3") is not None
+
+
+def test_videos_round_trip_tags_and_timestamps(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(3, [["funny", "meme"], ["dance"], []]))
+    with read_tx(engine) as conn:
+        v0 = repo.get_video(conn, video_id="v0")
+        v2 = repo.get_video(conn, video_id="v2")
+        assert repo.get_video(conn, video_id="missing") is None
+        assert repo.count_videos(conn) == 3
+        newest = repo.newest_videos(conn, limit=2)
+    assert v0 is not None and v0.tags == ["funny", "meme"]
+    assert v0.created_at == T0  # microseconds survive on every backend
+    assert v2 is not None and v2.tags == []
+    assert [v.video_id for v in newest] == ["v0", "v1"]
+
+
+def test_video_batch_with_duplicate_inserts_nothing(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(1))
+    batch = _videos(3)  # v0 already stored
+    with pytest.raises(ConflictError), write_tx(engine) as conn:
+        repo.create_videos(conn, items=batch[1:] + batch[:1])
+    with read_tx(engine) as conn:
+        assert repo.count_videos(conn) == 1
+    with pytest.raises(ConflictError), write_tx(engine) as conn:
+        repo.create_videos(conn, items=[batch[1], batch[1]])
+    with read_tx(engine) as conn:
+        assert repo.count_videos(conn) == 1
+
+
+def test_actions_are_idempotent_on_event_id(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(2))
+    e1 = _event("u1", "v0", "like", T0)
+    e2 = _event("u1", "v1", "view", T0 + timedelta(seconds=5), 3000)
+    assert len(apply_events(engine, settings=SETTINGS, events=[e1, e2])) == 2
+    assert apply_events(engine, settings=SETTINGS, events=[e1, e2, e1]) == []
+    with read_tx(engine) as conn:
+        assert repo.count_actions(conn) == 2
+        pop = {r.video_id: r for r in repo.top_popularity(conn, limit=10)}
+        rows = conn.execute(select(video_actions.c.watch_time_ms)).scalars().all()
+    assert pop["v0"].n_events == 1 and pop["v1"].n_events == 1
+    assert sorted(r for r in rows if r is not None) == [3000]
+
+
+def test_history_is_newest_first(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(3))
+    events = [_event("u1", f"v{i}", "view", T0 + timedelta(minutes=i)) for i in (2, 0, 1)]
+    apply_events(engine, settings=SETTINGS, events=events)
+    with read_tx(engine) as conn:
+        hist = repo.user_history(conn, user_id="u1")
+        assert repo.user_history(conn, user_id="nobody") == []
+    assert [h.video_id for h in hist] == ["v2", "v1", "v0"]
+
+
+def test_popularity_in_any_batching_equals_from_scratch(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(5))
+    rng = random.Random(3)
+    events = [
+        _event(
+            f"u{rng.randrange(7)}",
+            f"v{rng.randrange(5)}",
+            rng.choice(["view", "like", "skip"]),
+            T0 + timedelta(minutes=rng.uniform(0, 600)),
+            rng.choice([None, 5000, 20000]),
+        )
+        for _ in range(120)
+    ]
+    rng.shuffle(events)  # out of time order on purpose
+    i = 0
+    while i < len(events):
+        size = rng.randint(1, 17)
+        apply_events(engine, settings=SETTINGS, events=events[i : i + size])
+        i += size
+    now = T0 + timedelta(hours=12)
+    half_life = SETTINGS.popularity_half_life_hours * 3600
+    expected: dict[str, float] = {}
+    for e in events:
+        w = action_weight(SETTINGS, e.action_type, e.watch_time_ms, 20.0)
+        age = (now - e.timestamp).total_seconds()
+        expected[e.video_id] = expected.get(e.video_id, 0.0) + w * 2 ** (-age / half_life)
+    with read_tx(engine) as conn:
+        rows = {r.video_id: r for r in repo.top_popularity(conn, limit=10)}
+    assert set(rows) == set(expected)
+    for vid, exp in expected.items():
+        assert score_at(rows[vid], now, half_life) == pytest.approx(exp, rel=1e-6, abs=1e-9)
+    assert sum(r.n_events for r in rows.values()) == len(events)
+
+
+def test_profiles_follow_likes_and_skips(engine: Engine) -> None:
+    tags = [["funny", "meme"], ["dance"], ["cooking"]]
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(6, tags))
+    events = [
+        _event("u1", "v0", "like", T0),
+        _event("u1", "v3", "like", T0 + timedelta(seconds=1)),
+        _event("u1", "v1", "skip", T0 + timedelta(seconds=2)),
+        _event("u1", "v2", "view", T0 + timedelta(seconds=3), 20_000),
+    ]
+    apply_events(engine, settings=SETTINGS, events=events)
+    with read_tx(engine) as conn:
+        profile = repo.get_profile(conn, user_id="u1")
+        assert repo.get_profile(conn, user_id="u2") is None
+    assert profile is not None
+    assert profile.top_tags[:2] == ["funny", "meme"]
+    assert "cooking" in profile.top_tags
+    assert "dance" not in profile.top_tags
+    assert profile.tag_weights["dance"] < 0
+
+
+def test_concurrent_writers_lose_no_update(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=_videos(2))
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for j in range(10):
+                e = _event(f"u{k}", f"v{j % 2}", "like", T0 + timedelta(seconds=j))
+                apply_events(engine, settings=SETTINGS, events=[e])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read_tx(engine) as conn:
+        rows = repo.top_popularity(conn, limit=10)
+        assert repo.count_actions(conn) == 60
+    assert sorted(r.n_events for r in rows) == [30, 30]
+
+
+def test_downgrade_and_upgrade_again(db_url: str) -> None:
+    migrate.downgrade(db_url, "base")
+    assert migrate.current(db_url) is None
+    migrate.upgrade(db_url)
+    assert migrate.current(db_url) == "0001"
