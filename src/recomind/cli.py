@@ -11,7 +11,9 @@ from rich.console import Console
 
 from recomind.config import Settings, get_settings
 
-app = typer.Typer(help="RecoMind: personalized top-N feeds for short-video apps.", no_args_is_help=True)
+app = typer.Typer(
+    help="RecoMind: personalized top-N feeds for short-video apps.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console()
@@ -26,7 +28,9 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from recomind.api.app import create_app
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
 
 
@@ -67,7 +71,9 @@ def db_current(url: UrlOpt = None) -> None:
 def demo(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    data_dir: Annotated[Path, typer.Option(help="Where the embedded database lives.")] = Path("var"),
+    data_dir: Annotated[Path, typer.Option(help="Where the embedded database lives.")] = Path(
+        "var"
+    ),
     reset: Annotated[bool, typer.Option(help="Start from a fresh sample database.")] = False,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the data and exit.")] = False,
 ) -> None:
@@ -80,7 +86,9 @@ def demo(
     if reset:
         for p in data_dir.glob("demo.db*"):
             p.unlink()
-    settings = Settings(database_url=f"sqlite:///{db_path}", cache_url="memory://", host=host, port=port)
+    settings = Settings(
+        database_url=f"sqlite:///{db_path}", cache_url="memory://", host=host, port=port
+    )
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with console.status("loading the sample catalogue..."):
@@ -94,7 +102,9 @@ def demo(
         return
     base = f"http://{host}:{port}"
     console.print(f"RecoMind demo at [bold]{base}[/bold]")
-    console.print(f"  curl {base}/trending\n  curl {base}/recommendations/u2\n  API docs: {base}/docs")
+    console.print(
+        f"  curl {base}/trending\n  curl {base}/recommendations/u2\n  API docs: {base}/docs"
+    )
     _serve(settings, host, port)
 
 

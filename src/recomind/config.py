@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
 
+    candidate_pool_ttl_s: float = Field(
+        default=30.0, ge=0, description="How long one process reuses its popular/new candidates."
+    )
+
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -49,8 +53,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, v: str) -> str:
-        if not v.split(":", 1)[0].split("+", 1)[0] in {"postgresql", "postgres", "mysql", "sqlite"}:
-            raise ValueError("RECOMIND_DATABASE_URL must start with postgresql://, mysql:// or sqlite://")
+        if v.split(":", 1)[0].split("+", 1)[0] not in {"postgresql", "postgres", "mysql", "sqlite"}:
+            raise ValueError(
+                "RECOMIND_DATABASE_URL must start with postgresql://, mysql:// or sqlite://"
+            )
         return v
 
     @field_validator("cache_url")

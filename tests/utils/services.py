@@ -52,7 +52,9 @@ def fresh_database(kind: str) -> Iterator[str]:
     except Exception as exc:  # driver errors differ per backend
         unavailable(f"{kind} at {admin_url}", exc)
         raise
-    url = make_url(normalize_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    url = (
+        make_url(normalize_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    )
     try:
         yield url
     finally:

@@ -44,13 +44,18 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     for e in exc.errors():
         field = _loc(e.get("loc", ()))
         if e.get("type") == "json_invalid":
-            msg = "expected a valid JSON body: " + str(e.get("ctx", {}).get("error", "invalid JSON"))
+            msg = "expected a valid JSON body: " + str(
+                e.get("ctx", {}).get("error", "invalid JSON")
+            )
             field = "body"
         elif e.get("type") == "missing":
             msg = "is required"
         elif e.get("type") == "extra_forbidden":
             msg = "is not a known field"
-        elif e.get("type") == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == ID_PATTERN:
+        elif (
+            e.get("type") == "string_pattern_mismatch"
+            and e.get("ctx", {}).get("pattern") == ID_PATTERN
+        ):
             msg = f"expected {ID_RULE}, got {e.get('input')!r}"
         else:
             msg = str(e.get("msg", "is invalid"))
@@ -59,7 +64,10 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=422,
         content=error_body(
-            "validation_error", f"{first['field']}: {first['message']}", first["field"], errors=errors
+            "validation_error",
+            f"{first['field']}: {first['message']}",
+            first["field"],
+            errors=errors,
         ),
     )
 

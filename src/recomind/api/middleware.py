@@ -9,7 +9,9 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
-    "recomind_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+    "recomind_http_requests_total",
+    "HTTP requests by route and status",
+    ["method", "route", "status"],
 )
 LATENCY = Histogram(
     "recomind_http_request_seconds",
@@ -31,7 +33,10 @@ async def _reply_413(send: Send, limit: int) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

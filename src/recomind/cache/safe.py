@@ -33,7 +33,9 @@ class SafeCache:
     def _failed(self, op: str, exc: Exception) -> None:
         CACHE_ERRORS.inc()
         self._down_until = time.monotonic() + self._cooldown_s
-        logger.warning("cache %s failed, serving without cache for %.0fs: %s", op, self._cooldown_s, exc)
+        logger.warning(
+            "cache %s failed, serving without cache for %.0fs: %s", op, self._cooldown_s, exc
+        )
 
     def get(self, key: str) -> bytes | None:
         if not self.available:

@@ -18,16 +18,16 @@ from recomind.storage import repository as repo
 from recomind.storage.repository import PopularityRow
 
 
-def fold(
-    row: PopularityRow, *, at: datetime, weight: float, half_life_s: float
-) -> PopularityRow:
+def fold(row: PopularityRow, *, at: datetime, weight: float, half_life_s: float) -> PopularityRow:
     """Add one event of ``weight`` at time ``at`` to a decayed score."""
     if at >= row.last_updated:
         elapsed = (at - row.last_updated).total_seconds()
         score = row.score * decay_factor(elapsed, half_life_s) + weight
         last = at
     else:
-        score = row.score + weight * decay_factor((row.last_updated - at).total_seconds(), half_life_s)
+        score = row.score + weight * decay_factor(
+            (row.last_updated - at).total_seconds(), half_life_s
+        )
         last = row.last_updated
     return PopularityRow(row.video_id, score, last, row.n_events + 1)
 

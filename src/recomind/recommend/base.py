@@ -159,7 +159,7 @@ class Recommender(ABC):
         """Learnt arrays to save; override in subclasses."""
         return {}
 
-    def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+    def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:  # noqa: B027
         """Restore learnt arrays produced by :meth:`state`; override in subclasses."""
 
     def save(self, path: str | Path) -> None:

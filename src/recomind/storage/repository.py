@@ -63,9 +63,7 @@ def get_user(conn: Connection, *, user_id: str) -> User | None:
 def ensure_users(conn: Connection, *, user_ids: Iterable[str]) -> int:
     """Create users first seen in an action (named after their id). Returns how many were new."""
     ids = sorted(set(user_ids))
-    present = set(
-        conn.execute(select(users.c.user_id).where(users.c.user_id.in_(ids))).scalars()
-    )
+    present = set(conn.execute(select(users.c.user_id).where(users.c.user_id.in_(ids))).scalars())
     now = utcnow()
     missing = [{"user_id": u, "name": u, "created_at": now} for u in ids if u not in present]
     _insert_ignore(conn, users, missing)
@@ -137,7 +135,8 @@ def existing_video_ids(conn: Connection, *, video_ids: Iterable[str]) -> set[str
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         found.update(
-            r[0] for r in conn.execute(select(videos.c.video_id).where(videos.c.video_id.in_(chunk)))
+            r[0]
+            for r in conn.execute(select(videos.c.video_id).where(videos.c.video_id.in_(chunk)))
         )
     return found
 
@@ -163,7 +162,8 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         present.update(
-            r[0] for r in conn.execute(select(video_actions.c.id).where(video_actions.c.id.in_(chunk)))
+            r[0]
+            for r in conn.execute(select(video_actions.c.id).where(video_actions.c.id.in_(chunk)))
         )
     fresh: dict[str, ActionEvent] = {}
     for e in events:

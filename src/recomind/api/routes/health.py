@@ -27,4 +27,7 @@ def readyz(state: StateDep) -> JSONResponse:
         checks["database"] = f"error: {type(exc).__name__}"
     checks["cache"] = "ok" if state.cache.ping() else "error: no answer"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse(status_code=200 if ok else 503, content={"status": "ok" if ok else "unavailable", "checks": checks})
+    return JSONResponse(
+        status_code=200 if ok else 503,
+        content={"status": "ok" if ok else "unavailable", "checks": checks},
+    )

@@ -14,7 +14,11 @@ router = APIRouter(tags=["recommendations"])
 
 
 def _respond(items: list[RecommendedVideo] | bytes, hit: bool) -> Response:
-    body = items if isinstance(items, bytes) else orjson.dumps([i.model_dump(mode="json") for i in items])
+    body = (
+        items
+        if isinstance(items, bytes)
+        else orjson.dumps([i.model_dump(mode="json") for i in items])
+    )
     return Response(
         content=body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"}
     )

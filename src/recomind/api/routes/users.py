@@ -50,5 +50,7 @@ def get_profile(user_id: UserId, state: StateDep) -> Profile:
         tag_weights=row.tag_weights if row else {},
         updated_at=row.updated_at if row else None,
     )
-    state.cache.set(key, orjson.dumps(profile.model_dump(mode="json")), state.settings.user_profile_ttl_s)
+    state.cache.set(
+        key, orjson.dumps(profile.model_dump(mode="json")), state.settings.user_profile_ttl_s
+    )
     return profile

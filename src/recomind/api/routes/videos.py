@@ -30,9 +30,7 @@ def create_videos(body: VideoBatch, engine: EngineDep) -> dict[str, object]:
 
 
 @router.get("/videos/{video_id}", response_model=Video)
-def get_video(
-    video_id: Annotated[str, Path(pattern=ID_PATTERN)], engine: EngineDep
-) -> Video:
+def get_video(video_id: Annotated[str, Path(pattern=ID_PATTERN)], engine: EngineDep) -> Video:
     with read_tx(engine) as conn:
         video = repo.get_video(conn, video_id=video_id)
     if video is None:

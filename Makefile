@@ -1,0 +1,39 @@
+# One command to try RecoMind (`make demo`), one to run every test (`make test`).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= ml,stream,eval,dev
+
+.PHONY: setup demo test lint typecheck pytest services bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+setup: $(BIN)/.installed  ## create .venv and install RecoMind with every extra
+
+demo: setup  ## sample data + server on the embedded default (SQLite, in-process cache)
+	$(BIN)/recomind demo
+
+services:  ## start the local PostgreSQL, MariaDB and Redis if they are not running
+	bash scripts/services.sh
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup services
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest  ## everything CI runs
+
+bench: setup services
+	$(BIN)/python -m bench.bench_api
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

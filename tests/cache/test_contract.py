@@ -1,0 +1,70 @@
+"""The cache contract: every test here runs on the in-memory backend and on Redis."""
+
+from __future__ import annotations
+
+import time
+
+from recomind.cache import Cache, keys, open_cache
+from recomind.cache.safe import SafeCache
+
+
+def test_set_get_delete(cache: Cache, key_prefix: str) -> None:
+    k = keys.key(key_prefix, keys.RECOMMENDATIONS, "u1")
+    assert cache.get(k) is None
+    cache.set(k, b"[1,2,3]", 60)
+    assert cache.get(k) == b"[1,2,3]"
+    cache.set(k, b"[4]", 60)
+    assert cache.get(k) == b"[4]"
+    assert cache.delete(k) == 1
+    assert cache.delete(k) == 0
+    assert cache.get(k) is None
+
+
+def test_ttl_is_honoured(cache: Cache, key_prefix: str) -> None:
+    short = keys.key(key_prefix, "short")
+    long = keys.key(key_prefix, "long")
+    cache.set(short, b"x", 0.3)
+    cache.set(long, b"y", 60)
+    left = cache.ttl(long)
+    assert left is not None and 50 < left <= 60
+    assert cache.get(short) == b"x"
+    time.sleep(0.5)
+    assert cache.get(short) is None
+    assert cache.ttl(short) is None
+    assert cache.get(long) == b"y"
+
+
+def test_incr_counts_and_expires(cache: Cache, key_prefix: str) -> None:
+    k = keys.key(key_prefix, "count")
+    assert [cache.incr(k, 0.4) for _ in range(3)] == [1, 2, 3]
+    time.sleep(0.6)
+    assert cache.incr(k, 0.4) == 1
+
+
+def test_delete_prefix_removes_only_that_prefix(cache: Cache, key_prefix: str) -> None:
+    for i in range(5):
+        cache.set(keys.key(key_prefix, "a", str(i)), b"1", 60)
+    cache.set(keys.key(key_prefix, "b"), b"2", 60)
+    assert cache.delete_prefix(key_prefix + "a:") == 5
+    assert cache.get(keys.key(key_prefix, "a", "0")) is None
+    assert cache.get(keys.key(key_prefix, "b")) == b"2"
+
+
+def test_ping(cache: Cache) -> None:
+    assert cache.ping() is True
+
+
+def test_key_helper_joins_design_names() -> None:
+    assert keys.key("", keys.RECOMMENDATIONS, "u1") == "recommendations:u1"
+    assert keys.key("t:", keys.POPULAR_VIDEOS) == "t:popular_videos"
+    assert keys.key("", keys.USER_PROFILE, "u1") == "user_profile:u1"
+
+
+def test_dead_redis_becomes_misses_not_errors() -> None:
+    safe = SafeCache(open_cache("redis://127.0.0.1:1/0"), cooldown_s=60)
+    assert safe.get("k") is None
+    safe.set("k", b"v", 10)
+    safe.delete("k")
+    assert safe.incr("k") is None
+    assert safe.available is False  # the breaker is open: no more waiting on timeouts
+    assert safe.ping() is False

@@ -1,0 +1,96 @@
+"""The ``recomind`` command, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.utils.server import free_port
+
+RECOMIND = [sys.executable, "-m", "recomind"]
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*RECOMIND, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_help_lists_commands() -> None:
+    r = _run("--help")
+    assert r.returncode == 0
+    for cmd in ("serve", "db", "demo"):
+        assert cmd in r.stdout
+
+
+def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    r = _run("db", "upgrade", "--url", url)
+    assert r.returncode == 0, r.stderr
+    assert "0001" in r.stdout
+    assert _run("db", "current", "--url", url).stdout.strip() == "0001"
+
+
+def test_bad_database_url_is_explained(tmp_path: Path) -> None:
+    r = _run("db", "current", env={"RECOMIND_DATABASE_URL": "oracle://x"}, cwd=tmp_path)
+    assert r.returncode != 0
+    assert "RECOMIND_DATABASE_URL" in (r.stderr + r.stdout)
+
+
+def test_demo_serves_trending_and_recommendations(tmp_path: Path) -> None:
+    """The README's demo: a server with sample data answering the design's endpoints."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*RECOMIND, "demo", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "demo did not come up"
+            time.sleep(0.2)
+        trending = httpx.get(base + "/trending").json()
+        assert len(trending) == 20
+        first_time = httpx.get(base + "/recommendations/u1").json()  # u1 has no history yet
+        assert [v["video_id"] for v in first_time] == [v["video_id"] for v in trending]
+        personal = httpx.get(base + "/recommendations/u2").json()
+        assert len(personal) == 20
+        assert any(v["reason"].startswith("because you liked #") for v in personal)
+        all_videos = httpx.get(base + "/trending", params={"n": 100}).json()
+        assert len({t for v in all_videos for t in v["tags"]}) >= 20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    out = proc.stdout.read() if proc.stdout else ""
+    assert base in out
+
+
+def test_demo_catalogue_size() -> None:
+    from recomind import demo
+
+    videos = demo.catalogue()
+    assert len(videos) >= 500
+    assert len({t for v in videos for t in v.tags}) >= 20
+    events = demo.history(videos)
+    assert len({e.user_id for e in events}) >= 20
