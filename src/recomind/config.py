@@ -25,6 +25,37 @@ class Settings(BaseSettings):
     cache_url: str = Field(default="memory://", description="redis://... or memory://")
     cache_prefix: str = Field(default="", description="Prefix of every cache key (tests, tenants).")
 
+    event_bus_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'bus.db'}",
+        description="kafka://host:port[,host:port] or sqlite:///path (embedded, durable).",
+    )
+    kafka_topic: str = "video_actions_stream"
+    kafka_partitions: int = Field(default=6, ge=1)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_client_id: str = "recomind"
+    consumer_batch_size: int = Field(default=500, ge=1)
+    consumer_poll_ms: int = Field(default=200, ge=1)
+    serve_consumers: str = Field(
+        default="auto",
+        description="Consumer groups `recomind serve` runs: auto (all on the embedded bus, "
+        "none on Kafka), all, none, or a comma list.",
+    )
+    lake_url: str = Field(
+        default=f"file://{(DEFAULT_VAR_DIR / 'lake').resolve()}",
+        description="file:///path or s3://bucket/prefix",
+    )
+    lake_flush_events: int = Field(default=5000, ge=1)
+    lake_flush_seconds: float = Field(default=60.0, gt=0)
+    lake_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto); AWS when unset."
+    )
+    refresh_after_interactions: int = Field(
+        default=3, ge=0, description="Refresh a user's list after this many new actions (0: off)."
+    )
+    refresh_on_like: bool = Field(default=True, description="Refresh a user's list after a like.")
+    retrain_after_events: int = Field(default=10_000, ge=1)
+    retrain_after_minutes: float = Field(default=60.0, gt=0)
+
     # Cache TTLs from the design (seconds).
     recommendations_ttl_s: int = Field(default=600, ge=1)
     popular_videos_ttl_s: int = Field(default=900, ge=1)
@@ -57,6 +88,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RECOMIND_DATABASE_URL must start with postgresql://, mysql:// or sqlite://"
             )
+        return v
+
+    @field_validator("event_bus_url")
+    @classmethod
+    def _known_bus(cls, v: str) -> str:
+        if not v.startswith(("kafka://", "sqlite://")):
+            raise ValueError("RECOMIND_EVENT_BUS_URL must start with kafka:// or sqlite://")
+        return v
+
+    @field_validator("lake_url")
+    @classmethod
+    def _known_lake(cls, v: str) -> str:
+        if not v.startswith(("file://", "s3://", "memory://")):
+            raise ValueError("RECOMIND_LAKE_URL must start with file:// or s3://")
         return v
 
     @field_validator("cache_url")

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
@@ -99,12 +100,20 @@ class ActionCreate(StrictModel):
 class ActionEvent(BaseModel):
     """The message on ``video_actions_stream``: the design's JSON plus ids and watch time."""
 
-    event_id: str
-    user_id: str
-    video_id: str
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    user_id: Id
+    video_id: Id
     action_type: ActionType
     timestamp: datetime
-    watch_time_ms: int | None = None
+    watch_time_ms: Annotated[int, Field(ge=0)] | None = None
+
+    def to_json(self) -> bytes:
+        """The message value: the design's JSON, timestamps as ISO-8601 UTC with ``Z``."""
+        doc = self.model_dump(mode="json")
+        doc["timestamp"] = to_naive_utc(self.timestamp).isoformat(timespec="microseconds") + "Z"
+        return orjson.dumps(doc)
 
 
 class ActionAccepted(BaseModel):

@@ -22,8 +22,9 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await app_state.start()
         yield
-        app_state.close()
+        await app_state.stop()
 
     app = FastAPI(
         title="RecoMind",

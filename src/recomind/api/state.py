@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import logging
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -11,6 +13,28 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.recommend.serving import RecommendationService
 from recomind.storage.engine import make_engine
+from recomind.stream.bus import Producer, open_producer
+from recomind.stream.consumers import GROUPS, Context
+
+logger = logging.getLogger(__name__)
+
+
+def serve_groups(settings: Settings) -> list[str]:
+    """Which consumer groups ``recomind serve`` runs in-process."""
+    choice = settings.serve_consumers.strip().lower()
+    if choice == "auto":
+        return list(GROUPS) if settings.event_bus_url.startswith("sqlite") else []
+    if choice == "all":
+        return list(GROUPS)
+    if choice in ("", "none"):
+        return []
+    groups = [g.strip() for g in choice.split(",") if g.strip()]
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ValueError(
+            f"RECOMIND_SERVE_CONSUMERS: unknown group(s) {unknown}; expected {', '.join(GROUPS)}"
+        )
+    return groups
 
 
 @dataclass
@@ -19,12 +43,41 @@ class AppState:
     engine: Engine
     cache: SafeCache
     recommendations: RecommendationService
+    producer: Producer
+    known_videos: set[str] = field(default_factory=set)
+    _stop: asyncio.Event | None = None
+    _consumers: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url)
         cache = SafeCache(open_cache(settings.cache_url))
-        return cls(settings, engine, cache, RecommendationService(engine, cache, settings))
+        service = RecommendationService(engine, cache, settings)
+        return cls(settings, engine, cache, service, open_producer(settings))
+
+    @property
+    def context(self) -> Context:
+        return Context(self.settings, self.engine, self.cache, self.recommendations)
+
+    async def start(self) -> None:
+        try:
+            await self.producer.start()
+        except Exception as exc:  # the bus may come up later; publishing retries
+            logger.warning("event bus not reachable at start-up: %r", exc)
+        groups = serve_groups(self.settings)
+        if groups:
+            from recomind.stream.runner import run_groups
+
+            self._stop = asyncio.Event()
+            self._consumers = asyncio.create_task(run_groups(self.context, groups, self._stop))
+            logger.info("running consumer groups in-process: %s", ", ".join(groups))
+
+    async def stop(self) -> None:
+        if self._stop is not None and self._consumers is not None:
+            self._stop.set()
+            await self._consumers
+        await self.producer.stop()
+        self.close()
 
     def close(self) -> None:
         self.cache.close()

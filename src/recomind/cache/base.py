@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 
 
@@ -27,6 +28,14 @@ class Cache(ABC):
     @abstractmethod
     def incr(self, key: str, ttl_s: float | None = None) -> int:
         """Add one to an integer counter (created at 0); sets the TTL when it is created."""
+
+    @abstractmethod
+    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
+        """Add strings to the set at ``key``; its TTL restarts at ``ttl_s``."""
+
+    @abstractmethod
+    def members(self, key: str) -> builtins.set[str]:
+        """The set at ``key`` (empty when absent or expired)."""
 
     @abstractmethod
     def ttl(self, key: str) -> float | None:

@@ -10,3 +10,7 @@ USER_PROFILE = "user_profile"
 def key(prefix: str, *parts: str) -> str:
     """``key('t1:', 'recommendations', 'u1')`` -> ``'t1:recommendations:u1'``."""
     return prefix + ":".join(parts)
+
+
+#: Videos a user acted on recently, excluded at serve time until the database has them.
+RECENTLY_SEEN = "recently_seen"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 
@@ -11,6 +12,7 @@ from recomind.cache.base import Cache
 class MemoryCache(Cache):
     def __init__(self, max_keys: int = 100_000) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._sets: dict[str, tuple[builtins.set[str], float]] = {}
         self._lock = threading.Lock()
         self._max_keys = max_keys
 
@@ -49,6 +51,8 @@ class MemoryCache(Cache):
                 if self._live(k, now) is not None:
                     del self._data[k]
                     n += 1
+                if k in self._sets:
+                    n += int(self._sets.pop(k)[1] > now)
             return n
 
     def incr(self, key: str, ttl_s: float | None = None) -> int:
@@ -61,6 +65,24 @@ class MemoryCache(Cache):
                 value, exp = int(item[0]) + 1, item[1]
             self._data[key] = (str(value).encode(), exp)
             return value
+
+    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            current = self._sets.get(key)
+            values = current[0] if current and current[1] > now else set()
+            values.update(members)
+            self._sets[key] = (values, now + ttl_s)
+            if len(self._sets) > self._max_keys:
+                for k in [k for k, (_, exp) in self._sets.items() if exp <= now]:
+                    del self._sets[k]
+
+    def members(self, key: str) -> builtins.set[str]:
+        with self._lock:
+            current = self._sets.get(key)
+            if current is None or current[1] <= time.monotonic():
+                return set()
+            return set(current[0])
 
     def ttl(self, key: str) -> float | None:
         now = time.monotonic()
@@ -75,7 +97,10 @@ class MemoryCache(Cache):
             doomed = [k for k in self._data if k.startswith(prefix)]
             for k in doomed:
                 del self._data[k]
-            return len(doomed)
+            sets = [k for k in self._sets if k.startswith(prefix)]
+            for k in sets:
+                del self._sets[k]
+            return len(doomed) + len(sets)
 
     def ping(self) -> bool:
         return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import redis
 
 from recomind.cache.base import Cache, CacheError
@@ -45,6 +47,24 @@ class RedisCache(Cache):
             return value
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
+
+    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
+        if not members:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.sadd(key, *members)
+            pipe.pexpire(key, max(1, int(ttl_s * 1000)))
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def members(self, key: str) -> builtins.set[str]:
+        try:
+            raw = self._client.smembers(key)
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in raw}  # type: ignore[union-attr]
 
     def ttl(self, key: str) -> float | None:
         try:

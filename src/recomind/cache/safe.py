@@ -6,6 +6,7 @@ dead Redis costs one timeout, not one per request.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 
@@ -68,6 +69,21 @@ class SafeCache:
         except CacheError as exc:
             self._failed("incr", exc)
             return None
+
+    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
+        try:
+            self.backend.add_members(key, members, ttl_s)
+        except CacheError as exc:
+            self._failed("add_members", exc)
+
+    def members(self, key: str) -> builtins.set[str]:
+        if not self.available:
+            return set()
+        try:
+            return self.backend.members(key)
+        except CacheError as exc:
+            self._failed("members", exc)
+            return set()
 
     def ping(self) -> bool:
         ok = self.backend.ping()

@@ -190,24 +190,35 @@ class RecommendationService:
         return items[:n], False
 
     def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, bool]:
+        """``(items, cache_hit)``. Videos the user just acted on are never in the answer."""
         key = self._key(keys.RECOMMENDATIONS, user_id)
         cached = self.cache.get(key)
         if cached is not None:
-            CACHE_LOOKUPS.labels("recommendations", "hit").inc()
-            return _slice(cached, n), True
+            seen = self.recently_seen(user_id)
+            items = _without(cached, seen, n)
+            if items is not None:
+                CACHE_LOOKUPS.labels("recommendations", "hit").inc()
+                return items, True
         CACHE_LOOKUPS.labels("recommendations", "miss").inc()
+        fresh = self.refresh_user(user_id)
+        return fresh[:n], False
+
+    def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
+        """Recompute the user's list and store it under ``recommendations:{user_id}``."""
         items = self.compute_for_user(user_id)
+        key = self._key(keys.RECOMMENDATIONS, user_id)
         self.cache.set(key, _dump(items), self.settings.recommendations_ttl_s)
-        return items[:n], False
+        return items
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
         """Rank from the database (no cache read): trending for users without history."""
         limit = self.settings.max_n
+        seen = self.recently_seen(user_id)
         with read_tx(self.engine) as conn:
             history = repo.user_history(conn, user_id=user_id)
-            if not history:
+            exclude = {h.video_id for h in history} | seen
+            if not history and not seen:
                 return compute_trending(conn, settings=self.settings, limit=limit)
-            exclude = {h.video_id for h in history}
             profile = repo.get_profile(conn, user_id=user_id)
             items = self.ranker.rank(
                 conn, user_id=user_id, history=history, profile=profile, exclude=exclude, n=limit
@@ -219,14 +230,38 @@ class RecommendationService:
                         items.append(t)
             return items
 
-    def invalidate_user(self, user_id: str) -> None:
-        self.cache.delete(
-            self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.USER_PROFILE, user_id)
+    def note_action(self, user_id: str, video_id: str) -> None:
+        """Remember at once that the user acted on ``video_id``: it must not be served again,
+        even before the consumers have stored the action."""
+        self.cache.add_members(
+            self._key(keys.RECENTLY_SEEN, user_id), [video_id], self.settings.recommendations_ttl_s
         )
+
+    def recently_seen(self, user_id: str) -> set[str]:
+        return self.cache.members(self._key(keys.RECENTLY_SEEN, user_id))
+
+    def invalidate_user(self, user_id: str) -> None:
+        self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id))
+
+    def drop_profile(self, user_id: str) -> None:
+        self.cache.delete(self._key(keys.USER_PROFILE, user_id))
 
 
 def _dump(items: list[RecommendedVideo]) -> bytes:
     return orjson.dumps([i.model_dump(mode="json") for i in items])
+
+
+def _without(cached: bytes, seen: set[str], n: int) -> bytes | None:
+    """The first ``n`` cached items minus ``seen``; ``None`` if too few are left."""
+    items = orjson.loads(cached)
+    if seen:
+        kept = [i for i in items if i["video_id"] not in seen]
+        if len(kept) < min(n, len(items)):
+            return None
+        items = kept
+    if len(items) <= n and not seen:
+        return cached
+    return orjson.dumps(items[:n])
 
 
 def _slice(cached: bytes, n: int) -> bytes:

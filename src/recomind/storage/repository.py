@@ -24,7 +24,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows, silently skipping those whose primary key exists (race-safe)."""
     if not rows:
         return
@@ -66,7 +66,7 @@ def ensure_users(conn: Connection, *, user_ids: Iterable[str]) -> int:
     present = set(conn.execute(select(users.c.user_id).where(users.c.user_id.in_(ids))).scalars())
     now = utcnow()
     missing = [{"user_id": u, "name": u, "created_at": now} for u in ids if u not in present]
-    _insert_ignore(conn, users, missing)
+    insert_ignore(conn, users, missing)
     return len(missing)
 
 
@@ -180,7 +180,7 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
         }
         for e in fresh.values()
     ]
-    _insert_ignore(conn, video_actions, rows)
+    insert_ignore(conn, video_actions, rows)
     return list(fresh.values())
 
 
@@ -230,7 +230,7 @@ def lock_popularity(conn: Connection, *, video_ids: Sequence[str]) -> dict[str, 
     """Make sure rows exist, then read them locked (``FOR UPDATE``) for read-modify-write."""
     ids = sorted(set(video_ids))
     epoch = datetime(1970, 1, 1)
-    _insert_ignore(
+    insert_ignore(
         conn,
         video_popularity,
         [{"video_id": v, "score": 0.0, "last_updated": epoch, "n_events": 0} for v in ids],
@@ -288,7 +288,7 @@ def get_profile(conn: Connection, *, user_id: str, lock: bool = False) -> Profil
 def lock_profiles(conn: Connection, *, user_ids: Sequence[str]) -> dict[str, ProfileRow]:
     ids = sorted(set(user_ids))
     epoch = datetime(1970, 1, 1)
-    _insert_ignore(
+    insert_ignore(
         conn,
         user_profiles,
         [{"user_id": u, "top_tags": [], "tag_weights": {}, "updated_at": epoch} for u in ids],

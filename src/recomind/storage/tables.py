@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Double,
     Index,
@@ -82,4 +83,30 @@ video_popularity = Table(
     Column("last_updated", Timestamp, nullable=False),
     Column("n_events", Integer, nullable=False, server_default="0"),
     Index(None, "score"),
+)
+
+# -- stream bookkeeping ---------------------------------------------------------------------
+
+consumer_offsets = Table(
+    "consumer_offsets",
+    metadata,
+    # Next offset each consumer group has applied, stored in the same transaction as its
+    # effect: a redelivered message is recognised and skipped, so effects happen once.
+    Column("group_id", String(64), primary_key=True),
+    Column("topic", String(255), primary_key=True),
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+retrain_signals = Table(
+    "retrain_signals",
+    metadata,
+    # A request to the training job: after N new events or T minutes (retrain-trigger group).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("consumed_at", Timestamp, nullable=True),
+    Index(None, "consumed_at"),
 )

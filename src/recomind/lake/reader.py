@@ -1,0 +1,42 @@
+"""Read the lake as one table, each event once (deduplicated on ``event_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from recomind.lake.fs import open_lake
+from recomind.lake.schema import EVENTS
+from recomind.schemas import ActionEvent
+
+
+def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
+    """Every event in the lake once, ordered by time (then event id)."""
+    fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
+    if not fs.exists(root):
+        return EVENTS.empty_table()
+    files = [p for p in fs.find(root) if p.endswith(".parquet") and "/.tmp-" not in p]
+    if not files:
+        return EVENTS.empty_table()
+    dataset = ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs)
+    table = dataset.to_table()
+    ids = np.asarray(table.column("event_id").to_numpy(zero_copy_only=False), dtype=object)
+    _, first = np.unique(ids.astype(str), return_index=True)
+    table = table.take(pa.array(np.sort(first)))
+    return table.sort_by([("timestamp", "ascending"), ("event_id", "ascending")])
+
+
+def iter_events(url: str, *, s3_endpoint_url: str | None = None) -> Iterator[ActionEvent]:
+    table = read_table(url, s3_endpoint_url=s3_endpoint_url)
+    for row in table.to_pylist():
+        yield ActionEvent(
+            event_id=row["event_id"],
+            user_id=row["user_id"],
+            video_id=row["video_id"],
+            action_type=row["action_type"],
+            timestamp=row["timestamp"],
+            watch_time_ms=row["watch_time_ms"],
+        )

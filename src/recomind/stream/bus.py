@@ -1,0 +1,87 @@
+"""The event-bus interface and the factory that picks a backend by URL.
+
+``kafka://host:port[,host:port]`` speaks the Kafka protocol (aiokafka); ``sqlite:///path`` is
+the embedded default: a durable log in one SQLite file, for running with no servers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from recomind.config import Settings
+
+
+class BusUnavailableError(Exception):
+    """The bus did not take the message (unreachable, timed out): nothing was accepted."""
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class Producer(ABC):
+    """Publishes messages; ``publish`` returns only once the bus has them durably."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        """Raises :class:`BusUnavailableError` when the message was not accepted."""
+
+
+class Consumer(ABC):
+    """One member of a consumer group on one topic."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        """The next records of the partitions assigned to this member, in offset order."""
+
+    @abstractmethod
+    async def commit(self, offsets: dict[int, int]) -> None:
+        """Record ``partition -> next offset to read`` for the group."""
+
+    @abstractmethod
+    async def seek(self, partition: int, offset: int) -> None:
+        """Read ``partition`` again from ``offset`` (after a failed batch)."""
+
+    @abstractmethod
+    async def lag(self) -> dict[int, int]:
+        """Messages not yet committed, per assigned partition."""
+
+
+def open_producer(settings: Settings) -> Producer:
+    url = settings.event_bus_url
+    if url.startswith("kafka://"):
+        from recomind.stream.kafka import KafkaProducer
+
+        return KafkaProducer(settings)
+    from recomind.stream.local import LocalProducer
+
+    return LocalProducer(settings)
+
+
+def open_consumer(settings: Settings, group: str, topic: str) -> Consumer:
+    url = settings.event_bus_url
+    if url.startswith("kafka://"):
+        from recomind.stream.kafka import KafkaConsumer
+
+        return KafkaConsumer(settings, group, topic)
+    from recomind.stream.local import LocalConsumer
+
+    return LocalConsumer(settings, group, topic)

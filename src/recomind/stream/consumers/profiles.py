@@ -1,0 +1,29 @@
+"""``profiles``: fold actions into ``user_profiles`` and refresh what depends on them.
+
+After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped, and, when
+``refresh_on_like`` is set, a like drops ``recommendations:{user_id}`` too, so the next
+request ranks with the new taste (the design's "immediately after" policy).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from recomind.ingest import profiles
+from recomind.schemas import ActionEvent
+from recomind.stream.consumers.base import DatabaseHandler
+
+
+class ProfilesHandler(DatabaseHandler):
+    group = "profiles"
+
+    def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
+        profiles.apply(conn, settings=self.ctx.settings, events=events)
+
+    def after_commit(self, events: list[ActionEvent]) -> None:
+        service = self.ctx.recommendations
+        for user in {e.user_id for e in events}:
+            service.drop_profile(user)
+        if self.ctx.settings.refresh_on_like:
+            for user in {e.user_id for e in events if e.action_type == "like"}:
+                service.invalidate_user(user)

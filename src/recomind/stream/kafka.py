@@ -1,0 +1,169 @@
+"""Kafka backend (aiokafka): producer with ``acks=all``, group consumers, topic creation.
+
+Only the Kafka protocol is used, through a standard client, so any Kafka-compatible
+cluster works: point ``RECOMIND_EVENT_BUS_URL`` at ``kafka://broker1:9092,broker2:9092``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    TopicAlreadyExistsError,
+)
+
+from recomind.config import Settings
+from recomind.stream.bus import BusUnavailableError, Consumer, Producer, Record
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_S = 10.0
+
+
+def bootstrap_servers(url: str) -> str:
+    """``kafka://a:9092,b:9092`` -> ``a:9092,b:9092``."""
+    servers = url.removeprefix("kafka://").strip("/")
+    if not servers:
+        raise ValueError(f"event bus URL {url!r} names no broker; expected kafka://host:port")
+    return servers
+
+
+async def ensure_topics(settings: Settings, topics: list[str]) -> None:
+    """Create the topics if missing, with the configured partitions and replication."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers(settings.event_bus_url),
+        client_id=settings.kafka_client_id,
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            t,
+                            num_partitions=settings.kafka_partitions,
+                            replication_factor=settings.kafka_replication_factor,
+                        )
+                        for t in missing
+                    ]
+                )
+                logger.info("created topics %s", missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class KafkaProducer(Producer):
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._producer is not None:
+                return
+            topic = self._settings.kafka_topic
+            await ensure_topics(self._settings, [topic, topic + ".dlq"])
+            producer = AIOKafkaProducer(
+                bootstrap_servers=bootstrap_servers(self._settings.event_bus_url),
+                client_id=self._settings.kafka_client_id,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=int(PUBLISH_TIMEOUT_S * 1000),
+            )
+            await producer.start()
+            self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        try:
+            if self._producer is None:
+                await asyncio.wait_for(self.start(), PUBLISH_TIMEOUT_S)
+            assert self._producer is not None
+            await asyncio.wait_for(
+                self._producer.send_and_wait(topic, value=value, key=key), PUBLISH_TIMEOUT_S
+            )
+        except (KafkaError, TimeoutError, OSError) as exc:
+            raise BusUnavailableError(f"Kafka did not take the message: {exc!r}") from exc
+
+
+class KafkaConsumer(Consumer):
+    def __init__(self, settings: Settings, group: str, topic: str) -> None:
+        self._settings = settings
+        self.group = group
+        self.topic = topic
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        await ensure_topics(self._settings, [self.topic])
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=bootstrap_servers(self._settings.event_bus_url),
+            client_id=f"{self._settings.kafka_client_id}-{self.group}",
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._settings.consumer_batch_size,
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        assert self._consumer is not None, "consumer not started"
+        batches = await self._consumer.getmany(
+            timeout_ms=int(timeout_s * 1000), max_records=max_records
+        )
+        out: list[Record] = []
+        for tp, messages in sorted(batches.items(), key=lambda kv: kv[0].partition):
+            out.extend(
+                Record(tp.topic, tp.partition, m.offset, m.key, m.value or b"") for m in messages
+            )
+        return out
+
+    async def commit(self, offsets: dict[int, int]) -> None:
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit(
+                {TopicPartition(self.topic, p): o for p, o in offsets.items()}
+            )
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took the partition: its new owner re-reads from the last commit,
+            # and the offsets stored with each effect skip what was already applied.
+            logger.warning("commit of %s skipped after a rebalance: %s", self.group, exc)
+
+    async def seek(self, partition: int, offset: int) -> None:
+        assert self._consumer is not None
+        tp = TopicPartition(self.topic, partition)
+        if tp in self._consumer.assignment():
+            self._consumer.seek(tp, offset)
+
+    async def lag(self) -> dict[int, int]:
+        assert self._consumer is not None
+        assigned = list(self._consumer.assignment())
+        if not assigned:
+            return {}
+        ends = await self._consumer.end_offsets(assigned)
+        out = {}
+        for tp in assigned:
+            committed = await self._consumer.committed(tp)
+            out[tp.partition] = max(0, ends[tp] - (committed or 0))
+        return out
