@@ -71,9 +71,7 @@ def test_recommend_excludes(fitted: Recommender, synthetic: Interactions) -> Non
     assert np.all(np.diff(scores) <= 0)
 
 
-def test_save_load_round_trip(
-    fitted: Recommender, synthetic: Interactions, tmp_path: Path
-) -> None:
+def test_save_load_round_trip(fitted: Recommender, synthetic: Interactions, tmp_path: Path) -> None:
     path = tmp_path / f"{fitted.name}.npz"
     fitted.save(path)
     loaded = type(fitted).load(path)

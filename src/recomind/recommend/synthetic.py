@@ -10,10 +10,33 @@ from recomind.recommend.base import ACTION_WEIGHTS, Interactions
 
 logger = logging.getLogger(__name__)
 
-_WORDS = (
-    "best fail cat dog trick easy quick epic funny wow new daily top live mini "
-    "challenge recipe tutorial prank reaction highlights vlog music remix cover"
-).split()
+_WORDS = [
+    "best",
+    "fail",
+    "cat",
+    "dog",
+    "trick",
+    "easy",
+    "quick",
+    "epic",
+    "funny",
+    "wow",
+    "new",
+    "daily",
+    "top",
+    "live",
+    "mini",
+    "challenge",
+    "recipe",
+    "tutorial",
+    "prank",
+    "reaction",
+    "highlights",
+    "vlog",
+    "music",
+    "remix",
+    "cover",
+]
 
 
 def make_synthetic(
@@ -113,9 +136,7 @@ def make_synthetic(
         [tag_names[p], tag_names[s]] if hs and s != p else [tag_names[p]]
         for p, s, hs in zip(primary.tolist(), second.tolist(), has_second.tolist(), strict=True)
     ]
-    titles = [
-        f"{a} {b} {tag_names[p]}" for a, b, p in zip(w1, w2, primary.tolist(), strict=True)
-    ]
+    titles = [f"{a} {b} {tag_names[p]}" for a, b, p in zip(w1, w2, primary.tolist(), strict=True)]
     n_creators = max(1, n_items // 20)
     creator_of = rng.integers(0, n_creators, size=n_items)
     logger.info("synthetic: %d users, %d items, %d events", n_users, n_items, n_events)
