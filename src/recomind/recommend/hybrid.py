@@ -15,6 +15,7 @@ from recomind.recommend._sparse import (
     as_csr,
     csr_from_state,
     csr_state,
+    positive_part,
     strings_from_state,
     strings_state,
     tag_matrix,
@@ -437,8 +438,8 @@ class HybridRecommender(Recommender):
         tags = self._item_tags(item)
         if not tags:
             return "trending now"
-        pos = h.multiply(h > 0)
-        hist_tags = np.asarray(pos @ self.item_tags_).ravel() if pos.nnz else None
+        pos = positive_part(h)
+        hist_tags = (pos @ self.item_tags_).toarray().ravel() if pos.nnz else None
         if hist_tags is not None:
             idx = self.item_tags_.indices[
                 self.item_tags_.indptr[item] : self.item_tags_.indptr[item + 1]
