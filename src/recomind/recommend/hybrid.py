@@ -113,7 +113,8 @@ def normalise_rows(
         return scores
     hi = scores.max(axis=1, keepdims=True)
     if c < n_items:
-        thr = -np.partition(-scores, c - 1, axis=1)[:, c - 1 : c]
+        kth = n_items - c  # the c-th largest value sits at this position once partitioned
+        thr = np.partition(scores, kth, axis=1)[:, kth : kth + 1]
     else:
         thr = scores.min(axis=1, keepdims=True)
     span = hi - thr
