@@ -62,7 +62,7 @@ class ItemKNNRecommender(Recommender):
     def __init__(
         self,
         k: int = 100,
-        shrinkage: float = 10.0,
+        shrinkage: float = 20.0,
         negative_weight: float = 0.5,
         block_products: int = 20_000_000,
     ) -> None:

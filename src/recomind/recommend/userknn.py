@@ -46,7 +46,7 @@ class UserKNNRecommender(Recommender):
 
     def __init__(
         self,
-        k: int = 50,
+        k: int = 100,
         power: float = 1.0,
         negative_weight: float = 0.0,
         batch_rows: int = 512,
