@@ -93,6 +93,7 @@ class ALSRecommender(Recommender):
         self.num_threads = int(num_threads)
         self.item_factors_ = np.zeros((0, self.factors), dtype=np.float32)
         self._model: Any = None
+        self._yty: npt.NDArray[np.float64] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -126,6 +127,7 @@ class ALSRecommender(Recommender):
             model.fit(self._confidence(data.matrix()), show_progress=False)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._model = model
+        self._yty = None
         self.fitted = True
         logger.info("als fitted: %d items x %d factors", self.n_items, self.factors)
         return self
@@ -151,15 +153,18 @@ class ALSRecommender(Recommender):
         return np.asarray(uf, dtype=np.float32).reshape(n, -1)
 
     def _fold_in_numpy(self, h: sparse.csr_matrix) -> npt.NDArray[np.float32]:
-        y = self.item_factors_.astype(np.float64)
+        y = self.item_factors_
         f = y.shape[1]
-        base = y.T @ y + self.regularization * np.eye(f)
+        if self._yty is None:
+            y64 = y.astype(np.float64)
+            self._yty = y64.T @ y64
+        base = self._yty + self.regularization * np.eye(f)
         out = np.zeros((h.shape[0], f), dtype=np.float32)
         for r in range(h.shape[0]):
             lo, hi = h.indptr[r], h.indptr[r + 1]
             if lo == hi:
                 continue
-            ys = y[h.indices[lo:hi]]
+            ys = y[h.indices[lo:hi]].astype(np.float64)
             conf = self.alpha * h.data[lo:hi].astype(np.float64)
             a = base + (ys * (np.abs(conf) - 1.0)[:, None]).T @ ys
             b = ys.T @ np.where(conf > 0, conf, 0.0)
@@ -177,3 +182,4 @@ class ALSRecommender(Recommender):
     def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.item_factors_ = np.ascontiguousarray(arrays["item_factors"], dtype=np.float32)
         self._model = None
+        self._yty = None

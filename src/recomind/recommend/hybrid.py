@@ -207,6 +207,7 @@ class HybridRecommender(Recommender):
         self.created_ = np.zeros(0, dtype=np.float64)
         self.item_tags_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.tags_: list[str] = []
+        self._freshness: tuple[tuple[float, float, float], FloatArray] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -270,6 +271,7 @@ class HybridRecommender(Recommender):
         self.creators_ = codes
         assert data.item_created is not None
         self.created_ = np.asarray(data.item_created, dtype=np.float64)
+        self._freshness = None
         self.item_tags_, self.tags_ = tag_matrix(data.item_tags)
         self.fitted = True
         return self
@@ -322,10 +324,16 @@ class HybridRecommender(Recommender):
     def freshness(self, now: float | None = None) -> FloatArray:
         """Multiplicative freshness factor per item (``1`` for old or undated items)."""
         ref = self.ref_time_ if now is None else float(now)
+        key = (ref, self.freshness_boost, self.freshness_half_life_hours)
+        if self._freshness is not None and self._freshness[0] == key:
+            return self._freshness[1]
         age_h = np.maximum(ref - self.created_, 0.0) / 3600.0
         hl = max(self.freshness_half_life_hours, 1e-9)
         decay = np.where(np.isfinite(age_h), np.exp2(-np.nan_to_num(age_h) / hl), 0.0)
-        return (1.0 + self.freshness_boost * decay).astype(np.float32)
+        factor = (1.0 + self.freshness_boost * decay).astype(np.float32)
+        factor.flags.writeable = False
+        self._freshness = (key, factor)
+        return factor
 
     def rank(
         self,
@@ -493,6 +501,7 @@ class HybridRecommender(Recommender):
         self.ref_time_ = float(arrays["ref_time"][0])
         self.creators_ = arrays["creators"].astype(np.int64)
         self.created_ = arrays["created"].astype(np.float64)
+        self._freshness = None
         self.item_ids_ = strings_from_state("item_ids", arrays)
         self.titles_ = strings_from_state("titles", arrays)
         self.tags_ = strings_from_state("tags", arrays)
