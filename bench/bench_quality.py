@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "hybrid": {},
         "hybrid-rank": {"normalisation": "rank"},
         "hybrid-warm3": {"warm_after": 3.0},
+        "hybrid-warm10": {"warm_after": 10.0},
         "hybrid-warm30": {"warm_after": 30.0},
         "hybrid-collab": {
             "warm_weights": {"itemknn": 1.0, "userknn": 0.5, "als": 1.0},

@@ -174,7 +174,7 @@ class HybridRecommender(Recommender):
         component_params: dict[str, dict[str, Any]] | None = None,
         cold_weights: dict[str, float] | None = None,
         warm_weights: dict[str, float] | None = None,
-        warm_after: float = 10.0,
+        warm_after: float = 20.0,
         normalisation: Literal["minmax", "rank"] = "minmax",
         candidates: int = 200,
         max_per_creator: int = 2,
