@@ -12,6 +12,7 @@ from recomind.cache import Cache, open_cache
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import metadata
+from tests.utils.kafka import LazyBroker
 from tests.utils.services import fresh_database, redis_or_skip, unique_name
 
 DATABASES = ["sqlite", "postgres", "mysql"]
@@ -68,6 +69,14 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[LazyBroker]:
+    """The session's Kafka-protocol broker, started on first use (stopped last)."""
+    broker = LazyBroker()
+    yield broker
+    broker.close()
 
 
 CACHES = ["memory", "redis"]

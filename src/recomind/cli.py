@@ -84,7 +84,7 @@ def demo(
 
     db_path = data_dir / "demo.db"
     if reset:
-        for p in data_dir.glob("demo.db*"):
+        for p in [*data_dir.glob("demo.db*"), *data_dir.glob("demo-bus.db*")]:
             p.unlink()
     settings = Settings(
         database_url=f"sqlite:///{db_path}", cache_url="memory://", host=host, port=port
@@ -106,6 +106,82 @@ def demo(
         f"  curl {base}/trending\n  curl {base}/recommendations/u2\n  API docs: {base}/docs"
     )
     _serve(settings, host, port)
+
+
+@app.command()
+def consume(
+    group: Annotated[
+        list[str],
+        typer.Option(
+            "--group",
+            "-g",
+            help="Consumer group: persist, popularity, profiles, lake, retrain-trigger or all.",
+        ),
+    ],
+) -> None:
+    """Run consumer groups of video_actions_stream until SIGINT/SIGTERM."""
+    import asyncio
+    import signal
+
+    from recomind.api.state import AppState
+    from recomind.stream.consumers import GROUPS
+    from recomind.stream.runner import run_groups
+
+    groups = list(GROUPS) if "all" in group else group
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        console.print(f"[red]--group: unknown {unknown}; expected one of {', '.join(GROUPS)}, all")
+        raise typer.Exit(2)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    state = AppState.build(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_groups(state.context, groups, stop)
+
+    console.print(f"consuming {settings.kafka_topic} as {', '.join(groups)}")
+    try:
+        asyncio.run(main())
+    finally:
+        state.close()
+
+
+@app.command()
+def replay(
+    from_lake: Annotated[
+        bool, typer.Option("--from-lake", help="Read every event from the data lake.")
+    ] = False,
+    lake_url: Annotated[
+        str | None, typer.Option(help="Lake URL (default: RECOMIND_LAKE_URL).")
+    ] = None,
+) -> None:
+    """Rebuild video_popularity and user_profiles from scratch (recovery, new consumers)."""
+    from recomind.ingest.rebuild import rebuild, stored_events
+    from recomind.lake.reader import iter_events
+    from recomind.storage.engine import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with console.status("reading events..."):
+            if from_lake:
+                url = lake_url or settings.lake_url
+                events = list(iter_events(url, s3_endpoint_url=settings.lake_s3_endpoint_url))
+                source = url
+            else:
+                events = stored_events(engine)
+                source = "video_actions"
+        with console.status(f"folding {len(events)} events..."):
+            n = rebuild(engine, settings=settings, events=events)
+        console.print(f"[green]rebuilt popularity and profiles from {n} events[/green] ({source})")
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

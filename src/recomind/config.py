@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_client_id: str = "recomind"
+    kafka_group_prefix: str = Field(
+        default="recomind-", description="Consumer group ids are this prefix + the group name."
+    )
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_poll_ms: int = Field(default=200, ge=1)
     serve_consumers: str = Field(

@@ -8,6 +8,7 @@ import pytest
 
 from tests.api.conftest import Api
 from tests.api.helpers import counts, load_catalogue
+from tests.utils.settle import messages_on_topic
 
 GOOD = {"user_id": "u1", "video_id": "v1", "action_type": "like"}
 
@@ -43,11 +44,14 @@ def loaded(api: Api) -> Api:
 )
 def test_bad_action(loaded: Api, case: str, body: Any, status: int, field: str) -> None:
     before = counts(loaded.engine)
+    on_topic = messages_on_topic(loaded.settings)
     r = loaded.http.post("/video_action", json=body)
     assert r.status_code == status, r.text
     err = r.json()
     assert err["field"] == field
     assert field.split(".")[-1] in err["message"]
+    assert messages_on_topic(loaded.settings) == on_topic  # nothing was published
+    loaded.settle()
     assert counts(loaded.engine) == before
 
 

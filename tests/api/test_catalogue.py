@@ -53,6 +53,7 @@ def test_action_creates_first_time_user(api: Api) -> None:
     assert r.status_code == 202
     body = r.json()
     assert body["status"] == "accepted" and len(body["event_id"]) == 36
+    api.settle()
     assert api.http.get("/users/newbie").status_code == 200
     assert counts(api.engine)["video_actions"] == 1
     profile = api.http.get("/users/newbie/profile").json()

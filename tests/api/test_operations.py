@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
-from tests.api.conftest import Api, make_settings, running_api
+from recomind.config import Settings
+from tests.api.conftest import Api, running_api
 from tests.api.helpers import act, load_catalogue
 
 
@@ -21,12 +24,15 @@ def test_health_ready_metrics_docs(api: Api) -> None:
     assert api.http.get("/docs").status_code == 200
 
 
-def test_redis_down_still_serves_from_database(embedded_api: Api) -> None:
+def test_redis_down_still_serves_from_database(
+    embedded_api: Api, stack_settings: Callable[..., Settings]
+) -> None:
     """Point the cache at a port where no Redis listens: answers come from the database."""
-    settings = make_settings(embedded_api.settings.database_url, "redis://127.0.0.1:1/0")
+    settings = stack_settings("embedded", cache_url="redis://127.0.0.1:1/0")
     with running_api(settings) as api:
         load_catalogue(api.http, 10)
         act(api.http, "u1", "v1", "like")
+        api.settle()
         for _ in range(2):
             r = api.http.get("/recommendations/u1", params={"n": 5})
             assert r.status_code == 200 and r.headers["X-Cache"] == "miss"

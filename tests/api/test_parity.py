@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from recomind.config import Settings
 from recomind.storage.engine import make_engine
-from tests.api.conftest import STACKS, make_settings, running_api
+from tests.api.conftest import Api, running_api
 from tests.api.helpers import load_catalogue
 from tests.conftest import truncate
-from tests.utils.services import redis_or_skip
 
 
-def _scenario(http: Any) -> list[Any]:
+def _scenario(api: Api) -> list[Any]:
     """A fixed script of calls; returns every response minus server-made ids, times and
     time-decayed scores (the order they produce is compared)."""
+    http = api.http
     out: list[Any] = []
     load_catalogue(http, 30)
     steps: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -29,6 +31,7 @@ def _scenario(http: Any) -> list[Any]:
         ),
         ("post", "/video_action", {"user_id": "alice", "video_id": "v404", "action_type": "like"}),
         ("post", "/video_action", {"user_id": "alice", "video_id": "v3", "action_type": "love"}),
+        ("settle", "", None),
         ("get", "/trending?n=10", None),
         ("get", "/trending?n=10", None),
         ("get", "/recommendations/alice?n=15", None),
@@ -40,6 +43,9 @@ def _scenario(http: Any) -> list[Any]:
         ("get", "/videos/v2", None),
     ]
     for method, path, body in steps:
+        if method == "settle":
+            api.settle()
+            continue
         r = http.post(path, json=body) if method == "post" else http.get(path)
         data = r.json()
         for item in data if isinstance(data, list) else [data]:
@@ -50,17 +56,17 @@ def _scenario(http: Any) -> list[Any]:
     return out
 
 
-def test_embedded_and_postgres_redis_behave_identically(_migrated_urls: dict[str, str]) -> None:
+def test_embedded_and_postgres_redis_behave_identically(
+    stack_settings: Callable[[str], Settings],
+) -> None:
     results = {}
     for name in ("embedded", "postgres+redis"):
-        db_kind, cache_kind = STACKS[name]
-        url = _migrated_urls[db_kind]
-        eng = make_engine(url)
+        settings = stack_settings(name)
+        eng = make_engine(settings.database_url)
         truncate(eng)
         eng.dispose()
-        cache_url = "memory://" if cache_kind == "memory" else redis_or_skip()
-        with running_api(make_settings(url, cache_url)) as api:
-            results[name] = _scenario(api.http)
+        with running_api(settings) as api:
+            results[name] = _scenario(api)
     embedded, server = results["embedded"], results["postgres+redis"]
     assert len(embedded) == 17
     for a, b in zip(embedded, server, strict=True):

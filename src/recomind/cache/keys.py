@@ -14,3 +14,5 @@ def key(prefix: str, *parts: str) -> str:
 
 #: Videos a user acted on recently, excluded at serve time until the database has them.
 RECENTLY_SEEN = "recently_seen"
+#: Bumped whenever a user's list is invalidated; a refresh that raced with it is not stored.
+GENERATION = "recommendations_generation"

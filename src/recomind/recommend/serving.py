@@ -171,7 +171,8 @@ class RecommendationService:
         self.engine = engine
         self.cache = cache
         self.settings = settings
-        self.ranker: Ranker = ranker or TagAffinityRanker(settings)
+        self.pool = CandidatePool(settings)
+        self.ranker: Ranker = ranker or TagAffinityRanker(settings, pool=self.pool)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -204,10 +205,17 @@ class RecommendationService:
         return fresh[:n], False
 
     def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
-        """Recompute the user's list and store it under ``recommendations:{user_id}``."""
+        """Recompute the user's list and store it under ``recommendations:{user_id}``.
+
+        The list is not stored if the user's state changed while it was computed (an
+        invalidation bumped the generation): a slow reader never caches a stale list.
+        """
+        generation_key = self._key(keys.GENERATION, user_id)
+        before = self.cache.get(generation_key)
         items = self.compute_for_user(user_id)
-        key = self._key(keys.RECOMMENDATIONS, user_id)
-        self.cache.set(key, _dump(items), self.settings.recommendations_ttl_s)
+        if self.cache.get(generation_key) == before:
+            key = self._key(keys.RECOMMENDATIONS, user_id)
+            self.cache.set(key, _dump(items), self.settings.recommendations_ttl_s)
         return items
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
@@ -241,7 +249,15 @@ class RecommendationService:
         return self.cache.members(self._key(keys.RECENTLY_SEEN, user_id))
 
     def invalidate_user(self, user_id: str) -> None:
+        """Drop the user's list; the next request recomputes it from the current state."""
+        self.cache.incr(
+            self._key(keys.GENERATION, user_id), 2.0 * self.settings.recommendations_ttl_s
+        )
         self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id))
+
+    def reset_local_state(self) -> None:
+        """Forget what this process memoised (tests, admin)."""
+        self.pool.invalidate()
 
     def drop_profile(self, user_id: str) -> None:
         self.cache.delete(self._key(keys.USER_PROFILE, user_id))

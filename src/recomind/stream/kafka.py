@@ -115,7 +115,7 @@ class KafkaConsumer(Consumer):
             self.topic,
             bootstrap_servers=bootstrap_servers(self._settings.event_bus_url),
             client_id=f"{self._settings.kafka_client_id}-{self.group}",
-            group_id=self.group,
+            group_id=self._settings.kafka_group_prefix + self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._settings.consumer_batch_size,

@@ -1,7 +1,8 @@
 """``retrain-trigger``: count new events per user and overall.
 
 After ``refresh_after_interactions`` new actions of one user, that user's cached list is
-recomputed (the design's "after X interactions" policy). After ``retrain_after_events``
+dropped, so the next request ranks with everything they did (the design's "after X
+interactions" policy). After ``retrain_after_events``
 events overall, or ``retrain_after_minutes`` with at least one new event, a row is written
 to ``retrain_signals`` for the training job.
 """
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 SIGNALS = Counter("recomind_retrain_signals_total", "Retrain signals sent to the training job")
 REFRESHES = Counter(
-    "recomind_recommendation_refreshes_total", "User lists recomputed after X interactions"
+    "recomind_recommendation_refreshes_total", "User lists refreshed after X interactions"
 )
 
 COUNTER_KEY = "actions_since_refresh"
@@ -55,7 +56,7 @@ class RetrainTriggerHandler(Handler):
                     count = self.ctx.cache.incr(key, ttl)
                 if count is not None and count >= x:
                     self.ctx.cache.delete(key)
-                    service.refresh_user(user)
+                    service.invalidate_user(user)
                     REFRESHES.inc()
         self.pending += len(events)
         if self.pending >= self.ctx.settings.retrain_after_events:
