@@ -3,17 +3,19 @@ test on memory and Redis; API tests on the embedded default and on real servers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, delete
 
 from recomind.cache import Cache, open_cache
+from recomind.config import Settings
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import metadata
 from tests.utils.kafka import LazyBroker
 from tests.utils.services import fresh_database, redis_or_skip, unique_name
+from tests.utils.stacks import stack_settings_factory
 
 DATABASES = ["sqlite", "postgres", "mysql"]
 
@@ -77,6 +79,16 @@ def kafka_broker() -> Iterator[LazyBroker]:
     broker = LazyBroker()
     yield broker
     broker.close()
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    _migrated_urls: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    kafka_broker: LazyBroker,
+) -> Callable[..., Settings]:
+    """``stack name -> Settings`` for a fresh deployment (own topic, groups, keys, lake)."""
+    return stack_settings_factory(_migrated_urls, tmp_path_factory.mktemp("stacks"), kafka_broker)
 
 
 CACHES = ["memory", "redis"]

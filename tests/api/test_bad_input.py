@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
 from tests.api.helpers import counts, load_catalogue
 from tests.utils.settle import messages_on_topic
+from tests.utils.stacks import Api
 
 GOOD = {"user_id": "u1", "video_id": "v1", "action_type": "like"}
 

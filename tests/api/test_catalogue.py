@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Api
 from tests.api.helpers import counts, load_catalogue
+from tests.utils.stacks import Api
 
 
 def test_create_and_get_user(api: Api) -> None:

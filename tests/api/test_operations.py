@@ -7,8 +7,8 @@ from collections.abc import Callable
 import httpx
 
 from recomind.config import Settings
-from tests.api.conftest import Api, running_api
 from tests.api.helpers import act, load_catalogue
+from tests.utils.stacks import Api, running_api
 
 
 def test_health_ready_metrics_docs(api: Api) -> None:

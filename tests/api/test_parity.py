@@ -7,9 +7,9 @@ from typing import Any
 
 from recomind.config import Settings
 from recomind.storage.engine import make_engine
-from tests.api.conftest import Api, running_api
 from tests.api.helpers import load_catalogue
 from tests.conftest import truncate
+from tests.utils.stacks import Api, running_api
 
 
 def _scenario(api: Api) -> list[Any]:

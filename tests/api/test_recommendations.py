@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Api
 from tests.api.helpers import act, load_catalogue
+from tests.utils.stacks import Api
 
 ITEM_FIELDS = {"video_id", "title", "url", "tags", "creator_id", "duration_s", "score", "reason"}
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     CommitFailedError,
@@ -102,6 +103,23 @@ class KafkaProducer(Producer):
             raise BusUnavailableError(f"Kafka did not take the message: {exc!r}") from exc
 
 
+class _LogAssignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Log each rebalance: which partitions this member owns now."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        logger.info(
+            "group %s: partitions revoked %s", self.group, sorted(tp.partition for tp in revoked)
+        )
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        logger.info(
+            "group %s: partitions assigned %s", self.group, sorted(tp.partition for tp in assigned)
+        )
+
+
 class KafkaConsumer(Consumer):
     def __init__(self, settings: Settings, group: str, topic: str) -> None:
         self._settings = settings
@@ -112,7 +130,6 @@ class KafkaConsumer(Consumer):
     async def start(self) -> None:
         await ensure_topics(self._settings, [self.topic])
         self._consumer = AIOKafkaConsumer(
-            self.topic,
             bootstrap_servers=bootstrap_servers(self._settings.event_bus_url),
             client_id=f"{self._settings.kafka_client_id}-{self.group}",
             group_id=self._settings.kafka_group_prefix + self.group,
@@ -120,6 +137,7 @@ class KafkaConsumer(Consumer):
             auto_offset_reset="earliest",
             max_poll_records=self._settings.consumer_batch_size,
         )
+        self._consumer.subscribe([self.topic], listener=_LogAssignments(self.group))
         await self._consumer.start()
 
     async def stop(self) -> None:
