@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { currentUser } from "./session.js";
-import { h, tagHue, toast } from "./ui.js";
+import { h, icon, tagHue, toast } from "./ui.js";
 
 const PAGE = 10;
 const PREFETCH_WHEN_LEFT = 3; // load more when this few items are left ahead
@@ -27,10 +27,10 @@ export function mountFeed(container) {
   const status = h("p", { class: "feed-status", role: "status", "aria-live": "polite" });
   const prevBtn = h("button", {
     type: "button", class: "nav-btn prev", "aria-label": "Previous video", onclick: () => go(-1),
-  }, "▲");
+  }, icon("up"));
   const nextBtn = h("button", {
     type: "button", class: "nav-btn next", "aria-label": "Next video", onclick: () => go(1),
-  }, "▼");
+  }, icon("down"));
   const root = h("section", {
     class: "feed",
     "aria-label": user ? `Your feed, ${user.name}` : "Trending videos",
@@ -45,17 +45,19 @@ export function mountFeed(container) {
 
   // --- loading pages ------------------------------------------------------------------------
 
-  async function fetchCandidates(extra) {
-    if (user) return api.recommendations(user.user_id, Math.min(100, PAGE + extra));
-    return api.trending(Math.min(100, items.length + PAGE));
+  // Ask for as many as are queued plus a page: the server drops what the user already acted
+  // on, but not what was only shown, so the rest are new.
+  async function fetchCandidates(n) {
+    const size = Math.min(100, n);
+    return user ? api.recommendations(user.user_id, size) : api.trending(size);
   }
 
   /** Append unseen items. With `replaceUpcoming`, drop what is queued after the current one. */
   async function load({ replaceUpcoming = false } = {}) {
     setBusy(1);
     try {
-      const ahead = Math.max(0, items.length - index - 1);
-      const fresh = await fetchCandidates(replaceUpcoming ? 0 : ahead);
+      const shownSoFar = Math.max(0, index + 1);
+      const fresh = await fetchCandidates((replaceUpcoming ? shownSoFar : queued.size) + PAGE);
       if (replaceUpcoming) {
         for (const dropped of items.splice(index + 1)) queued.delete(dropped.video_id);
       }
@@ -155,11 +157,11 @@ export function mountFeed(container) {
         h("button", {
           type: "button", class: "act skip", "aria-label": `Skip: ${item.title}`,
           onclick: () => skip(),
-        }, h("span", { class: "icon", "aria-hidden": "true" }, "⏭"), h("span", {}, "Skip")),
+        }, h("span", { class: "icon" }, icon("skip")), h("span", {}, "Skip")),
         h("button", {
           type: "button", class: "act mute", "aria-label": muted ? "Unmute" : "Mute",
           "aria-pressed": String(!muted), onclick: (e) => toggleMute(e.currentTarget),
-        }, h("span", { class: "icon", "aria-hidden": "true" }, muted ? "🔇" : "🔊"),
+        }, h("span", { class: "icon" }, icon(muted ? "muted" : "sound")),
         h("span", {}, muted ? "Sound off" : "Sound on")),
       ),
     );
@@ -181,7 +183,7 @@ export function mountFeed(container) {
     return h("button", {
       type: "button", class: "act like", "aria-pressed": String(on),
       "aria-label": `${on ? "Liked" : "Like"}: ${item.title}`, onclick: (e) => like(e.currentTarget),
-    }, h("span", { class: "icon", "aria-hidden": "true" }, "♥"), h("span", {}, on ? "Liked" : "Like"));
+    }, h("span", { class: "icon" }, icon("heart")), h("span", {}, on ? "Liked" : "Like"));
   }
 
   function show(i, direction) {
@@ -288,7 +290,7 @@ export function mountFeed(container) {
     if (video) video.muted = muted;
     button.setAttribute("aria-label", muted ? "Unmute" : "Mute");
     button.setAttribute("aria-pressed", String(!muted));
-    button.querySelector(".icon").textContent = muted ? "🔇" : "🔊";
+    button.querySelector(".icon").replaceChildren(icon(muted ? "muted" : "sound"));
     button.lastElementChild.textContent = muted ? "Sound off" : "Sound on";
   }
 
