@@ -108,6 +108,10 @@ def screenshot(page: Any, name: str) -> Path:
     """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # Let slide-in animations and fades settle, so the picture shows what a user sees.
+    page.wait_for_function(
+        "document.getAnimations().every(a => a.playState !== 'running')", polling=50
+    )
     page.screenshot(path=str(path))
     return path
 

@@ -9,6 +9,7 @@ from tests.web.conftest import DESKTOP, PHONE, install_media, screenshot
 from tests.web.helpers import actions, eventually, load_catalogue
 
 TARGET = "pets"
+ROBIN = '{"user_id": "shots", "name": "Robin"}'
 
 
 def current(page: Any) -> dict[str, Any]:
@@ -160,9 +161,7 @@ def test_demo_clips_play_and_screenshots(
         page.wait_for_selector(".slide[data-state='playing']")
         assert page.evaluate("document.querySelector('.slide video').readyState") >= 2
         screenshot(page, f"feed-{label}")
-        page.evaluate(
-            "localStorage.setItem('recomind.user', JSON.stringify({user_id: 'shots', name: 'Robin'}))"
-        )
+        page.evaluate(f"localStorage.setItem('recomind.user', JSON.stringify({ROBIN}))")
         page.goto("/#/profile")
         page.wait_for_selector(".top-tags .bar")
         page.wait_for_selector(".likes li[data-video-id]")
