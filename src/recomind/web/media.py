@@ -67,7 +67,13 @@ def _title_card(tag: str, path: Path) -> bool:
     box = draw.textbbox((0, 0), text, font=font)
     x = (WIDTH - (box[2] - box[0])) // 2
     draw.text((x, HEIGHT // 3), text, fill=(255, 255, 255), font=font)
-    draw.text((12, 12), "RecoMind demo", fill=(235, 235, 235), font=small)
+    sub = draw.textbbox((0, 0), "demo clip", font=small)
+    draw.text(
+        ((WIDTH - (sub[2] - sub[0])) // 2, HEIGHT // 3 + 48),
+        "demo clip",
+        fill=(235, 235, 235),
+        font=small,
+    )
     img.save(path)
     return True
 

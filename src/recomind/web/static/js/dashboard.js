@@ -54,9 +54,8 @@ export function mountDashboard(container) {
       : s.batch_jobs.map((j) => `${j.name}: ${j.status}`).join(", ") || "none");
     set("stat-totals", `${s.totals.videos} · ${s.totals.users} · ${s.totals.actions}`);
     drawChart();
-    trending.replaceChildren(svgBars(s.trending.map((t) => ({
-      label: t.title, value: t.score, hue: tagHue(t.tags[0]),
-    }))));
+    const rows = s.trending.map((t) => ({ label: t.title, value: t.score, hue: tagHue(t.tags[0]) }));
+    trending.replaceChildren(svgBars(rows, { width: Math.max(280, trending.clientWidth || 480) }));
     trending.firstChild.setAttribute("aria-label", `Top ${s.trending.length} trending videos by score`);
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
   }
