@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api
 from tests.web.conftest import DESKTOP
 from tests.web.helpers import load_catalogue
@@ -15,6 +17,8 @@ PAINTED_PIXELS = """() => {
   for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
   return n;
 }"""
+
+pytestmark = pytest.mark.browser
 
 
 def test_dashboard_renders_stats_and_charts(web: Api, page_factory: Any) -> None:

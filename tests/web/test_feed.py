@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import Api
 from tests.web.conftest import DESKTOP, PHONE, install_media, screenshot
 from tests.web.helpers import actions, eventually, load_catalogue
 
 TARGET = "pets"
 ROBIN = '{"user_id": "shots", "name": "Robin"}'
+
+pytestmark = pytest.mark.browser
 
 
 def current(page: Any) -> dict[str, Any]:
