@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= ml,stream,eval,dev
 
-.PHONY: setup demo test lint typecheck pytest services bench clean
+.PHONY: setup demo test lint typecheck pytest services browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: setup  ## sample data + server on the embedded default (SQLite, in-process
 services:  ## start the local PostgreSQL, MariaDB and Redis if they are not running
 	bash scripts/services.sh
 
+browser:  ## Debian's Chromium for the browser tests (Playwright drives it; no download)
+	bash scripts/browser.sh
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -27,7 +30,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup services
+pytest: setup services browser
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest  ## everything CI runs

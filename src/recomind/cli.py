@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Annotated
 
@@ -86,14 +88,23 @@ def demo(
     if reset:
         for p in [*data_dir.glob("demo.db*"), *data_dir.glob("demo-bus.db*")]:
             p.unlink()
+        shutil.rmtree(data_dir / "media" / "demo", ignore_errors=True)
+    media_dir = data_dir / "media"
     settings = Settings(
-        database_url=f"sqlite:///{db_path}", cache_url="memory://", host=host, port=port
+        database_url=f"sqlite:///{db_path}",
+        cache_url="memory://",
+        event_bus_url=f"sqlite:///{data_dir / 'demo-bus.db'}",
+        lake_url=f"file://{(data_dir / 'lake').resolve()}",
+        host=host,
+        port=port,
+        media_dir=media_dir,
     )
     migrate.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     with console.status("loading the sample catalogue..."):
         loaded = sample.seed(engine, settings)
     engine.dispose()
+    _demo_media(media_dir)
     console.print(
         f"[green]{'loaded' if loaded else 'reusing'} sample data[/green] in {db_path}"
         " (600 videos over 24 tags, 40 users; u1 has no history yet)"
@@ -101,7 +112,7 @@ def demo(
     if no_serve:
         return
     base = f"http://{host}:{port}"
-    console.print(f"RecoMind demo at [bold]{base}[/bold]")
+    console.print(f"RecoMind demo at [bold]{base}[/bold] (web app; dashboard at {base}/dashboard)")
     console.print(
         f"  curl {base}/trending\n  curl {base}/recommendations/u2\n  API docs: {base}/docs"
     )
@@ -182,6 +193,23 @@ def replay(
         console.print(f"[green]rebuilt popularity and profiles from {n} events[/green] ({source})")
     finally:
         engine.dispose()
+
+
+def _demo_media(media_dir: Path) -> None:
+    """Local clips for the sample catalogue, so the web feed plays offline."""
+    from recomind import demo as sample
+    from recomind.web import media
+
+    try:
+        with console.status("rendering the demo video clips..."):
+            made = media.prepare_demo_media(
+                media_dir, ((v.url, v.tags) for v in sample.catalogue())
+            )
+    except (media.MediaUnavailableError, OSError, subprocess.SubprocessError) as exc:
+        console.print(f"[yellow]no demo clips ({exc}); the feed shows title cards[/yellow]")
+        return
+    if made:
+        console.print(f"[green]made {made} demo video files[/green] in {media_dir}")
 
 
 def main() -> None:

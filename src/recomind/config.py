@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     profile_half_life_hours: float = Field(default=24.0 * 7, gt=0)
     profile_top_tags: int = Field(default=10, ge=1)
 
+    media_dir: Path | None = Field(
+        default=None,
+        description="Folder served at /media (the demo's local clips); unset: no /media mount.",
+    )
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from recomind.config import Settings
 from recomind.stream.consumers import GROUPS
 from recomind.stream.progress import group_lag
+
+T = TypeVar("T")
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running loop (Playwright)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def settle(
@@ -17,7 +28,7 @@ def settle(
     deadline = time.monotonic() + timeout_s
     lag: dict[str, int] = {}
     while time.monotonic() < deadline:
-        lag = asyncio.run(group_lag(settings, groups))
+        lag = run_sync(group_lag(settings, groups))
         if not any(lag.values()):
             return
         time.sleep(0.05)
@@ -26,4 +37,4 @@ def settle(
 
 def messages_on_topic(settings: Settings) -> int:
     """How many messages the topic holds (lag of a group that never reads)."""
-    return asyncio.run(group_lag(settings, ["__never_reads__"]))["__never_reads__"]
+    return run_sync(group_lag(settings, ["__never_reads__"]))["__never_reads__"]

@@ -8,10 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
-from recomind import __version__
+from recomind import __version__, web
 from recomind.api import errors
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from recomind.api.routes import actions, health, recommendations, users, videos
+from recomind.api.routes import (
+    actions,
+    activity,
+    health,
+    recommendations,
+    stats,
+    users,
+    videos,
+)
 from recomind.api.state import AppState
 from recomind.config import Settings, get_settings
 
@@ -34,9 +42,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.recomind = app_state
     errors.install(app)
-    for module in (recommendations, actions, videos, users, health):
+    for module in (recommendations, actions, videos, users, activity, stats, health):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
+    web.install(app, settings)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     return app

@@ -1,0 +1,68 @@
+"""``GET /users`` (pick an account in the web app) and ``GET /users/{user_id}/actions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from recomind.api.deps import EngineDep
+from recomind.errors import NotFoundError
+from recomind.schemas import ID_PATTERN, ActionType, User
+from recomind.storage import activity
+from recomind.storage import repository as repo
+from recomind.storage.engine import read_tx
+
+router = APIRouter(tags=["users"])
+
+MAX_LIMIT = 100
+
+
+class UserAction(BaseModel):
+    """One stored action with the video it was about (``title`` is null if it was deleted)."""
+
+    video_id: str
+    action_type: ActionType
+    timestamp: datetime
+    watch_time_ms: int | None = None
+    title: str | None = None
+    url: str | None = None
+    tags: list[str]
+
+
+@router.get("/users", response_model=list[User])
+def list_users(
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many users")] = 50,
+) -> list[User]:
+    """The oldest ``limit`` users, for the web app's account picker (no auth yet)."""
+    with read_tx(engine) as conn:
+        return activity.list_users(conn, limit=limit)
+
+
+@router.get("/users/{user_id}/actions", response_model=list[UserAction])
+def user_actions(
+    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    engine: EngineDep,
+    action_type: Annotated[ActionType | None, Query(description="Only this kind")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many actions")] = 20,
+) -> list[UserAction]:
+    """The user's newest actions, newest first (e.g. ``?action_type=like`` for recent likes)."""
+    with read_tx(engine) as conn:
+        if repo.get_user(conn, user_id=user_id) is None:
+            raise NotFoundError("user", "user_id", user_id)
+        rows = activity.recent_actions(conn, user_id=user_id, action_type=action_type, limit=limit)
+    return [
+        UserAction(
+            video_id=r.video_id,
+            action_type=r.action_type,  # type: ignore[arg-type]
+            timestamp=r.timestamp,
+            watch_time_ms=r.watch_time_ms,
+            title=r.title,
+            url=r.url,
+            tags=r.tags,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,98 @@
+"""``GET /api/stats``: the operator dashboard's numbers in one JSON document.
+
+Counters come from this process's Prometheus metrics (since it started); totals and events per
+minute from the database. Consumer lag and batch jobs belong to components that do not exist
+yet: their fields are present and ``null`` until those components report them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from prometheus_client import Counter
+from pydantic import BaseModel
+
+from recomind.api.deps import StateDep
+from recomind.api.middleware import REQUESTS
+from recomind.api.routes.actions import ACTIONS
+from recomind.recommend.serving import CACHE_LOOKUPS, compute_trending
+from recomind.schemas import RecommendedVideo, utcnow
+from recomind.storage import activity
+from recomind.storage.engine import read_tx
+
+router = APIRouter(tags=["operations"])
+
+
+class CacheStats(BaseModel):
+    hits: int
+    misses: int
+    hit_rate: float | None  # null before the first lookup
+    by_kind: dict[str, dict[str, int]]
+
+
+class BatchJob(BaseModel):
+    name: str
+    status: str
+    last_run_at: datetime | None = None
+
+
+class Stats(BaseModel):
+    generated_at: datetime
+    totals: dict[str, int]
+    actions_by_type: dict[str, int]
+    events_per_minute: list[int]  # oldest first; the last entry is the current minute
+    events_last_minute: int
+    process: dict[str, int]  # counters of this process: http requests, accepted actions
+    cache: CacheStats
+    trending: list[RecommendedVideo]
+    consumer_lag: int | None = None  # messages behind, once a stream consumer exists
+    batch_jobs: list[BatchJob] | None = None  # once batch jobs exist
+
+
+def _samples(counter: Counter) -> list[tuple[dict[str, str], float]]:
+    return [
+        (s.labels, s.value)
+        for metric in counter.collect()
+        for s in metric.samples
+        if s.name.endswith("_total")
+    ]
+
+
+def cache_stats() -> CacheStats:
+    by_kind: dict[str, dict[str, int]] = {}
+    for labels, value in _samples(CACHE_LOOKUPS):
+        by_kind.setdefault(labels["kind"], {"hit": 0, "miss": 0})[labels["result"]] = int(value)
+    hits = sum(k.get("hit", 0) for k in by_kind.values())
+    misses = sum(k.get("miss", 0) for k in by_kind.values())
+    rate = hits / (hits + misses) if hits + misses else None
+    return CacheStats(hits=hits, misses=misses, hit_rate=rate, by_kind=by_kind)
+
+
+@router.get("/api/stats", response_model=Stats)
+def stats(
+    state: StateDep,
+    minutes: Annotated[int, Query(ge=1, le=180, description="Minutes of events per minute")] = 30,
+    top: Annotated[int, Query(ge=1, le=50, description="How many trending videos")] = 10,
+) -> Stats:
+    now = utcnow()
+    with read_tx(state.engine) as conn:
+        totals = activity.count_rows(conn)
+        by_type = activity.actions_by_type(conn)
+        per_minute = activity.events_per_minute(conn, now=now, minutes=minutes)
+        # From the database, not the cache: the dashboard's polling must not move the hit rate.
+        trending = compute_trending(conn, settings=state.settings, limit=top)
+    return Stats(
+        generated_at=now,
+        totals=totals,
+        actions_by_type=by_type,
+        events_per_minute=per_minute,
+        events_last_minute=per_minute[-1],
+        process={
+            "http_requests": int(sum(v for _, v in _samples(REQUESTS))),
+            "actions_accepted": int(sum(v for _, v in _samples(ACTIONS))),
+        },
+        cache=cache_stats(),
+        trending=trending,
+    )
