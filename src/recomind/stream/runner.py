@@ -62,9 +62,11 @@ def parse(record: Record) -> tuple[ActionEvent | None, str]:
     try:
         return ActionEvent.model_validate_json(record.value), ""
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "value"
-        return None, f"{where}: {first.get('msg', 'invalid')}"
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or 'value'}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
+        return None, "; ".join(problems)
 
 
 class GroupRunner:
@@ -116,13 +118,14 @@ class GroupRunner:
         items: list[Item] = []
         for record in records:
             event, reason = parse(record)
-            if event is None:
+            if event is None and self.handler.files_dead_letters:
                 await self.dlq.publish(
                     dlq_topic(self.topic), record.key or b"", dead_letter(record, reason)
                 )
                 DEAD_LETTERS.labels(self.group).inc()
+            if event is None:
                 logger.warning(
-                    "group %s: message %d/%d to the DLQ: %s",
+                    "group %s: skipping unparseable message %d/%d: %s",
                     self.group,
                     record.partition,
                     record.offset,

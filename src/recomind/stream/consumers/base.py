@@ -39,6 +39,9 @@ class Handler(ABC):
     """Applies batches of one group. Returns the offsets that are safe to commit."""
 
     group: str = ""
+    #: Whether this group reports unparseable messages to the DLQ. Every group skips them;
+    #: only one (``persist``) files them, so the DLQ holds each bad message once.
+    files_dead_letters: bool = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

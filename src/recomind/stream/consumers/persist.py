@@ -11,6 +11,7 @@ from recomind.stream.consumers.base import DatabaseHandler
 
 class PersistHandler(DatabaseHandler):
     group = "persist"
+    files_dead_letters = True
 
     def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
         if events:
