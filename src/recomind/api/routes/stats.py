@@ -1,28 +1,36 @@
 """``GET /api/stats``: the operator dashboard's numbers in one JSON document.
 
 Counters come from this process's Prometheus metrics (since it started); totals and events per
-minute from the database. Consumer lag and batch jobs belong to components that do not exist
-yet: their fields are present and ``null`` until those components report them.
+minute from the database, consumer lag from the event bus. Batch jobs belong to a component
+that does not exist yet: that field is present and ``null`` until it reports.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from prometheus_client import Counter
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
 from recomind.api.middleware import REQUESTS
 from recomind.api.routes.actions import ACTIONS
+from recomind.api.state import AppState
 from recomind.recommend.serving import CACHE_LOOKUPS, compute_trending
 from recomind.schemas import RecommendedVideo, utcnow
 from recomind.storage import activity
 from recomind.storage.engine import read_tx
+from recomind.stream.consumers import GROUPS
+from recomind.stream.progress import group_lag
 
 router = APIRouter(tags=["operations"])
+logger = logging.getLogger(__name__)
+LAG_TIMEOUT_S = 3.0
 
 
 class CacheStats(BaseModel):
@@ -47,7 +55,8 @@ class Stats(BaseModel):
     process: dict[str, int]  # counters of this process: http requests, accepted actions
     cache: CacheStats
     trending: list[RecommendedVideo]
-    consumer_lag: int | None = None  # messages behind, once a stream consumer exists
+    consumer_lag: int | None = None  # messages not yet applied, summed over consumer groups
+    consumer_lag_by_group: dict[str, int] | None = None
     batch_jobs: list[BatchJob] | None = None  # once batch jobs exist
 
 
@@ -70,19 +79,34 @@ def cache_stats() -> CacheStats:
     return CacheStats(hits=hits, misses=misses, hit_rate=rate, by_kind=by_kind)
 
 
+async def _lag(state: AppState) -> dict[str, int] | None:
+    try:
+        return await asyncio.wait_for(group_lag(state.settings, GROUPS), LAG_TIMEOUT_S)
+    except Exception as exc:  # the bus may be down; the dashboard still renders
+        logger.warning("consumer lag unavailable: %r", exc)
+        return None
+
+
 @router.get("/api/stats", response_model=Stats)
-def stats(
+async def stats(
     state: StateDep,
     minutes: Annotated[int, Query(ge=1, le=180, description="Minutes of events per minute")] = 30,
     top: Annotated[int, Query(ge=1, le=50, description="How many trending videos")] = 10,
 ) -> Stats:
     now = utcnow()
-    with read_tx(state.engine) as conn:
-        totals = activity.count_rows(conn)
-        by_type = activity.actions_by_type(conn)
-        per_minute = activity.events_per_minute(conn, now=now, minutes=minutes)
-        # From the database, not the cache: the dashboard's polling must not move the hit rate.
-        trending = compute_trending(conn, settings=state.settings, limit=top)
+
+    def from_database() -> tuple[dict[str, int], dict[str, int], list[int], list[RecommendedVideo]]:
+        with read_tx(state.engine) as conn:
+            return (
+                activity.count_rows(conn),
+                activity.actions_by_type(conn),
+                activity.events_per_minute(conn, now=now, minutes=minutes),
+                # From the database, not the cache: polling must not move the hit rate.
+                compute_trending(conn, settings=state.settings, limit=top),
+            )
+
+    totals, by_type, per_minute, trending = await run_in_threadpool(from_database)
+    lag = await _lag(state)
     return Stats(
         generated_at=now,
         totals=totals,
@@ -95,4 +119,6 @@ def stats(
         },
         cache=cache_stats(),
         trending=trending,
+        consumer_lag=sum(lag.values()) if lag is not None else None,
+        consumer_lag_by_group=lag,
     )

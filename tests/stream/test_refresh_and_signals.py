@@ -1,0 +1,104 @@
+"""Cache refresh policies (TTL, after X interactions, after a like) and retrain signals.
+
+Run on the embedded default (memory cache) and on PostgreSQL + Redis + Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from recomind.config import Settings
+from recomind.storage.tables import retrain_signals
+from tests.api.helpers import act, load_catalogue
+from tests.conftest import truncate
+from tests.utils.stacks import Api, running_api
+
+STACKS = ["embedded", "postgres+redis"]
+
+
+def _cache_state(api: Api, user: str) -> str:
+    return api.http.get(f"/recommendations/{user}", params={"n": 5}).headers["X-Cache"]
+
+
+def _prime(api: Api) -> None:
+    load_catalogue(api.http, 25)
+    act(api.http, "u1", "v1", "view")
+    api.settle()
+    assert _cache_state(api, "u1") == "miss"
+    assert _cache_state(api, "u1") == "hit"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_refresh_after_x_interactions(stack: str, stack_settings: Callable[..., Settings]) -> None:
+    with running_api(stack_settings(stack, refresh_after_interactions=3)) as api:
+        truncate(api.engine)
+        _prime(api)  # one interaction counted so far
+        act(api.http, "u1", "v2", "view")
+        api.settle()
+        assert _cache_state(api, "u1") == "hit"  # two: still the cached list
+        act(api.http, "u1", "v3", "skip")
+        api.settle()
+        assert _cache_state(api, "u1") == "miss"  # three: refreshed
+        assert _cache_state(api, "u1") == "hit"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_refresh_after_a_like(stack: str, stack_settings: Callable[..., Settings]) -> None:
+    with running_api(stack_settings(stack, refresh_after_interactions=0)) as api:
+        truncate(api.engine)
+        _prime(api)
+        act(api.http, "u1", "v2", "view")
+        api.settle()
+        assert _cache_state(api, "u1") == "hit"  # a view does not refresh
+        act(api.http, "u1", "v3", "like")
+        api.settle()
+        after = api.http.get("/recommendations/u1", params={"n": 5})
+        assert after.headers["X-Cache"] == "miss"
+        assert after.json()[0]["tags"] == ["travel"]  # v3's tag leads at once
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_policies_switched_off_leave_only_the_ttl(
+    stack: str, stack_settings: Callable[..., Settings]
+) -> None:
+    settings = stack_settings(
+        stack, refresh_after_interactions=0, refresh_on_like=False, recommendations_ttl_s=2
+    )
+    with running_api(settings) as api:
+        truncate(api.engine)
+        _prime(api)
+        for vid in ("v2", "v3", "v4"):
+            act(api.http, "u1", vid, "like")
+        api.settle()
+        cached = api.http.get("/recommendations/u1", params={"n": 5})
+        assert cached.headers["X-Cache"] == "hit"  # stale but served...
+        assert not {"v2", "v3", "v4"} & {v["video_id"] for v in cached.json()}  # ...minus seen
+        time.sleep(2.2)
+        assert _cache_state(api, "u1") == "miss"  # the TTL ran out
+
+
+def test_retrain_signal_after_n_events_and_after_t_minutes(
+    stack_settings: Callable[..., Settings],
+) -> None:
+    settings = stack_settings("embedded", retrain_after_events=5, retrain_after_minutes=0.02)
+    with running_api(settings) as api:
+        truncate(api.engine)
+        load_catalogue(api.http, 10)
+        for i in range(5):
+            act(api.http, "u1", f"v{i}", "view")
+        api.settle()
+        act(api.http, "u2", "v1", "like")  # one more, then a quiet period
+        api.settle()
+        deadline = time.monotonic() + 20
+        while True:
+            with api.engine.connect() as conn:
+                rows = conn.execute(select(retrain_signals).order_by(retrain_signals.c.id)).all()
+            if len(rows) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert [(r.reason, r.events) for r in rows[:2]] == [("events", 5), ("interval", 1)]
+    assert all(r.consumed_at is None for r in rows)
