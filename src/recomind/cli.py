@@ -10,12 +10,14 @@ import typer
 from rich.console import Console
 
 from recomind.config import Settings, get_settings
+from recomind.jobs.cli import jobs_app
 
 app = typer.Typer(
     help="RecoMind: personalized top-N feeds for short-video apps.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 UrlOpt = Annotated[
