@@ -70,7 +70,7 @@ class Scheduler:
                     next_all = time.monotonic() + self.interval_s
                     await asyncio.to_thread(run_jobs, self.ctx)
                 elif await asyncio.to_thread(self._has_signal):
-                    await asyncio.to_thread(run_jobs, self.ctx, ["train"])
+                    await asyncio.to_thread(run_jobs, self.ctx, ["train", "precompute"])
             except Exception:  # the loop must survive anything a job or the database does
                 logger.exception("job scheduler: run failed")
 

@@ -49,10 +49,9 @@ def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
         return cast(func.extract("epoch", column), Float)
     if dialect in ("mysql", "mariadb"):
         # Time-zone independent (UNIX_TIMESTAMP would apply the session time zone).
-        return cast(
-            func.timestampdiff(literal_column("MICROSECOND"), "1970-01-01 00:00:00", column),
-            Float,
-        ) / literal_column("1000000.0")
+        # A DECIMAL (CAST AS FLOAT would be single precision on MySQL).
+        micros = func.timestampdiff(literal_column("MICROSECOND"), "1970-01-01 00:00:00", column)
+        return micros / literal_column("1000000.0")
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
