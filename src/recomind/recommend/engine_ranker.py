@@ -47,7 +47,8 @@ class UserInput:
 
 
 def _item(v: Video, score: float, reason: str) -> RecommendedVideo:
-    return RecommendedVideo(
+    # Trusted fields from stored rows: skip re-validation (100 items per user and request).
+    return RecommendedVideo.model_construct(
         video_id=v.video_id,
         title=v.title,
         url=v.url,
