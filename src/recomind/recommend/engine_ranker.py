@@ -65,8 +65,8 @@ def cap_pages(
 ) -> list[RecommendedVideo]:
     """Reorder ``items`` so every page of ``page`` respects the caps (``0``: no cap).
 
-    An item that does not fit its page moves to the first page it fits; items that fit
-    nowhere are dropped.
+    An item that does not fit its page moves to the next page it fits. The list ends with
+    the first page that cannot be filled (pages stay aligned); the rest is dropped.
     """
     if max_per_creator <= 0 and max_per_tag <= 0:
         return items
@@ -92,9 +92,9 @@ def cap_pages(
                 per_creator[c] = per_creator.get(c, 0) + 1
             for t in set(it.tags):
                 per_tag[t] = per_tag.get(t, 0) + 1
-        if not taken:
-            break
         out += taken
+        if len(taken) < page:
+            break  # a short page ends the list, so later pages stay aligned to `page`
         rest = left
     return out
 
