@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from tests.conftest import truncate
 
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
@@ -16,7 +17,6 @@ from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
 from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, read_tx, write_tx
 from recomind.storage.repository import HistoryItem, ProfileRow
-from tests.conftest import truncate
 
 TAGS = [["funny", "meme"], ["dance"], ["cooking"], ["travel"], ["pets"], ["gaming"]]
 
