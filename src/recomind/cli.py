@@ -12,12 +12,14 @@ import typer
 from rich.console import Console
 
 from recomind.config import Settings, get_settings
+from recomind.jobs.cli import jobs_app
 
 app = typer.Typer(
     help="RecoMind: personalized top-N feeds for short-video apps.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 UrlOpt = Annotated[
@@ -89,12 +91,14 @@ def demo(
         for p in [*data_dir.glob("demo.db*"), *data_dir.glob("demo-bus.db*")]:
             p.unlink()
         shutil.rmtree(data_dir / "media" / "demo", ignore_errors=True)
+        shutil.rmtree(data_dir / "demo-models", ignore_errors=True)
     media_dir = data_dir / "media"
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
         cache_url="memory://",
         event_bus_url=f"sqlite:///{data_dir / 'demo-bus.db'}",
         lake_url=f"file://{(data_dir / 'lake').resolve()}",
+        model_dir=str(data_dir / "demo-models"),
         host=host,
         port=port,
         media_dir=media_dir,
@@ -103,6 +107,11 @@ def demo(
     engine = make_engine(settings.database_url)
     with console.status("loading the sample catalogue..."):
         loaded = sample.seed(engine, settings)
+    if loaded or not (data_dir / "demo-models" / "LATEST").exists():
+        from recomind.jobs import JobContext, run_jobs
+
+        with console.status("training the recommender on the sample history..."):
+            run_jobs(JobContext(settings, engine), ["train"])
     engine.dispose()
     _demo_media(media_dir)
     console.print(

@@ -84,6 +84,37 @@ class Settings(BaseSettings):
         default=None,
         description="Folder served at /media (the demo's local clips); unset: no /media mount.",
     )
+    # Model store, engine ranker and batch jobs (issue 4).
+    model_dir: str = Field(
+        default=str(DEFAULT_VAR_DIR / "models"),
+        description="Where the train job publishes fitted models (empty: no model store).",
+    )
+    model_poll_seconds: float = Field(
+        default=5.0, ge=0, description="How often a serving process checks for a newer model."
+    )
+    model_fresh_slots: int = Field(
+        default=3, ge=0, description="New uploads (unknown to the model) blended into a page."
+    )
+    train_window_days: float = Field(
+        default=90.0, ge=0, description="The train job reads actions of the last N days (0: all)."
+    )
+    train_max_events: int = Field(
+        default=5_000_000, ge=0, description="The train job reads at most this many newest actions."
+    )
+    jobs_interval_minutes: float = Field(
+        default=60.0, ge=0, description="`recomind serve` runs every job this often (0: never)."
+    )
+    jobs_scheduled: str = Field(
+        default="train,precompute",
+        description="Jobs the scheduler runs each interval. popularity and profiles are kept "
+        "exact by the stream consumers; recompute them by hand with the consumers stopped.",
+    )
+    precompute_active_hours: float = Field(
+        default=24.0, gt=0, description="Precompute lists for users active in the last N hours."
+    )
+    precompute_max_users: int = Field(
+        default=10_000, ge=0, description="Precompute at most this many (most recent) users."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

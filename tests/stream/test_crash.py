@@ -129,6 +129,7 @@ def test_embedded_server_killed_mid_stream_loses_nothing(tmp_path: Path) -> None
         event_bus_url=f"sqlite:///{tmp_path / 'bus.db'}",
         lake_url=f"file://{tmp_path / 'lake'}",
         lake_flush_events=150,
+        lake_flush_seconds=0.5,
         consumer_batch_size=25,
         environment="test",
     )

@@ -81,24 +81,37 @@ def test_policies_switched_off_leave_only_the_ttl(
         assert _cache_state(api, "u1") == "miss"  # the TTL ran out
 
 
-def test_retrain_signal_after_n_events_and_after_t_minutes(
-    stack_settings: Callable[..., Settings],
-) -> None:
-    settings = stack_settings("embedded", retrain_after_events=5, retrain_after_minutes=0.02)
+def _signals(api: Api, expect: int, timeout_s: float = 20) -> list[tuple[str, int]]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with api.engine.connect() as conn:
+            rows = conn.execute(select(retrain_signals).order_by(retrain_signals.c.id)).all()
+        if len(rows) >= expect or time.monotonic() > deadline:
+            assert all(r.consumed_at is None for r in rows)
+            return [(r.reason, r.events) for r in rows]
+        time.sleep(0.1)
+
+
+def test_retrain_signal_after_n_events(stack_settings: Callable[..., Settings]) -> None:
+    settings = stack_settings("embedded", retrain_after_events=5, retrain_after_minutes=600)
     with running_api(settings) as api:
         truncate(api.engine)
         load_catalogue(api.http, 10)
-        for i in range(5):
+        for i in range(4):
             act(api.http, "u1", f"v{i}", "view")
         api.settle()
-        act(api.http, "u2", "v1", "like")  # one more, then a quiet period
+        assert _signals(api, 1, timeout_s=0.5) == []
+        for i in range(4, 9):
+            act(api.http, "u1", f"v{i}", "view")
         api.settle()
-        deadline = time.monotonic() + 20
-        while True:
-            with api.engine.connect() as conn:
-                rows = conn.execute(select(retrain_signals).order_by(retrain_signals.c.id)).all()
-            if len(rows) >= 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-    assert [(r.reason, r.events) for r in rows[:2]] == [("events", 5), ("interval", 1)]
-    assert all(r.consumed_at is None for r in rows)
+        assert _signals(api, 1) == [("events", 5)]  # 9 events: one signal, 4 pending
+
+
+def test_retrain_signal_after_t_minutes(stack_settings: Callable[..., Settings]) -> None:
+    settings = stack_settings("embedded", retrain_after_events=1000, retrain_after_minutes=0.01)
+    with running_api(settings) as api:
+        truncate(api.engine)
+        load_catalogue(api.http, 10)
+        act(api.http, "u2", "v1", "like")
+        api.settle()
+        assert _signals(api, 1) == [("interval", 1)]

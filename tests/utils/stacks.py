@@ -57,6 +57,7 @@ def make_settings(
         "kafka_group_prefix": name + "-",
         "kafka_partitions": 3,
         "lake_url": f"file://{tmp / name / 'lake'}",
+        "model_dir": str(tmp / name / "models"),
         "lake_flush_seconds": 0.2,
         "consumer_poll_ms": 50,
         "serve_consumers": "all",

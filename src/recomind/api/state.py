@@ -11,6 +11,9 @@ from sqlalchemy import Engine
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
+from recomind.jobs import JobContext
+from recomind.jobs.scheduler import Scheduler, start_scheduler
+from recomind.recommend.engine_ranker import EngineRanker
 from recomind.recommend.serving import RecommendationService
 from recomind.storage.engine import make_engine
 from recomind.stream.bus import Producer, open_producer
@@ -47,12 +50,15 @@ class AppState:
     known_videos: set[str] = field(default_factory=set)
     _stop: asyncio.Event | None = None
     _consumers: asyncio.Task[None] | None = None
+    _scheduler: Scheduler | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url)
         cache = SafeCache(open_cache(settings.cache_url))
-        service = RecommendationService(engine, cache, settings)
+        service = RecommendationService(
+            engine, cache, settings, EngineRanker.from_settings(settings)
+        )
         return cls(settings, engine, cache, service, open_producer(settings))
 
     @property
@@ -71,8 +77,12 @@ class AppState:
             self._stop = asyncio.Event()
             self._consumers = asyncio.create_task(run_groups(self.context, groups, self._stop))
             logger.info("running consumer groups in-process: %s", ", ".join(groups))
+        ctx = JobContext(self.settings, self.engine, self.recommendations)
+        self._scheduler = start_scheduler(ctx)
 
     async def stop(self) -> None:
+        if self._scheduler is not None:
+            await self._scheduler.stop()
         if self._stop is not None and self._consumers is not None:
             self._stop.set()
             await self._consumers

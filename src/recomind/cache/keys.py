@@ -12,7 +12,8 @@ def key(prefix: str, *parts: str) -> str:
     return prefix + ":".join(parts)
 
 
-#: Videos a user acted on recently, excluded at serve time until the database has them.
-RECENTLY_SEEN = "recently_seen"
+#: ``action:video`` pairs a user did recently: excluded and counted at once, before the
+#: consumers have stored them.
+RECENT_ACTIONS = "recent_actions"
 #: Bumped whenever a user's list is invalidated; a refresh that raced with it is not stored.
 GENERATION = "recommendations_generation"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection
 
 from recomind.config import Settings
-from recomind.schemas import ActionEvent
+from recomind.schemas import ActionEvent, Video, utcnow
 from recomind.signals import action_weight, decay_factor
 from recomind.storage import repository as repo
 from recomind.storage.repository import ProfileRow
@@ -18,6 +18,27 @@ def top_tags(weights: dict[str, float], k: int) -> list[str]:
     """The ``k`` tags with the highest positive weight (ties by name, for stable output)."""
     ranked = sorted((t for t, w in weights.items() if w > 0), key=lambda t: (-weights[t], t))
     return ranked[:k]
+
+
+def fold_pending(
+    profile: ProfileRow | None,
+    *,
+    user_id: str,
+    pending: Sequence[tuple[str, str]],
+    videos: Mapping[str, Video],
+    settings: Settings,
+) -> ProfileRow:
+    """The profile plus actions not stored yet (undecayed): what ranking sees right away."""
+    weights = dict(profile.tag_weights) if profile else {}
+    for action_type, video_id in pending:
+        video = videos.get(video_id)
+        if video is None or not video.tags:
+            continue
+        w = action_weight(settings, action_type, None, video.duration_s)
+        for tag in video.tags:
+            weights[tag] = weights.get(tag, 0.0) + w / len(video.tags)
+    updated = profile.updated_at if profile else utcnow()
+    return ProfileRow(user_id, top_tags(weights, settings.profile_top_tags), weights, updated)
 
 
 def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]) -> list[str]:

@@ -22,6 +22,7 @@ from recomind.cache import keys
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.ingest.popularity import score_at
+from recomind.ingest.profiles import fold_pending
 from recomind.schemas import RecommendedVideo, Video, utcnow
 from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx
@@ -219,15 +220,20 @@ class RecommendationService:
         return items
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
-        """Rank from the database (no cache read): trending for users without history."""
+        """Rank from the database (no cache read): trending for users without history.
+
+        Actions accepted but not yet stored by the consumers (the cache's recent-actions set)
+        count as history and in the profile already, so a like steers the very next list.
+        """
         limit = self.settings.max_n
-        seen = self.recently_seen(user_id)
+        recent = self.recent_actions(user_id)
         with read_tx(self.engine) as conn:
             history = repo.user_history(conn, user_id=user_id)
-            exclude = {h.video_id for h in history} | seen
-            if not history and not seen:
+            if not history and not recent:
                 return compute_trending(conn, settings=self.settings, limit=limit)
             profile = repo.get_profile(conn, user_id=user_id)
+            history, profile = self._with_pending(conn, user_id, history, profile, recent)
+            exclude = {h.video_id for h in history}
             items = self.ranker.rank(
                 conn, user_id=user_id, history=history, profile=profile, exclude=exclude, n=limit
             )
@@ -238,15 +244,47 @@ class RecommendationService:
                         items.append(t)
             return items
 
-    def note_action(self, user_id: str, video_id: str) -> None:
-        """Remember at once that the user acted on ``video_id``: it must not be served again,
-        even before the consumers have stored the action."""
-        self.cache.add_members(
-            self._key(keys.RECENTLY_SEEN, user_id), [video_id], self.settings.recommendations_ttl_s
+    def _with_pending(
+        self,
+        conn: Connection,
+        user_id: str,
+        history: list[HistoryItem],
+        profile: ProfileRow | None,
+        recent: list[tuple[str, str]],
+    ) -> tuple[list[HistoryItem], ProfileRow | None]:
+        stored = {(h.action_type, h.video_id) for h in history}
+        pending = [(a, v) for a, v in recent if (a, v) not in stored]
+        if not pending:
+            return history, profile
+        videos = repo.get_videos(conn, video_ids=[v for _, v in pending])
+        now = utcnow()
+        extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
+        folded = fold_pending(
+            profile, user_id=user_id, pending=pending, videos=videos, settings=self.settings
         )
+        return extra + history, folded
+
+    def note_action(self, user_id: str, video_id: str, action_type: str = "view") -> None:
+        """Remember at once that the user acted on ``video_id``, before any consumer ran.
+
+        The video is never served to them again, the action counts in their next ranking,
+        and a like drops their cached list at once (when ``refresh_on_like`` is set).
+        """
+        self.cache.add_members(
+            self._key(keys.RECENT_ACTIONS, user_id),
+            [f"{action_type}:{video_id}"],
+            self.settings.recommendations_ttl_s,
+        )
+        if action_type == "like" and self.settings.refresh_on_like:
+            self.invalidate_user(user_id)
+
+    def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
+        """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
+        members = self.cache.members(self._key(keys.RECENT_ACTIONS, user_id))
+        return sorted(tuple(m.split(":", 1)) for m in members if ":" in m)  # type: ignore[misc]
 
     def recently_seen(self, user_id: str) -> set[str]:
-        return self.cache.members(self._key(keys.RECENTLY_SEEN, user_id))
+        return {video for _, video in self.recent_actions(user_id)}
 
     def invalidate_user(self, user_id: str) -> None:
         """Drop the user's list; the next request recomputes it from the current state."""

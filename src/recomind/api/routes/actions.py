@@ -53,6 +53,8 @@ async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
         )
     except BusUnavailableError as exc:
         raise UnavailableError(str(exc)) from exc
-    await run_in_threadpool(state.recommendations.note_action, body.user_id, body.video_id)
+    await run_in_threadpool(
+        state.recommendations.note_action, body.user_id, body.video_id, body.action_type
+    )
     ACTIONS.labels(body.action_type).inc()
     return ActionAccepted(event_id=event.event_id)

@@ -1,0 +1,240 @@
+"""Build :class:`~recomind.recommend.base.Interactions` from the database.
+
+Rows are streamed in chunks straight into numpy arrays (no pydantic per row); timestamps are
+computed as unix seconds by the database itself, so 2M actions load in seconds. Every video
+of the catalogue becomes an item, including videos nobody has acted on yet (the content
+strategy can still recommend them).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, Engine, Float, cast, func, literal_column, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from recomind.config import Settings
+from recomind.recommend.base import Interactions
+from recomind.schemas import utcnow
+from recomind.signals import MAX_VIEW_FRACTION, MIN_VIEW_FRACTION
+from recomind.storage.tables import video_actions, videos
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 50_000
+_ACTION_CODES = {"view": 0, "like": 1, "skip": 2}
+
+
+@dataclass(frozen=True)
+class ItemMeta:
+    """Per-item side information kept next to a fitted model (index order)."""
+
+    item_ids: list[str]
+    tags: list[list[str]]
+    titles: list[str]
+    created: npt.NDArray[np.float64]
+    creators: list[str]
+    durations: npt.NDArray[np.float64]
+
+
+def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
+    """SQL expression: a naive-UTC timestamp column as unix seconds (float) on ``dialect``."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", column), Float)
+    if dialect in ("mysql", "mariadb"):
+        # Time-zone independent (UNIX_TIMESTAMP would apply the session time zone).
+        # A DECIMAL (CAST AS FLOAT would be single precision on MySQL).
+        micros = func.timestampdiff(literal_column("MICROSECOND"), "1970-01-01 00:00:00", column)
+        return micros / literal_column("1000000.0")
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def vector_weights(
+    settings: Settings,
+    codes: npt.NDArray[np.int8],
+    watch_ms: npt.NDArray[np.float64],
+    duration_s: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float32]:
+    """:func:`recomind.signals.action_weight` over arrays (``nan`` = unknown watch/duration).
+
+    Parameters
+    ----------
+    settings
+        Gives the like / view / skip weights.
+    codes
+        Action codes: 0 view, 1 like, 2 skip.
+    watch_ms, duration_s
+        Watch time and video duration per event, ``nan`` when unknown.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 weight per event.
+    """
+    base = np.asarray(
+        [settings.weight_view, settings.weight_like, settings.weight_skip], dtype=np.float64
+    )[codes]
+    known = (codes == 0) & np.isfinite(watch_ms) & np.isfinite(duration_s) & (duration_s != 0)
+    frac = np.ones_like(base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac[known] = watch_ms[known] / (duration_s[known] * 1000.0)
+    frac = np.clip(frac, MIN_VIEW_FRACTION, MAX_VIEW_FRACTION)
+    return np.where(known, base * frac, base).astype(np.float32)
+
+
+def load_items(conn: Connection) -> ItemMeta:
+    """Every video, ordered by id: the item index space of a dataset."""
+    dialect = conn.dialect.name
+    stmt = select(
+        videos.c.video_id,
+        videos.c.tags,
+        videos.c.title,
+        epoch_seconds(videos.c.created_at, dialect).label("created"),
+        videos.c.creator_id,
+        videos.c.duration_s,
+    ).order_by(videos.c.video_id)
+    ids: list[str] = []
+    tags: list[list[str]] = []
+    titles: list[str] = []
+    created: list[float] = []
+    creators: list[str] = []
+    durations: list[float] = []
+    result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+    for vid, tg, title, ts, creator, dur in result:
+        ids.append(vid)
+        tags.append([str(t).lower().lstrip("#") for t in (tg or [])])
+        titles.append(title or "")
+        created.append(float(ts) if ts is not None else np.nan)
+        creators.append(creator or "")
+        durations.append(float(dur) if dur is not None else np.nan)
+    return ItemMeta(
+        ids,
+        tags,
+        titles,
+        np.asarray(created, dtype=np.float64),
+        creators,
+        np.asarray(durations, dtype=np.float64),
+    )
+
+
+def load_interactions(
+    engine: Engine,
+    *,
+    settings: Settings,
+    since: datetime | None = None,
+    max_events: int | None = None,
+) -> Interactions:
+    """Interactions of ``video_actions`` joined with ``videos``, ready to ``fit``.
+
+    Same as :func:`load_dataset` without the item metadata.
+    """
+    data, _ = load_dataset(engine, settings=settings, since=since, max_events=max_events)
+    return data
+
+
+def load_dataset(
+    engine: Engine,
+    *,
+    settings: Settings,
+    since: datetime | None = None,
+    max_events: int | None = None,
+) -> tuple[Interactions, ItemMeta]:
+    """Interactions of ``video_actions`` joined with ``videos``, plus the item metadata.
+
+    Parameters
+    ----------
+    engine
+        The service database.
+    settings
+        Action weights (like > view by watch share > skip, negative).
+    since
+        Only actions at or after this naive-UTC time (``None``: all).
+    max_events
+        Keep at most this many of the newest actions (``None`` or 0: no cap).
+
+    Returns
+    -------
+    tuple of (Interactions, ItemMeta)
+        Users are the users with at least one loaded action (ordered by id); items are
+        every video (ordered by id) with tags, titles, upload times and creators. The
+        metadata adds durations (for view weights at serving time).
+    """
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        meta = load_items(conn)
+        item_index = {vid: i for i, vid in enumerate(meta.item_ids)}
+        dialect = conn.dialect.name
+        a = video_actions.c
+        stmt = select(
+            a.user_id,
+            a.video_id,
+            a.action_type,
+            epoch_seconds(a.timestamp, dialect).label("ts"),
+            a.watch_time_ms,
+        )
+        if since is not None:
+            stmt = stmt.where(a.timestamp >= since)
+        if max_events:
+            stmt = stmt.order_by(a.timestamp.desc()).limit(max_events)
+        user_index: dict[str, int] = {}
+        users: list[int] = []
+        items: list[int] = []
+        codes: list[int] = []
+        stamps: list[float] = []
+        watch: list[float] = []
+        result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+        setdefault = user_index.setdefault
+        action_codes = _ACTION_CODES
+        nan = float("nan")
+        for uid, vid, kind, ts, wms in result:
+            item = item_index.get(vid)
+            code = action_codes.get(kind)
+            if item is None or code is None:
+                continue  # an action on a video missing from the catalogue
+            users.append(setdefault(uid, len(user_index)))
+            items.append(item)
+            codes.append(code)
+            stamps.append(ts)
+            watch.append(nan if wms is None else wms)
+    user_ids = list(user_index)
+    order = np.argsort(np.asarray(user_ids, dtype=object), kind="stable")
+    remap = np.empty(len(user_ids), dtype=np.int64)
+    remap[order] = np.arange(len(user_ids), dtype=np.int64)
+    item_arr = np.asarray(items, dtype=np.int64)
+    code_arr = np.asarray(codes, dtype=np.int8)
+    weights = vector_weights(
+        settings, code_arr, np.asarray(watch, dtype=np.float64), meta.durations[item_arr]
+    )
+    data = Interactions(
+        user_ids=[user_ids[i] for i in order.tolist()],
+        item_ids=meta.item_ids,
+        users=remap[np.asarray(users, dtype=np.int64)],
+        items=item_arr,
+        weights=weights,
+        timestamps=np.asarray(stamps, dtype=np.float64),
+        item_tags=meta.tags,
+        item_titles=meta.titles,
+        item_created=meta.created,
+        item_creators=meta.creators,
+    )
+    logger.info(
+        "dataset: %d events, %d users, %d items in %.2fs",
+        len(item_arr),
+        data.n_users,
+        data.n_items,
+        time.perf_counter() - t0,
+    )
+    return data, meta
+
+
+def training_window(settings: Settings, *, now: datetime | None = None) -> datetime | None:
+    """The ``since`` of the train job: ``now - train_window_days`` (``None`` when 0)."""
+    if settings.train_window_days <= 0:
+        return None
+    return (now or utcnow()) - timedelta(days=settings.train_window_days)

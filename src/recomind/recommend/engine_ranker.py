@@ -1,0 +1,352 @@
+"""The model-backed ranker: the published hybrid, scored from the user's live history.
+
+The user's history row is built from the database (plus videos the cache says they just
+acted on), so a brand-new user's first like changes their next list at once, without a
+refit. Videos uploaded after the last fit are unknown to the model: a few of them that match
+the user's profile tags are blended in ("new upload in #tag"). Until a model is published
+the :class:`~recomind.recommend.serving.TagAffinityRanker` answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sqlalchemy import Connection, select
+
+from recomind.config import Settings
+from recomind.recommend.base import history_row
+from recomind.recommend.batch_rank import rank_rows
+from recomind.recommend.model_store import LoadedModel, ModelLoader, ModelStore
+from recomind.recommend.serving import TagAffinityRanker
+from recomind.schemas import RecommendedVideo, Video
+from recomind.signals import action_weight
+from recomind.storage import repository as repo
+from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.tables import user_profiles, video_actions
+from recomind.storage.types import as_datetime
+
+logger = logging.getLogger(__name__)
+
+FRESH_POOL = 200
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """What ranking one user needs: their history, profile and exclusions."""
+
+    user_id: str
+    history: list[HistoryItem]
+    profile: ProfileRow | None
+    exclude: set[str]
+
+
+def _item(v: Video, score: float, reason: str) -> RecommendedVideo:
+    # Trusted fields from stored rows: skip re-validation (100 items per user and request).
+    return RecommendedVideo.model_construct(
+        video_id=v.video_id,
+        title=v.title,
+        url=v.url,
+        tags=v.tags,
+        creator_id=v.creator_id,
+        duration_s=v.duration_s,
+        score=round(score, 6),
+        reason=reason,
+    )
+
+
+def cap_pages(
+    items: list[RecommendedVideo], *, page: int, max_per_creator: int, max_per_tag: int
+) -> list[RecommendedVideo]:
+    """Reorder ``items`` so every page of ``page`` respects the caps (``0``: no cap).
+
+    An item that does not fit its page moves to the next page it fits. The list ends with
+    the first page that cannot be filled (pages stay aligned); the rest is dropped.
+    """
+    if max_per_creator <= 0 and max_per_tag <= 0:
+        return items
+    rest = list(items)
+    out: list[RecommendedVideo] = []
+    while rest:
+        per_creator: dict[str, int] = {}
+        per_tag: dict[str, int] = {}
+        taken: list[RecommendedVideo] = []
+        left: list[RecommendedVideo] = []
+        for it in rest:
+            c = it.creator_id
+            ok = len(taken) < page
+            if ok and max_per_creator > 0 and c and per_creator.get(c, 0) >= max_per_creator:
+                ok = False
+            if ok and max_per_tag > 0 and any(per_tag.get(t, 0) >= max_per_tag for t in it.tags):
+                ok = False
+            if not ok:
+                left.append(it)
+                continue
+            taken.append(it)
+            if c:
+                per_creator[c] = per_creator.get(c, 0) + 1
+            for t in set(it.tags):
+                per_tag[t] = per_tag.get(t, 0) + 1
+        out += taken
+        if len(taken) < page:
+            break  # a short page ends the list, so later pages stay aligned to `page`
+        rest = left
+    return out
+
+
+@dataclass
+class EngineRanker:
+    """:class:`~recomind.recommend.serving.Ranker` backed by the published hybrid.
+
+    Parameters
+    ----------
+    settings
+        Action weights, page size, fresh-upload slots, pool TTL.
+    loader
+        Gives the current model (``None``: always the fallback).
+    fallback
+        Answers while no model is loaded.
+    """
+
+    settings: Settings
+    loader: ModelLoader | None
+    fallback: TagAffinityRanker
+    _fresh: tuple[float, str, list[Video]] = field(default=(-1e18, "", []), init=False)
+    _primed: dict[str, tuple[frozenset[str], list[RecommendedVideo]]] = field(
+        default_factory=dict, init=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, background: bool = True) -> EngineRanker:
+        """The ranker of ``settings.model_dir`` (fallback only when it is empty)."""
+        loader = (
+            ModelLoader(
+                ModelStore(settings.model_dir),
+                poll_seconds=settings.model_poll_seconds,
+                background=background,
+            )
+            if settings.model_dir
+            else None
+        )
+        return cls(settings, loader, TagAffinityRanker(settings))
+
+    def model(self) -> LoadedModel | None:
+        return self.loader.current() if self.loader is not None else None
+
+    # -- the Ranker protocol -----------------------------------------------------------
+
+    def rank(
+        self,
+        conn: Connection,
+        *,
+        user_id: str,
+        history: list[HistoryItem],
+        profile: ProfileRow | None,
+        exclude: set[str],
+        n: int,
+    ) -> list[RecommendedVideo]:
+        model = self.model()
+        if model is None:
+            return self.fallback.rank(
+                conn, user_id=user_id, history=history, profile=profile, exclude=exclude, n=n
+            )
+        with self._lock:
+            primed = self._primed.pop(user_id, None)
+        if primed is not None and primed[0] == frozenset(exclude):
+            return primed[1][:n]
+        user = UserInput(user_id, history, profile, exclude)
+        return self.rank_many(conn, model, [user], n=n)[0]
+
+    # -- batches -----------------------------------------------------------------------
+
+    def rank_many(
+        self, conn: Connection, model: LoadedModel, users: Sequence[UserInput], *, n: int
+    ) -> list[list[RecommendedVideo]]:
+        """Feeds of ``n`` for several users with one batched scoring pass."""
+        if not users:
+            return []
+        h, excludes = self._rows(model, users)
+        recs = rank_rows(
+            model.hybrid,
+            h,
+            n=n,
+            page=self.settings.default_n,
+            excludes=excludes,
+            now=time.time(),
+        )
+        fresh = self._fresh_uploads(conn, model)
+        ids = {model.item_ids[r.item] for rs in recs for r in rs}
+        videos = repo.get_videos(conn, video_ids=sorted(ids))
+        out: list[list[RecommendedVideo]] = []
+        for user, rs in zip(users, recs, strict=True):
+            items = [
+                _item(videos[model.item_ids[r.item]], r.score, r.reason)
+                for r in rs
+                if model.item_ids[r.item] in videos
+            ]
+            items = self._blend_fresh(items, fresh, user)
+            out.append(
+                cap_pages(
+                    items,
+                    page=self.settings.default_n,
+                    max_per_creator=model.hybrid.max_per_creator,
+                    max_per_tag=model.hybrid.max_per_tag,
+                )[:n]
+            )
+        return out
+
+    def prime(self, conn: Connection, users: Sequence[UserInput], *, n: int) -> int:
+        """Rank ``users`` in one batch and keep the lists for their next :meth:`rank` call.
+
+        The batch jobs prime a chunk of users, then refresh each through the service: the
+        service's own logic (cache keys, top-up) applies, the scoring is batched. A primed
+        list is used only if the user's exclusions are still the same. Returns how many
+        users were primed (0 without a model).
+        """
+        model = self.model()
+        if model is None or not users:
+            return 0
+        lists = self.rank_many(conn, model, users, n=n)
+        with self._lock:
+            for user, items in zip(users, lists, strict=True):
+                self._primed[user.user_id] = (frozenset(user.exclude), items)
+        return len(users)
+
+    def clear_primed(self) -> None:
+        with self._lock:
+            self._primed.clear()
+
+    def _rows(
+        self, model: LoadedModel, users: Sequence[UserInput]
+    ) -> tuple[sparse.csr_matrix, list[np.ndarray]]:
+        index = model.item_index
+        durations = model.item_durations
+        rows = []
+        excludes: list[np.ndarray] = []
+        for user in users:
+            items: list[int] = []
+            weights: list[float] = []
+            in_history: set[str] = set()
+            for h in user.history:
+                i = index.get(h.video_id)
+                in_history.add(h.video_id)
+                if i is None:
+                    continue
+                d = float(durations[i])
+                dur = d if np.isfinite(d) else None
+                items.append(i)
+                weights.append(action_weight(self.settings, h.action_type, h.watch_time_ms, dur))
+            # Acted on but not stored yet (the cache's recently-seen set): count as a view.
+            for vid in user.exclude - in_history:
+                i = index.get(vid)
+                if i is not None:
+                    items.append(i)
+                    weights.append(self.settings.weight_view)
+            rows.append(history_row(items, weights, model.hybrid.n_items))
+            ex = [index[v] for v in user.exclude if v in index]
+            excludes.append(np.asarray(ex, dtype=np.int64))
+        return sparse.vstack(rows, format="csr"), excludes
+
+    # -- new uploads the model does not know --------------------------------------------
+
+    def _fresh_uploads(self, conn: Connection, model: LoadedModel) -> list[Video]:
+        built, version, videos = self._fresh
+        ttl = self.settings.candidate_pool_ttl_s
+        if version == model.version and time.monotonic() - built <= ttl:
+            return videos
+        newest = repo.newest_videos(conn, limit=FRESH_POOL)
+        videos = [v for v in newest if v.video_id not in model.item_index]
+        self._fresh = (time.monotonic(), model.version, videos)
+        return videos
+
+    def _blend_fresh(
+        self, items: list[RecommendedVideo], fresh: list[Video], user: UserInput
+    ) -> list[RecommendedVideo]:
+        slots = self.settings.model_fresh_slots
+        weights = user.profile.tag_weights if user.profile else {}
+        if slots <= 0 or not fresh or not weights:
+            return items
+        top = max((w for w in weights.values() if w > 0), default=0.0)
+        if top <= 0:
+            return items
+        have = {i.video_id for i in items} | user.exclude
+        scored: list[tuple[float, str, Video]] = []
+        for v in fresh:
+            if v.video_id in have or not v.tags:
+                continue
+            best = max(v.tags, key=lambda t: weights.get(t, 0.0))
+            affinity = sum(max(weights.get(t, 0.0), 0.0) for t in v.tags) / len(v.tags) / top
+            if affinity > 0:
+                scored.append((affinity, best, v))
+        scored.sort(key=lambda s: (-s[0], s[2].video_id))
+        out = list(items)
+        for j, (affinity, tag, v) in enumerate(scored[:slots]):
+            pos = min(len(out), 2 + 4 * j)  # 3rd, 7th, 11th, ... place
+            score = out[pos - 1].score if 0 < pos <= len(out) else affinity
+            out.insert(pos, _item(v, score, f"new upload in #{tag}"))
+        return out
+
+
+def batch_inputs(
+    conn: Connection,
+    *,
+    user_ids: Sequence[str],
+    seen: dict[str, set[str]],
+    history_limit: int = 2000,
+) -> list[UserInput]:
+    """Histories and profiles of several users in two queries (for batch ranking).
+
+    Parameters
+    ----------
+    conn
+        An open connection.
+    user_ids
+        The users.
+    seen
+        Per user, videos acted on that may not be stored yet (the cache's recently seen).
+    history_limit
+        Newest actions kept per user.
+
+    Returns
+    -------
+    list of UserInput
+        In ``user_ids`` order; ``exclude`` is history plus ``seen``, as the service does.
+    """
+    ids = list(dict.fromkeys(user_ids))
+    histories: dict[str, list[HistoryItem]] = {u: [] for u in ids}
+    profiles: dict[str, ProfileRow] = {}
+    a = video_actions.c
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        stmt = (
+            select(a.user_id, a.video_id, a.action_type, a.timestamp, a.watch_time_ms)
+            .where(a.user_id.in_(chunk))
+            .order_by(a.user_id, a.timestamp.desc())
+        )
+        for r in conn.execute(stmt):
+            hist = histories[r.user_id]
+            if len(hist) < history_limit:
+                hist.append(
+                    HistoryItem(
+                        r.video_id, r.action_type, as_datetime(r.timestamp), r.watch_time_ms
+                    )
+                )
+        for p in conn.execute(select(user_profiles).where(user_profiles.c.user_id.in_(chunk))):
+            profiles[p.user_id] = ProfileRow(
+                p.user_id, list(p.top_tags), dict(p.tag_weights), as_datetime(p.updated_at)
+            )
+    return [
+        UserInput(
+            u,
+            histories[u],
+            profiles.get(u),
+            {h.video_id for h in histories[u]} | seen.get(u, set()),
+        )
+        for u in ids
+    ]

@@ -1,0 +1,147 @@
+"""The runner isolates failures and reports gauges; the CLI and the scheduler drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine, insert, select
+
+from recomind.config import Settings
+from recomind.jobs import JOBS, JobContext, run_jobs
+from recomind.jobs.runner import Job
+from recomind.jobs.scheduler import Scheduler
+from recomind.schemas import ActionEvent, VideoCreate, utcnow
+from recomind.storage import migrate
+from recomind.storage import repository as repo
+from recomind.storage.engine import make_engine, write_tx
+from recomind.storage.tables import retrain_signals, video_popularity
+
+
+def _gauge(name: str, job: str) -> float | None:
+    return REGISTRY.get_sample_value(name, {"job": job})
+
+
+def _seed(engine: Engine, users: int = 6) -> None:
+    now = utcnow()
+    videos = [
+        VideoCreate(
+            video_id=f"v{i}",
+            title=f"V{i}",
+            url="u",
+            tags=[["funny"], ["dance"]][i % 2],
+            creator_id=f"c{i % 5}",
+            duration_s=30,
+            created_at=now - timedelta(days=1),
+        )
+        for i in range(20)
+    ]
+    events = [
+        ActionEvent(
+            event_id=f"e{u}-{v}",
+            user_id=f"u{u}",
+            video_id=f"v{(u + v) % 20}",
+            action_type="like" if v % 3 else "view",
+            timestamp=now - timedelta(minutes=v),
+            watch_time_ms=10_000,
+        )
+        for u in range(users)
+        for v in range(6)
+    ]
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=videos)
+        repo.insert_actions(conn, events=events)
+
+
+def test_one_failing_job_does_not_stop_the_others(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _seed(engine)
+
+    def boom(ctx: JobContext) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    jobs = {"boom": Job("boom", boom, "always fails"), **JOBS}
+    monkeypatch.setattr("recomind.jobs.runner.JOBS", jobs)
+    ctx = JobContext(Settings(model_dir=str(tmp_path / "m")), engine)
+    results = run_jobs(ctx, ["boom", "popularity", "train"])
+    assert [(r.name, r.ok) for r in results] == [
+        ("boom", False),
+        ("popularity", True),
+        ("train", True),
+    ]
+    assert results[0].error == "RuntimeError: boom"
+    assert _gauge("recomind_job_last_success", "boom") == 0
+    assert _gauge("recomind_job_last_success", "popularity") == 1
+    assert (_gauge("recomind_job_last_run_timestamp", "boom") or 0) > 0
+    assert (_gauge("recomind_job_last_duration_seconds", "train") or 0) > 0
+    with engine.connect() as conn:
+        assert conn.execute(select(video_popularity)).first() is not None
+    assert (tmp_path / "m" / "LATEST").exists()
+
+
+def test_train_consumes_pending_signals_and_the_scheduler_runs_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _seed(engine)
+    with write_tx(engine) as conn:
+        conn.execute(
+            insert(retrain_signals).values(
+                created_at=utcnow() - timedelta(seconds=1), reason="events", events=10_000
+            )
+        )
+    settings = Settings(model_dir=str(tmp_path / "m"))
+    ctx = JobContext(settings, engine)
+    scheduler = Scheduler(ctx, interval_s=3600, check_s=0.05)
+
+    async def run() -> None:
+        scheduler.start()
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if (tmp_path / "m" / "LATEST").exists():
+                break
+        await scheduler.stop()
+
+    asyncio.run(run())
+    assert (tmp_path / "m" / "LATEST").exists()
+    with engine.connect() as conn:
+        assert conn.execute(select(retrain_signals.c.consumed_at)).scalar_one() is not None
+
+
+def test_cli_jobs_run_and_list(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    migrate.upgrade(url)
+    eng = make_engine(url)
+    _seed(eng)
+    eng.dispose()
+    env = {
+        **os.environ,
+        "RECOMIND_DATABASE_URL": url,
+        "RECOMIND_CACHE_URL": "memory://",
+        "RECOMIND_MODEL_DIR": str(tmp_path / "models"),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    cmd = [sys.executable, "-m", "recomind", "jobs"]
+    listed = subprocess.run([*cmd, "list"], capture_output=True, text=True, env=env, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    for name in ("popularity", "profiles", "train", "precompute"):
+        assert name in listed.stdout
+    ran = subprocess.run(
+        [*cmd, "run"], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    for name in ("popularity", "profiles", "train", "precompute"):
+        assert f"{name}: ok" in ran.stdout
+    assert "'users': 6" in ran.stdout  # precompute refreshed the six active users
+    assert (tmp_path / "models" / "LATEST").exists()
+    one = subprocess.run([*cmd, "run", "nope"], capture_output=True, text=True, env=env, timeout=60)
+    assert one.returncode == 2

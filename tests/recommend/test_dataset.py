@@ -1,0 +1,136 @@
+"""``Interactions`` from the database match the stored rows, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from recomind.config import Settings
+from recomind.recommend.dataset import load_dataset, load_interactions, vector_weights
+from recomind.schemas import ActionEvent, VideoCreate
+from recomind.signals import action_weight
+from recomind.storage import repository as repo
+from recomind.storage.engine import write_tx
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, 250000)
+
+
+def _seed(engine: Engine) -> None:
+    videos = [
+        VideoCreate(
+            video_id="v1",
+            title="Dog fails",
+            url="u",
+            tags=["funny", "pets"],
+            creator_id="c1",
+            duration_s=20,
+            created_at=T0 - timedelta(days=2),
+        ),
+        VideoCreate(
+            video_id="v2",
+            title="Dance",
+            url="u",
+            tags=["dance"],
+            creator_id="c2",
+            duration_s=None,
+            created_at=T0 - timedelta(days=1),
+        ),
+        VideoCreate(video_id="v3", title="Never watched", url="u", tags=[], created_at=T0),
+    ]
+    events = [
+        ActionEvent(event_id="e1", user_id="ub", video_id="v1", action_type="like", timestamp=T0),
+        ActionEvent(
+            event_id="e2",
+            user_id="ua",
+            video_id="v1",
+            action_type="view",
+            timestamp=T0 + timedelta(seconds=1),
+            watch_time_ms=10_000,
+        ),
+        ActionEvent(
+            event_id="e3",
+            user_id="ua",
+            video_id="v2",
+            action_type="skip",
+            timestamp=T0 + timedelta(seconds=2),
+        ),
+        ActionEvent(
+            event_id="e4",
+            user_id="ub",
+            video_id="v2",
+            action_type="view",
+            timestamp=T0 + timedelta(days=30),
+            watch_time_ms=5_000,
+        ),
+    ]
+    with write_tx(engine) as conn:
+        repo.create_videos(conn, items=videos)
+        repo.insert_actions(conn, events=events)
+
+
+def _unix(dt: datetime) -> float:
+    return dt.replace(tzinfo=UTC).timestamp()
+
+
+def test_dataset_matches_the_rows(engine: Engine) -> None:
+    _seed(engine)
+    settings = Settings()
+    data, meta = load_dataset(engine, settings=settings)
+    assert data.item_ids == ["v1", "v2", "v3"]
+    assert data.user_ids == ["ua", "ub"]
+    assert data.item_tags == [["funny", "pets"], ["dance"], []]
+    assert data.item_titles == ["Dog fails", "Dance", "Never watched"]
+    assert data.item_creators == ["c1", "c2", ""]
+    assert data.item_created is not None
+    np.testing.assert_allclose(
+        data.item_created,
+        [_unix(T0 - timedelta(days=2)), _unix(T0 - timedelta(days=1)), _unix(T0)],
+        atol=1e-3,
+    )
+    assert meta.durations[0] == 20 and np.isnan(meta.durations[1])
+    got = {
+        (data.user_ids[u], data.item_ids[i]): (float(w), float(t))
+        for u, i, w, t in zip(data.users, data.items, data.weights, data.timestamps, strict=True)
+    }
+    want = {
+        ("ub", "v1"): (action_weight(settings, "like"), _unix(T0)),
+        ("ua", "v1"): (action_weight(settings, "view", 10_000, 20), _unix(T0) + 1),
+        ("ua", "v2"): (action_weight(settings, "skip"), _unix(T0) + 2),
+        ("ub", "v2"): (action_weight(settings, "view", 5_000, None), _unix(T0) + 30 * 86400),
+    }
+    assert set(got) == set(want)
+    for k, (w, t) in want.items():
+        assert got[k][0] == pytest.approx(w)
+        assert got[k][1] == pytest.approx(t, abs=1e-3)
+    assert data.matrix().shape == (2, 3)
+
+
+def test_window_and_cap(engine: Engine) -> None:
+    _seed(engine)
+    recent = load_interactions(engine, settings=Settings(), since=T0 + timedelta(days=1))
+    assert recent.user_ids == ["ub"] and len(recent.users) == 1
+    newest = load_interactions(engine, settings=Settings(), max_events=2)
+    assert len(newest.users) == 2
+    assert sorted(newest.timestamps.tolist())[-1] == pytest.approx(_unix(T0) + 30 * 86400)
+
+
+def test_vector_weights_match_action_weight() -> None:
+    s = Settings(weight_like=5.0)
+    cases = [
+        ("like", None, 10.0),
+        ("view", 1000, 10.0),
+        ("view", 50_000, 10.0),
+        ("view", 1, 10.0),
+        ("view", None, 10.0),
+        ("view", 3000, None),
+        ("skip", 0, 5.0),
+    ]
+    codes = np.asarray([{"view": 0, "like": 1, "skip": 2}[c[0]] for c in cases], dtype=np.int8)
+    watch = np.asarray([np.nan if c[1] is None else c[1] for c in cases], dtype=np.float64)
+    dur = np.asarray([np.nan if c[2] is None else c[2] for c in cases], dtype=np.float64)
+    got = vector_weights(s, codes, watch, dur)
+    want = [action_weight(s, *c) for c in cases]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
