@@ -27,10 +27,21 @@ UrlOpt = Annotated[
 ]
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from recomind.api.app import create_app
+
+    if workers > 1:  # each worker builds its app from the environment
+        uvicorn.run(
+            "recomind.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+        )
+        return
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -43,14 +54,20 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     migrate: Annotated[bool, typer.Option(help="Run `db upgrade` first.")] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (settings come from the environment).")
+    ] = 1,
 ) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API (and, on the embedded bus, the consumer groups)."""
     settings = get_settings()
     if migrate:
         from recomind.storage import migrate as m
 
         m.upgrade(settings.database_url)
-    _serve(settings, host or settings.host, port or settings.port)
+    if workers > 1 and settings.event_bus_url.startswith("sqlite"):
+        console.print("[red]--workers: the embedded bus runs in one process; use Kafka to scale")
+        raise typer.Exit(2)
+    _serve(settings, host or settings.host, port or settings.port, workers)
 
 
 @db_app.command("upgrade")

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     )
     cache_url: str = Field(default="memory://", description="redis://... or memory://")
     cache_prefix: str = Field(default="", description="Prefix of every cache key (tests, tenants).")
+    cache_timeout_s: float = Field(
+        default=0.25,
+        gt=0,
+        description="How long a request waits on Redis before serving without it.",
+    )
 
     event_bus_url: str = Field(
         default=f"sqlite:///{DEFAULT_VAR_DIR / 'bus.db'}",

@@ -60,6 +60,8 @@ def make_settings(
         "model_dir": str(tmp / name / "models"),
         "lake_flush_seconds": 0.2,
         "consumer_poll_ms": 50,
+        # A loaded 2-core CI box can stall Redis replies past the production 0.25 s.
+        "cache_timeout_s": 2.0,
         "serve_consumers": "all",
         "environment": "test",
     }

@@ -55,7 +55,7 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         engine = make_engine(settings.database_url)
-        cache = SafeCache(open_cache(settings.cache_url))
+        cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
         service = RecommendationService(
             engine, cache, settings, EngineRanker.from_settings(settings)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from recomind.cache.base import Cache
 
 
-def open_cache(url: str) -> Cache:
+def open_cache(url: str, *, timeout_s: float = 0.25) -> Cache:
     if url.startswith("memory://"):
         from recomind.cache.memory import MemoryCache
 
@@ -13,5 +13,5 @@ def open_cache(url: str) -> Cache:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from recomind.cache.redis import RedisCache
 
-        return RedisCache(url)
+        return RedisCache(url, timeout_s=timeout_s)
     raise ValueError(f"cache URL {url!r}: expected redis://... or memory://")

@@ -11,12 +11,22 @@ from recomind.cache.base import Cache, CacheError
 
 class RedisCache(Cache):
     def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
+        self._url = url
         self._client = redis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
         )
+        self._admin: redis.Redis | None = None
+
+    def _admin_client(self) -> redis.Redis:
+        """Admin scans may take longer than a request may wait: their own, patient client."""
+        if self._admin is None:
+            self._admin = redis.Redis.from_url(
+                self._url, socket_timeout=30, socket_connect_timeout=5
+            )
+        return self._admin
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -74,16 +84,17 @@ class RedisCache(Cache):
         return ms / 1000.0 if ms >= 0 else None
 
     def delete_prefix(self, prefix: str) -> int:
+        client = self._admin_client()
         try:
             n = 0
             batch: list[bytes] = []
-            for k in self._client.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+            for k in client.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
                 batch.append(k)
                 if len(batch) >= 1000:
-                    n += int(self._client.delete(*batch))
+                    n += int(client.delete(*batch))
                     batch = []
             if batch:
-                n += int(self._client.delete(*batch))
+                n += int(client.delete(*batch))
             return n
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
@@ -96,6 +107,8 @@ class RedisCache(Cache):
 
     def close(self) -> None:
         self._client.close()
+        if self._admin is not None:
+            self._admin.close()
 
 
 def _glob_escape(s: str) -> str:

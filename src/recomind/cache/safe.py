@@ -28,6 +28,13 @@ class SafeCache:
         self._down_until = 0.0
 
     @property
+    def is_local(self) -> bool:
+        """True for the in-process backend: calls never block on I/O."""
+        from recomind.cache.memory import MemoryCache
+
+        return isinstance(self.backend, MemoryCache)
+
+    @property
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 

@@ -47,7 +47,7 @@ def run(
         console.print(f"[red]unknown job {name!r}[/red]; known: {', '.join(JOBS)}")
         raise typer.Exit(2)
     engine = make_engine(settings.database_url)
-    cache = SafeCache(open_cache(settings.cache_url))
+    cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
     ranker = EngineRanker.from_settings(settings, background=False)
     service = RecommendationService(engine, cache, settings, ranker)
     names = [name] if name else list(JOBS)

@@ -37,7 +37,8 @@ def _video_exists(state: AppState, video_id: str) -> bool:
 
 @router.post("/video_action", status_code=202, response_model=ActionAccepted)
 async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
-    if not await run_in_threadpool(_video_exists, state, body.video_id):
+    known = body.video_id in state.known_videos  # no thread hop for a video seen before
+    if not known and not await run_in_threadpool(_video_exists, state, body.video_id):
         raise NotFoundError("video", "video_id", body.video_id)
     event = ActionEvent(
         event_id=repo.new_id(),
@@ -53,8 +54,10 @@ async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
         )
     except BusUnavailableError as exc:
         raise UnavailableError(str(exc)) from exc
-    await run_in_threadpool(
-        state.recommendations.note_action, body.user_id, body.video_id, body.action_type
-    )
+    note = state.recommendations.note_action
+    if state.cache.is_local:  # an in-process dict: no I/O, no thread hop
+        note(body.user_id, body.video_id, body.action_type)
+    else:
+        await run_in_threadpool(note, body.user_id, body.video_id, body.action_type)
     ACTIONS.labels(body.action_type).inc()
     return ActionAccepted(event_id=event.event_id)
