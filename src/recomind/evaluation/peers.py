@@ -269,14 +269,15 @@ class ImplicitALS(Recommender):
     def _new_model(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(
-            factors=self.factors,
-            regularization=self.regularization,
-            alpha=self.alpha,
-            iterations=self.iterations,
-            random_state=self.random_state,
-            num_threads=self.num_threads or default_threads(),
-        )
+        with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS threads here
+            return AlternatingLeastSquares(
+                factors=self.factors,
+                regularization=self.regularization,
+                alpha=self.alpha,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads or default_threads(),
+            )
 
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix())
@@ -301,7 +302,6 @@ class ImplicitALS(Recommender):
     def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self._model = self._new_model()
         self._model.item_factors = arrays["item_factors"]
-        self._model.YtY = arrays["item_factors"].T @ arrays["item_factors"]
         self.known = arrays["known"]
 
 
@@ -309,8 +309,8 @@ class ImplicitBPR(Recommender):
     """BPR matrix factorisation from ``implicit``.
 
     A history row identical to a training user's row gets that user's learnt factors (BPR
-    has no exact fold-in); any other row is folded in with a ridge solve against the item
-    factors (``(Y^T Y + reg I)^-1 Y^T x``), which keeps scoring a function of the history.
+    has no exact fold-in); any other row gets the mean factor of its items (an approximate
+    fold-in), which keeps scoring a function of the history alone.
 
     Parameters
     ----------
@@ -360,15 +360,15 @@ class ImplicitBPR(Recommender):
 
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
-        model = BayesianPersonalizedRanking(
-            factors=self.factors,
-            learning_rate=self.learning_rate,
-            regularization=self.regularization,
-            iterations=self.iterations,
-            random_state=self.random_state,
-            num_threads=self.num_threads or default_threads(),
-        )
         with threadpool_limits(limits=1, user_api="blas"):
+            model = BayesianPersonalizedRanking(
+                factors=self.factors,
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                iterations=self.iterations,
+                random_state=self.random_state,
+                num_threads=self.num_threads or default_threads(),
+            )
             model.fit(x, show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
@@ -385,10 +385,9 @@ class ImplicitBPR(Recommender):
                 self._rows.setdefault(cols.astype(np.int64).tobytes(), u)
 
     def _fold_in(self, h: sparse.csr_matrix) -> FloatArray:
-        y = self.item_factors
-        gram = y.T @ y + self.regularization * np.eye(y.shape[1], dtype=np.float32)
-        users = np.linalg.solve(gram, np.asarray(h @ y, dtype=np.float32).T).T
-        return np.asarray(users, dtype=np.float32)
+        """Mean factor of the history's items (zeros for an empty history)."""
+        counts = np.maximum(np.asarray(h.sum(axis=1)).ravel(), 1.0).astype(np.float32)
+        return np.asarray(h @ self.item_factors, dtype=np.float32) / counts[:, None]
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         h = binary(histories)
