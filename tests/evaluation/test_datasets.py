@@ -32,7 +32,7 @@ def test_missing_dir_names_path_and_source(tmp_path: Path) -> None:
     msg = str(err.value)
     assert str(tmp_path / "MicroLens-50k") in msg
     assert "github.com/westlake-repl/MicroLens" in msg and "2309.15379" in msg
-    with pytest.raises(DatasetNotFoundError, match="grouplens.org"):
+    with pytest.raises(DatasetNotFoundError, match=r"grouplens\.org"):
         load("movielens-small", tmp_path)
 
 

@@ -387,7 +387,8 @@ class ImplicitBPR(Recommender):
     def _fold_in(self, h: sparse.csr_matrix) -> FloatArray:
         """Mean factor of the history's items (zeros for an empty history)."""
         counts = np.maximum(np.asarray(h.sum(axis=1)).ravel(), 1.0).astype(np.float32)
-        return np.asarray(h @ self.item_factors, dtype=np.float32) / counts[:, None]
+        users: FloatArray = np.asarray(h @ self.item_factors, dtype=np.float32) / counts[:, None]
+        return users
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         h = binary(histories)
