@@ -83,6 +83,17 @@ def bar_chart(run: RunResult, path: Path) -> None:
     plt.close(fig)
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN/inf become ``null`` so the file is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def write(run: RunResult, out_dir: Path | str) -> dict[str, Path]:
     """Write ``<dataset>.md``, ``<dataset>.json`` and ``<dataset>-ndcg10.png`` into ``out_dir``."""
     out = Path(out_dir)
@@ -93,7 +104,9 @@ def write(run: RunResult, out_dir: Path | str) -> dict[str, Path]:
         "png": out / f"{run.dataset}-ndcg10.png",
     }
     paths["markdown"].write_text(markdown(run), encoding="utf-8")
-    paths["json"].write_text(json.dumps(run.to_dict(), indent=2, default=str), encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(_json_safe(run.to_dict()), indent=2, default=str), encoding="utf-8"
+    )
     bar_chart(run, paths["png"])
     logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
     return paths
