@@ -104,6 +104,28 @@ class Interactions:
         return m
 
 
+@dataclass(frozen=True)
+class Recommendation:
+    """One entry of a final, user-facing feed page.
+
+    Parameters
+    ----------
+    item
+        Item index.
+    score
+        Final blended score (higher is better).
+    reason
+        Short human-readable explanation, e.g. ``"because you liked #funny"``.
+    source
+        Name of the strategy that contributed most (``"content"``, ``"als"``, ...).
+    """
+
+    item: int
+    score: float
+    reason: str
+    source: str
+
+
 class Recommender(ABC):
     """Base of every strategy: ``fit`` / ``score`` / ``recommend`` / ``save`` / ``load``.
 
@@ -159,7 +181,7 @@ class Recommender(ABC):
         """Learnt arrays to save; override in subclasses."""
         return {}
 
-    def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+    def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:  # noqa: B027
         """Restore learnt arrays produced by :meth:`state`; override in subclasses."""
 
     def save(self, path: str | Path) -> None:
@@ -202,3 +224,38 @@ def top_n(
     part = np.argpartition(-s, k - 1)[:k]
     order = part[np.argsort(-s[part], kind="stable")]
     return order.astype(np.int64), s[order]
+
+
+def history_row(
+    items: npt.ArrayLike,
+    weights: npt.ArrayLike | None,
+    n_items: int,
+) -> sparse.csr_matrix:
+    """One-row history matrix from item indices and their weights (default 1.0 each).
+
+    Parameters
+    ----------
+    items
+        Item indices the user interacted with (repeats add up).
+    weights
+        Matching interaction weights (see :data:`ACTION_WEIGHTS`); ``None`` means all 1.0.
+    n_items
+        Catalogue size (number of columns).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(1, n_items)`` float32 history row.
+    """
+    idx = np.asarray(items, dtype=np.int64).ravel()
+    w = (
+        np.ones(idx.size, dtype=np.float32)
+        if weights is None
+        else np.asarray(weights, dtype=np.float32).ravel()
+    )
+    m = sparse.csr_matrix(
+        (w, (np.zeros(idx.size, dtype=np.int64), idx)), shape=(1, n_items), dtype=np.float32
+    )
+    m.sum_duplicates()
+    m.eliminate_zeros()
+    return m

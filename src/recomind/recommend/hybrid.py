@@ -1,0 +1,493 @@
+"""The blender: per-row normalised, history-length-aware mix of several strategies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from recomind.recommend._sparse import (
+    as_csr,
+    csr_from_state,
+    csr_state,
+    positive_part,
+    strings_from_state,
+    strings_state,
+    tag_matrix,
+)
+from recomind.recommend.als import ALSRecommender
+from recomind.recommend.base import (
+    FloatArray,
+    Interactions,
+    Recommendation,
+    Recommender,
+)
+from recomind.recommend.content import ContentRecommender
+from recomind.recommend.itemknn import ItemKNNRecommender
+from recomind.recommend.popularity import PopularityRecommender
+from recomind.recommend.userknn import UserKNNRecommender
+
+logger = logging.getLogger(__name__)
+
+_COMPONENTS: dict[str, type[Recommender]] = {
+    c.name: c
+    for c in (
+        PopularityRecommender,
+        ContentRecommender,
+        ItemKNNRecommender,
+        UserKNNRecommender,
+        ALSRecommender,
+    )
+}
+
+DEFAULT_COMPONENTS = ["popularity", "content", "itemknn", "userknn", "als"]
+#: Weights for a user with no positive interactions yet.
+DEFAULT_COLD_WEIGHTS = {
+    "popularity": 1.0,
+    "content": 0.6,
+    "itemknn": 0.4,
+    "userknn": 0.2,
+    "als": 0.2,
+}
+#: Weights for a user with at least ``warm_after`` positive interactions.
+DEFAULT_WARM_WEIGHTS = {
+    "popularity": 0.05,
+    "content": 0.1,
+    "itemknn": 1.0,
+    "userknn": 0.5,
+    "als": 1.0,
+}
+#: Score given by :meth:`HybridRecommender.score` to items already in the history row.
+HISTORY_SCORE = -1.0
+
+
+def normalise_rows(
+    scores: FloatArray, candidates: int, method: Literal["minmax", "rank"] = "minmax"
+) -> FloatArray:
+    """Map each row's scores to ``[0, 1]`` using only its ``candidates`` best items.
+
+    ``"minmax"`` maps the row maximum to 1 and the ``candidates``-th best score (and
+    anything below it) to 0. ``"rank"`` gives ``1 - rank / candidates`` to the top
+    ``candidates`` and 0 elsewhere. Constant rows map to 0. Modifies ``scores`` in place.
+
+    Parameters
+    ----------
+    scores
+        ``(n_rows, n_items)`` raw scores (``-inf`` allowed).
+    candidates
+        How many top items per row define the scale.
+    method
+        ``"minmax"`` or ``"rank"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The normalised ``scores`` array.
+    """
+    n_rows, n_items = scores.shape
+    if n_rows == 0 or n_items == 0:
+        return scores
+    c = max(1, min(candidates, n_items))
+    finite = np.isfinite(scores)
+    if not finite.all():
+        low = np.where(finite, scores, np.inf).min(axis=1, keepdims=True)
+        low = np.where(np.isfinite(low), low, 0.0).astype(np.float32)
+        np.copyto(scores, np.broadcast_to(low, scores.shape), where=~finite)
+    if method == "rank":
+        idx = np.argpartition(-scores, c - 1, axis=1)[:, :c]
+        vals = np.take_along_axis(scores, idx, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        vals = np.take_along_axis(vals, order, axis=1)
+        level = (1.0 - np.arange(c, dtype=np.float32) / c)[None, :]
+        level = np.where(vals > vals[:, -1:], level, 0.0).astype(np.float32)  # ties at floor
+        const = vals[:, :1] <= vals[:, -1:]
+        level[const[:, 0]] = 0.0
+        scores.fill(0.0)
+        np.put_along_axis(scores, idx, level, axis=1)
+        return scores
+    hi = scores.max(axis=1, keepdims=True)
+    if c < n_items:
+        kth = n_items - c  # the c-th largest value sits at this position once partitioned
+        thr = np.partition(scores, kth, axis=1)[:, kth : kth + 1]
+    else:
+        thr = scores.min(axis=1, keepdims=True)
+    span = hi - thr
+    inv = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0).astype(np.float32)
+    scores -= thr
+    scores *= inv
+    np.clip(scores, 0.0, 1.0, out=scores)
+    return scores
+
+
+def _sibling(path: Path, name: str) -> Path:
+    return path.with_name(f"{path.stem}.{name}{path.suffix or '.npz'}")
+
+
+class HybridRecommender(Recommender):
+    """Blend of fitted strategies, leaning on content + popularity for new users.
+
+    Each component's scores are normalised per row (:func:`normalise_rows`, over its top
+    ``candidates``), then mixed with weights interpolated linearly between
+    ``cold_weights`` (no positive interactions) and ``warm_weights`` (``warm_after`` or
+    more). A row with an empty history gets popularity alone (trending). Items already in
+    the history row score :data:`HISTORY_SCORE`.
+
+    :meth:`rank` turns the blend into a feed page: exclusions, per-creator / per-tag caps,
+    a freshness boost and a reason per item.
+
+    Parameters
+    ----------
+    components
+        Strategy names to fit and blend.
+    component_params
+        Constructor arguments per strategy name.
+    cold_weights, warm_weights
+        Blend weights per strategy name (missing names weigh 0).
+    warm_after
+        Number of positive interactions at which ``warm_weights`` apply fully.
+    normalisation
+        ``"minmax"`` or ``"rank"`` (see :func:`normalise_rows`).
+    candidates
+        Top items per row used to normalise each component.
+    max_per_creator, max_per_tag
+        Caps per page in :meth:`rank` (``0`` disables a cap).
+    freshness_boost
+        Relative boost of a just-uploaded item in :meth:`rank` (``0.1`` = +10%).
+    freshness_half_life_hours
+        Half-life of the freshness boost.
+    now
+        Reference time for freshness (and popularity decay when its params lack one);
+        ``None`` uses the latest event seen at fit time.
+    """
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        components: list[str] | None = None,
+        component_params: dict[str, dict[str, Any]] | None = None,
+        cold_weights: dict[str, float] | None = None,
+        warm_weights: dict[str, float] | None = None,
+        warm_after: float = 10.0,
+        normalisation: Literal["minmax", "rank"] = "minmax",
+        candidates: int = 200,
+        max_per_creator: int = 2,
+        max_per_tag: int = 4,
+        freshness_boost: float = 0.1,
+        freshness_half_life_hours: float = 48.0,
+        now: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.components = list(components) if components is not None else list(DEFAULT_COMPONENTS)
+        unknown = set(self.components) - set(_COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown hybrid components: {sorted(unknown)}")
+        self.component_params = {k: dict(v) for k, v in (component_params or {}).items()}
+        self.cold_weights = dict(DEFAULT_COLD_WEIGHTS if cold_weights is None else cold_weights)
+        self.warm_weights = dict(DEFAULT_WARM_WEIGHTS if warm_weights is None else warm_weights)
+        self.warm_after = float(warm_after)
+        self.normalisation: Literal["minmax", "rank"] = normalisation
+        self.candidates = int(candidates)
+        self.max_per_creator = int(max_per_creator)
+        self.max_per_tag = int(max_per_tag)
+        self.freshness_boost = float(freshness_boost)
+        self.freshness_half_life_hours = float(freshness_half_life_hours)
+        self.now = now
+        self.models: dict[str, Recommender] = {}
+        self.ref_time_ = 0.0
+        self.item_ids_: list[str] = []
+        self.titles_: list[str] = []
+        self.creators_ = np.zeros(0, dtype=np.int64)
+        self.created_ = np.zeros(0, dtype=np.float64)
+        self.item_tags_ = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self.tags_: list[str] = []
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "components": self.components,
+            "component_params": self.component_params,
+            "cold_weights": self.cold_weights,
+            "warm_weights": self.warm_weights,
+            "warm_after": self.warm_after,
+            "normalisation": self.normalisation,
+            "candidates": self.candidates,
+            "max_per_creator": self.max_per_creator,
+            "max_per_tag": self.max_per_tag,
+            "freshness_boost": self.freshness_boost,
+            "freshness_half_life_hours": self.freshness_half_life_hours,
+            "now": self.now,
+        }
+
+    # -- fitting --------------------------------------------------------------------------
+
+    def fit(self, data: Interactions) -> Self:
+        """Fit every component on ``data`` and keep the item metadata for :meth:`rank`."""
+        models: dict[str, Recommender] = {}
+        for name in self.components:
+            params = dict(self.component_params.get(name, {}))
+            if name == "popularity" and self.now is not None:
+                params.setdefault("now", self.now)
+            logger.info("hybrid: fitting %s", name)
+            models[name] = _COMPONENTS[name](**params).fit(data)
+        return self.set_components(models, data)
+
+    def set_components(self, models: Mapping[str, Recommender], data: Interactions) -> Self:
+        """Use already fitted ``models`` (by strategy name) instead of fitting them.
+
+        Parameters
+        ----------
+        models
+            Fitted strategies keyed by name; must cover :attr:`components`.
+        data
+            The interactions they were fitted on (for item metadata).
+
+        Returns
+        -------
+        HybridRecommender
+            ``self``, fitted.
+        """
+        missing = set(self.components) - set(models)
+        if missing:
+            raise ValueError(f"missing fitted components: {sorted(missing)}")
+        self.models = {name: models[name] for name in self.components}
+        self.n_items = data.n_items
+        if self.now is not None:
+            self.ref_time_ = float(self.now)
+        else:
+            self.ref_time_ = float(data.timestamps.max()) if len(data.timestamps) else 0.0
+        self.item_ids_ = list(data.item_ids)
+        self.titles_ = list(data.item_titles)
+        creators = np.asarray(data.item_creators, dtype=object)
+        _, codes = np.unique(creators.astype(str), return_inverse=True)
+        codes = codes.astype(np.int64)
+        codes[creators == ""] = -1  # unknown creator: never capped
+        self.creators_ = codes
+        assert data.item_created is not None
+        self.created_ = np.asarray(data.item_created, dtype=np.float64)
+        self.item_tags_, self.tags_ = tag_matrix(data.item_tags)
+        self.fitted = True
+        return self
+
+    # -- scoring --------------------------------------------------------------------------
+
+    def row_weights(self, histories: sparse.csr_matrix) -> dict[str, FloatArray]:
+        """Per-row blend weight of each component, from the number of positive events."""
+        h = as_csr(histories, self.n_items)
+        n_pos = np.asarray((h > 0).sum(axis=1), dtype=np.float32).ravel()
+        t = np.clip(n_pos / max(self.warm_after, 1e-9), 0.0, 1.0).astype(np.float32)
+        return {
+            name: (
+                (1.0 - t) * self.cold_weights.get(name, 0.0) + t * self.warm_weights.get(name, 0.0)
+            ).astype(np.float32)
+            for name in self.components
+        }
+
+    def _parts(self, h: sparse.csr_matrix) -> dict[str, FloatArray]:
+        """Weighted, normalised score of each component (history items masked first)."""
+        weights = self.row_weights(h)
+        empty = np.diff(h.indptr) == 0
+        seen_rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
+        parts: dict[str, FloatArray] = {}
+        for name, model in self.models.items():
+            w = weights[name]
+            if name == "popularity":
+                w = np.where(empty, 1.0, w).astype(np.float32)
+            else:
+                w = np.where(empty, 0.0, w).astype(np.float32)
+            if not np.any(w):
+                continue
+            s = model.score(h)
+            s[seen_rows, h.indices] = -np.inf
+            normalise_rows(s, self.candidates, self.normalisation)
+            s *= w[:, None]
+            parts[name] = s
+        return parts
+
+    def score(self, histories: sparse.csr_matrix) -> FloatArray:
+        """Blended ``[0, sum(weights)]`` scores; history items get :data:`HISTORY_SCORE`."""
+        h = as_csr(histories, self.n_items)
+        total = np.zeros(h.shape, dtype=np.float32)
+        for part in self._parts(h).values():
+            total += part
+        seen_rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
+        total[seen_rows, h.indices] = HISTORY_SCORE
+        return total
+
+    # -- the feed page --------------------------------------------------------------------
+
+    def freshness(self, now: float | None = None) -> FloatArray:
+        """Multiplicative freshness factor per item (``1`` for old or undated items)."""
+        ref = self.ref_time_ if now is None else float(now)
+        age_h = np.maximum(ref - self.created_, 0.0) / 3600.0
+        hl = max(self.freshness_half_life_hours, 1e-9)
+        decay = np.where(np.isfinite(age_h), np.exp2(-np.nan_to_num(age_h) / hl), 0.0)
+        return (1.0 + self.freshness_boost * decay).astype(np.float32)
+
+    def rank(
+        self,
+        history: sparse.csr_matrix,
+        n: int = 20,
+        exclude: npt.ArrayLike | None = None,
+        *,
+        now: float | None = None,
+    ) -> list[Recommendation]:
+        """Final feed page for one history row.
+
+        Parameters
+        ----------
+        history
+            ``(1, n_items)`` history row; its items (seen or skipped) are never returned.
+        n
+            Page size.
+        exclude
+            Further item indices never to return.
+        now
+            Reference time for the freshness boost (default: the model's ``now``).
+
+        Returns
+        -------
+        list of Recommendation
+            At most ``n`` items, best first, respecting ``max_per_creator`` and
+            ``max_per_tag``, each with a short reason and its main source strategy.
+        """
+        h = as_csr(history, self.n_items)[:1]
+        parts = self._parts(h)
+        names = list(parts)
+        stacked = np.vstack([parts[k][0] for k in names]) if names else None
+        total = stacked.sum(axis=0) if stacked is not None else np.zeros(self.n_items, np.float32)
+        total = total * self.freshness(now if now is not None else self.now)
+        total[h.indices] = -np.inf
+        if exclude is not None:
+            ex = np.asarray(exclude, dtype=np.int64).ravel()
+            total[ex] = -np.inf
+        chosen = self._diversify(total, n)
+        out = []
+        for item in chosen:
+            source = (
+                names[int(np.argmax(stacked[:, item]))] if stacked is not None else "popularity"
+            )
+            if stacked is not None and stacked[:, item].max() <= 0:
+                source = "popularity" if "popularity" in self.models else source
+            out.append(
+                Recommendation(
+                    item=int(item),
+                    score=float(total[item]),
+                    reason=self._reason(source, h, int(item)),
+                    source=source,
+                )
+            )
+        return out
+
+    def _diversify(self, total: FloatArray, n: int) -> list[int]:
+        """Greedy best-first pick under the creator and tag caps."""
+        order = np.flatnonzero(np.isfinite(total))
+        order = order[np.argsort(-total[order], kind="stable")]
+        chosen: list[int] = []
+        per_creator: dict[int, int] = {}
+        per_tag: dict[int, int] = {}
+        indptr, tag_idx = self.item_tags_.indptr, self.item_tags_.indices
+        for item in order:
+            if len(chosen) >= n:
+                break
+            creator = int(self.creators_[item])
+            if (
+                self.max_per_creator > 0
+                and creator >= 0
+                and per_creator.get(creator, 0) >= self.max_per_creator
+            ):
+                continue
+            tags = tag_idx[indptr[item] : indptr[item + 1]]
+            if self.max_per_tag > 0 and any(
+                per_tag.get(int(t), 0) >= self.max_per_tag for t in tags
+            ):
+                continue
+            chosen.append(int(item))
+            if creator >= 0:
+                per_creator[creator] = per_creator.get(creator, 0) + 1
+            for t in tags:
+                per_tag[int(t)] = per_tag.get(int(t), 0) + 1
+        return chosen
+
+    def _item_tags(self, item: int) -> list[str]:
+        lo, hi = self.item_tags_.indptr[item], self.item_tags_.indptr[item + 1]
+        return [self.tags_[t] for t in self.item_tags_.indices[lo:hi]]
+
+    def _reason(self, source: str, h: sparse.csr_matrix, item: int) -> str:
+        if source == "content":
+            content = self.models["content"]
+            assert isinstance(content, ContentRecommender)
+            tag = content.explain(h, item)
+            return f"because you liked #{tag}" if tag else "similar to videos you watched"
+        if source == "itemknn":
+            knn = self.models["itemknn"]
+            assert isinstance(knn, ItemKNNRecommender)
+            src = knn.explain(h, item)
+            if src is None:
+                return "viewers like you also liked this"
+            title = self.titles_[src] or self.item_ids_[src]
+            return f"viewers of {title} also liked"
+        if source == "userknn":
+            return "users like you liked this"
+        if source == "als":
+            return "picked for you"
+        tags = self._item_tags(item)
+        if not tags:
+            return "trending now"
+        pos = positive_part(h)
+        hist_tags = (pos @ self.item_tags_).toarray().ravel() if pos.nnz else None
+        if hist_tags is not None:
+            idx = self.item_tags_.indices[
+                self.item_tags_.indptr[item] : self.item_tags_.indptr[item + 1]
+            ]
+            best = int(idx[int(np.argmax(hist_tags[idx]))])
+            if hist_tags[best] > 0:
+                return f"popular in #{self.tags_[best]}"
+        return f"popular in #{tags[0]}"
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def state(self) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "ref_time": np.asarray([self.ref_time_], dtype=np.float64),
+            "creators": self.creators_,
+            "created": self.created_,
+            **strings_state("item_ids", self.item_ids_),
+            **strings_state("titles", self.titles_),
+            **strings_state("tags", self.tags_),
+            **csr_state("item_tags", self.item_tags_),
+        }
+
+    def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.ref_time_ = float(arrays["ref_time"][0])
+        self.creators_ = arrays["creators"].astype(np.int64)
+        self.created_ = arrays["created"].astype(np.float64)
+        self.item_ids_ = strings_from_state("item_ids", arrays)
+        self.titles_ = strings_from_state("titles", arrays)
+        self.tags_ = strings_from_state("tags", arrays)
+        self.item_tags_ = csr_from_state("item_tags", arrays)
+
+    def save(self, path: str | Path) -> None:
+        """Write the blender to ``path`` and each component to a sibling file.
+
+        A component ``als`` of ``model.npz`` goes to ``model.als.npz``.
+        """
+        p = Path(path)
+        super().save(p)
+        for name, model in self.models.items():
+            model.save(_sibling(p, name))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a blender and its sibling component files written by :meth:`save`."""
+        p = Path(path)
+        model = super().load(p)
+        model.models = {
+            name: _COMPONENTS[name].load(_sibling(p, name)) for name in model.components
+        }
+        return model

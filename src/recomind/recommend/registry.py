@@ -1,0 +1,59 @@
+"""Construct strategies by name (used by the service and the offline evaluation)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from recomind.recommend.als import ALSRecommender
+from recomind.recommend.base import Recommender
+from recomind.recommend.content import ContentRecommender
+from recomind.recommend.hybrid import HybridRecommender
+from recomind.recommend.itemknn import ItemKNNRecommender
+from recomind.recommend.popularity import PopularityRecommender
+from recomind.recommend.userknn import UserKNNRecommender
+
+logger = logging.getLogger(__name__)
+
+#: Every strategy class by its stable ``name``.
+STRATEGIES: dict[str, type[Recommender]] = {
+    cls.name: cls
+    for cls in (
+        PopularityRecommender,
+        ContentRecommender,
+        ItemKNNRecommender,
+        UserKNNRecommender,
+        ALSRecommender,
+        HybridRecommender,
+    )
+}
+
+
+def build(name: str, **params: Any) -> Recommender:
+    """Instantiate the strategy called ``name`` with constructor ``params``.
+
+    Parameters
+    ----------
+    name
+        One of :data:`STRATEGIES` (``"popularity"``, ``"content"``, ``"itemknn"``,
+        ``"userknn"``, ``"als"``, ``"hybrid"``).
+    **params
+        Constructor arguments of that strategy.
+
+    Returns
+    -------
+    Recommender
+        An unfitted strategy.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not a known strategy.
+    """
+    try:
+        cls = STRATEGIES[name]
+    except KeyError:
+        known = ", ".join(sorted(STRATEGIES))
+        raise KeyError(f"unknown strategy {name!r}; known: {known}") from None
+    logger.debug("building strategy %s with %s", name, params)
+    return cls(**params)
