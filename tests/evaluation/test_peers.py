@@ -117,3 +117,13 @@ def test_save_load_round_trip(cls: type[Recommender], tmp_path: Path) -> None:
         assert set(top.tolist()) <= set(range(5, 10))
     else:
         np.testing.assert_allclose(loaded.score(h), model.score(h), rtol=1e-5)
+
+
+def test_ease_matches_the_closed_form() -> None:
+    data = blocks()
+    model = EASE(lam=5.0).fit(data)
+    x = (data.matrix().toarray() > 0).astype(np.float64)[:, :10]  # item 10 is unknown
+    p = np.linalg.inv(x.T @ x + 5.0 * np.eye(10))
+    b = -p / np.diag(p)[None, :]
+    np.fill_diagonal(b, 0.0)
+    np.testing.assert_allclose(model.weights, b, rtol=1e-3, atol=1e-5)

@@ -56,10 +56,30 @@ GRIDS: dict[str, dict[str, list[Params]]] = {
     },
 }
 
-#: Grids for RecoMind's own strategies, by registry name (filled as strategies land).
+#: Grids for RecoMind's own strategies, by registry name; the first entry is the strategy's
+#: default. MicroLens timestamps are watch positions, so popularity's half-life has nothing
+#: to act on there.
 RECOMIND_GRIDS: dict[str, dict[str, list[Params]]] = {
-    "microlens-50k": {},
-    "movielens-small": {},
+    "microlens-50k": {
+        "popularity": [{}],
+        "content": [{}],
+        "itemknn": [{"k": 100, "shrinkage": 20.0}, {"k": 400, "shrinkage": 20.0}],
+        "userknn": [{}],
+        "als": [{"alpha": 4.0}, {"alpha": 10.0}],
+        "hybrid": [{}],
+    },
+    "movielens-small": {
+        "popularity": [
+            {"half_life_hours": 72.0},
+            {"half_life_hours": 24.0 * 365},
+            {"half_life_hours": 1e9},
+        ],
+        "content": [{}, {"tag_weight": 0.5}],
+        "itemknn": [{"k": 100, "shrinkage": 20.0}, {"k": 400, "shrinkage": 20.0}],
+        "userknn": [{"k": 100}, {"k": 50}, {"k": 200}],
+        "als": [{"alpha": 4.0}, {"alpha": 10.0}, {"alpha": 10.0, "factors": 128}],
+        "hybrid": [{}],
+    },
 }
 
 

@@ -158,7 +158,8 @@ class EASE(Recommender):
     """Embarrassingly Shallow Autoencoder (Steck 2019), closed form.
 
     ``P = (X^T X + lambda I)^-1``, ``B = I - P / diag(P)`` with a zero diagonal; a user's
-    scores are ``x_u B``. ``B`` is dense ``n_items x n_items`` float32: about 1.5 GB on
+    scores are ``x_u B``. Only items seen at fit time take part (the rest score ``-inf``).
+    ``B`` is dense ``n_items x n_items`` float32: about 1.5 GB on
     MicroLens' 19k items (and as much again while inverting), one Cholesky inversion
     (LAPACK ``spotrf`` + ``spotri``) per fit, roughly a minute on 2 cores.
 
@@ -181,9 +182,10 @@ class EASE(Recommender):
 
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix())
-        n = data.n_items
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
         self.weights = np.zeros((0, 0), dtype=np.float32)  # free the old model first
+        x = x[:, np.flatnonzero(self.known)]  # items nobody interacted with only cost time
+        n = x.shape[1]
         gram = np.asarray((x.T @ x).toarray(), dtype=np.float32)
         gram[np.diag_indices(n)] += np.float32(self.lam)
         # gram is symmetric, so its transpose is a Fortran-ordered view LAPACK can overwrite.
@@ -203,13 +205,15 @@ class EASE(Recommender):
         p /= -diag[None, :]
         p[np.diag_indices(n)] = 0.0
         self.weights = p
-        self.n_items = n
+        self.n_items = data.n_items
         self.fitted = True
         return self
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
-        scores = np.asarray(binary(histories) @ self.weights, dtype=np.float32)
-        return _mask_unknown(scores, self.known)
+        known = np.flatnonzero(self.known)
+        scores = np.full((histories.shape[0], self.known.size), -np.inf, dtype=np.float32)
+        scores[:, known] = binary(histories)[:, known] @ self.weights
+        return scores
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
         return {"weights": self.weights, "known": self.known}

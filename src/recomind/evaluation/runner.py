@@ -247,7 +247,9 @@ def run(
         n_test_users=int(data_split.test.users.size),
         n_validation_users=int(data_split.validation.users.size),
         sample_users=sample,
-        tune_users=tune_users,
+        tune_users=None
+        if tune_users is None or tune_users >= data_split.validation.users.size
+        else tune_users,
         fast=fast,
         seed=seed,
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
