@@ -26,7 +26,7 @@ class Broken(MostPopular):
 @pytest.fixture
 def fake_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType("recomind.recommend.registry")
-    strategies: dict[str, type[Recommender]] = {"popularity": MostPopular, "broken": Broken}
+    strategies: dict[str, type[Recommender]] = {"fakepop": MostPopular, "broken": Broken}
 
     def build(name: str, **params: Any) -> Recommender:
         return strategies[name](**params)
@@ -46,12 +46,12 @@ def test_peers_only_without_registry(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("fake_registry")
 def test_registry_strategies_are_discovered_and_selectable() -> None:
     specs = runner.available_models("movielens-small")
-    assert {"recomind:popularity", "recomind:broken"} <= set(specs)
+    assert {"recomind:fakepop", "recomind:broken"} <= set(specs)
     chosen = runner.select_models(specs, ["recomind"])
-    assert [s.label for s in chosen] == ["recomind:popularity", "recomind:broken"]
-    assert [s.label for s in runner.select_models(specs, ["ease", "popularity"])] == [
+    assert [s.label for s in chosen] == ["recomind:fakepop", "recomind:broken"]
+    assert [s.label for s in runner.select_models(specs, ["ease", "fakepop"])] == [
         "ease",
-        "recomind:popularity",
+        "recomind:fakepop",
     ]
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         runner.select_models(specs, ["nope"])
@@ -63,4 +63,4 @@ def test_a_failing_model_is_reported_not_fatal() -> None:
     result = runner.run(ds, models=["most-popular", "recomind"], tune_users=None)
     by = {m.label: m for m in result.models}
     assert by["recomind:broken"].error is not None and "boom" in by["recomind:broken"].error
-    assert by["recomind:popularity"].metrics == pytest.approx(by["most-popular"].metrics)
+    assert by["recomind:fakepop"].metrics == pytest.approx(by["most-popular"].metrics)

@@ -2,7 +2,9 @@
 
 Grids are deliberately small: both data sets must evaluate end to end in under 15 minutes on
 a 2-core machine, and EASE alone costs one dense 19k x 19k inversion per setting on
-MicroLens. The first entry of each grid is the ``--fast`` choice. A model without an entry
+MicroLens (a first probe there gave validation NDCG@10 0.0312 at lambda=500 and 0.0323 at
+lambda=100, so the MicroLens grid looks below 100). The first entry of each grid is the
+``--fast`` choice. A model without an entry
 runs with its defaults (no tuning).
 """
 
@@ -20,7 +22,7 @@ GRIDS: dict[str, dict[str, list[Params]]] = {
             {"k": 100, "shrink": 0.0},
             {"k": 400, "shrink": 10.0},
         ],
-        "ease": [{"lam": 500.0}, {"lam": 100.0}, {"lam": 2000.0}],
+        "ease": [{"lam": 100.0}, {"lam": 30.0}],
         "ials": [
             {"factors": 64, "regularization": 0.05, "alpha": 10.0},
             {"factors": 64, "regularization": 0.05, "alpha": 1.0},
