@@ -83,3 +83,17 @@ def test_coverage_ignores_padding_and_counts_distinct_items() -> None:
 def test_short_list_fraction() -> None:
     assert metrics.short_list_fraction([10, 9, 0, 5000], 10) == 0.5
     assert metrics.short_list_fraction([10, 11], 10) == 0.0
+
+
+def test_ranking_hits_and_padding() -> None:
+    from scipy import sparse
+
+    from recomind.evaluation.ranking import _hits, top_k_rows
+
+    scores = np.array(
+        [[0.1, 0.9, -np.inf, 0.5], [-np.inf, -np.inf, 0.2, -np.inf]], dtype=np.float32
+    )
+    top = top_k_rows(scores, 3)
+    assert top.tolist() == [[1, 3, 0], [2, -1, -1]]
+    truth = sparse.csr_matrix(np.array([[1, 0, 0, 1], [1, 0, 0, 0]], dtype=np.float32))
+    assert _hits(top, truth).tolist() == [[False, True, True], [False, False, False]]

@@ -64,6 +64,16 @@ def top_k_rows(scores: npt.NDArray[np.float32], k: int) -> IntArray:
     return top
 
 
+def _hits(top: IntArray, truth: sparse.csr_matrix) -> npt.NDArray[np.bool_]:
+    """Where ``top`` (rows aligned with ``truth``) holds one of that row's held-out items."""
+    n_cols = truth.shape[1]
+    rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
+    held_out = rows * n_cols + truth.indices
+    keys = np.arange(top.shape[0], dtype=np.int64)[:, None] * n_cols + top
+    hit: npt.NDArray[np.bool_] = np.isin(keys, held_out) & (top >= 0)
+    return hit
+
+
 def rank(
     model: Recommender,
     history: sparse.csr_matrix,
@@ -115,8 +125,7 @@ def rank(
         lengths[lo:hi] = np.isfinite(scores).sum(axis=1)
         top = top_k_rows(scores, k)
         ranked[lo:hi] = top
-        truth = targets.matrix[lo:hi].toarray() > 0
-        hits[lo:hi] = np.take_along_axis(truth, np.maximum(top, 0), axis=1) & (top >= 0)
+        hits[lo:hi] = _hits(top, targets.matrix[lo:hi])
     if n_nan:
         logger.warning("%s returned %d nan scores (treated as -inf)", model.name, n_nan)
     return Ranking(ranked, hits, targets.n_targets, lengths, time.perf_counter() - start)
