@@ -14,6 +14,7 @@ from . import report
 from .datasets import DatasetNotFoundError
 from .runner import RunResult, run
 
+#: Mount with ``main_app.add_typer(app)`` (no name): its one command becomes ``recomind evaluate``.
 app = typer.Typer(help="Offline evaluation against published baselines.", no_args_is_help=True)
 console = Console()
 
@@ -21,11 +22,6 @@ console = Console()
 class DatasetChoice(StrEnum):
     microlens = "microlens-50k"
     movielens = "movielens-small"
-
-
-@app.callback()
-def main() -> None:
-    """Offline evaluation against published baselines."""
 
 
 @app.command()
