@@ -93,12 +93,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--holdout", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--events-per-user", type=float, default=40.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     data = make_synthetic(
         max(200, int(50_000 * args.scale)),
         max(200, int(100_000 * args.scale)),
-        max(2_000, int(2_000_000 * args.scale)),
+        max(2_000, int(50_000 * args.scale * args.events_per_user)),
         n_tags=200,
         seed=args.seed,
     )
@@ -115,6 +116,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     variants: dict[str, dict[str, Any]] = {
         "hybrid": {},
         "hybrid-rank": {"normalisation": "rank"},
+        "hybrid-warm3": {"warm_after": 3.0},
+        "hybrid-warm10": {"warm_after": 10.0},
+        "hybrid-warm30": {"warm_after": 30.0},
         "hybrid-collab": {
             "warm_weights": {"itemknn": 1.0, "userknn": 0.5, "als": 1.0},
         },

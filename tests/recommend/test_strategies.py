@@ -173,3 +173,18 @@ def test_als_skips_push_down(design: Interactions) -> None:
         [*A_LIKES, DANCE[2]], [1.0] * len(A_LIKES) + [ACTION_WEIGHTS["skip"] * 5], N_ITEMS
     )
     assert als.score(skipped)[0][DANCE[2]] < als.score(base)[0][DANCE[2]]
+
+
+def test_als_numpy_fold_in_matches_implicit(synthetic: Interactions) -> None:
+    als = ALSRecommender(factors=8, iterations=5, random_state=0, num_threads=1).fit(synthetic)
+    hist = synthetic.matrix()[:40]  # > SMALL_BATCH rows: implicit's solver
+    batch = als.user_factors(hist)
+    one_by_one = np.vstack([als.user_factors(hist[r]) for r in range(40)])  # numpy path
+    np.testing.assert_allclose(batch, one_by_one, rtol=1e-3, atol=1e-4)
+    # Fold-in of a training user lands near the vector ALS learnt for it.
+    assert als._model is not None
+    learnt = als._model.user_factors[:40]
+    cos = np.sum(batch * learnt, axis=1) / (
+        np.linalg.norm(batch, axis=1) * np.linalg.norm(learnt, axis=1) + 1e-9
+    )
+    assert np.median(cos) > 0.9

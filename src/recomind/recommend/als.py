@@ -8,12 +8,25 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from recomind.recommend._sparse import as_csr, scale_negatives
 from recomind.recommend.base import FloatArray, Interactions, Recommender
 
 logger = logging.getLogger(__name__)
+
+#: Batches up to this many rows are folded in with numpy (no thread start-up cost).
+SMALL_BATCH = 32
+
+_controller: Any = None
+
+
+def _single_threaded_blas() -> Any:
+    """Context manager pinning BLAS to one thread (library scan done once)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _new_model(
@@ -27,7 +40,7 @@ def _new_model(
     from implicit.cpu.als import AlternatingLeastSquares
 
     # implicit warns (and runs slowly) unless BLAS is single-threaded while it works.
-    with threadpool_limits(1, "blas"):
+    with _single_threaded_blas():
         return AlternatingLeastSquares(
             factors=factors,
             regularization=regularization,
@@ -80,6 +93,7 @@ class ALSRecommender(Recommender):
         self.num_threads = int(num_threads)
         self.item_factors_ = np.zeros((0, self.factors), dtype=np.float32)
         self._model: Any = None
+        self._yty: npt.NDArray[np.float64] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -109,27 +123,53 @@ class ALSRecommender(Recommender):
         """Factorise the user x item confidence matrix."""
         self.n_items = data.n_items
         model = self._make_model()
-        with threadpool_limits(1, "blas"):
+        with _single_threaded_blas():
             model.fit(self._confidence(data.matrix()), show_progress=False)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._model = model
+        self._yty = None
         self.fitted = True
         logger.info("als fitted: %d items x %d factors", self.n_items, self.factors)
         return self
 
     def user_factors(self, histories: sparse.csr_matrix) -> npt.NDArray[np.float32]:
-        """ALS least-squares user vectors of each history row (fold-in)."""
+        """ALS least-squares user vectors of each history row (fold-in).
+
+        Solves ``(YᵀY + λI + Yᵀ(Cᵤ - I)Y) xᵤ = YᵀCᵤpᵤ`` against the fixed item factors
+        ``Y``, exactly as ``implicit`` does for its own users.
+        """
         h = self._confidence(histories)
+        n = h.shape[0]
+        if n == 0 or h.nnz == 0:
+            return np.zeros((n, self.item_factors_.shape[1]), dtype=np.float32)
+        if n <= SMALL_BATCH:
+            return self._fold_in_numpy(h)
         if self._model is None:
             self._model = self._make_model()
             self._model.item_factors = self.item_factors_
             self._model.user_factors = np.zeros((0, self.factors), dtype=np.float32)
-        n = h.shape[0]
-        if n == 0 or h.nnz == 0:
-            return np.zeros((n, self.item_factors_.shape[1]), dtype=np.float32)
-        with threadpool_limits(1, "blas"):
+        with _single_threaded_blas():
             uf = self._model.recalculate_user(np.arange(n), h)
         return np.asarray(uf, dtype=np.float32).reshape(n, -1)
+
+    def _fold_in_numpy(self, h: sparse.csr_matrix) -> npt.NDArray[np.float32]:
+        y = self.item_factors_
+        f = y.shape[1]
+        if self._yty is None:
+            y64 = y.astype(np.float64)
+            self._yty = y64.T @ y64
+        base = self._yty + self.regularization * np.eye(f)
+        out = np.zeros((h.shape[0], f), dtype=np.float32)
+        for r in range(h.shape[0]):
+            lo, hi = h.indptr[r], h.indptr[r + 1]
+            if lo == hi:
+                continue
+            ys = y[h.indices[lo:hi]].astype(np.float64)
+            conf = self.alpha * h.data[lo:hi].astype(np.float64)
+            a = base + (ys * (np.abs(conf) - 1.0)[:, None]).T @ ys
+            b = ys.T @ np.where(conf > 0, conf, 0.0)
+            out[r] = np.linalg.solve(a, b)
+        return out
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         """Dot products of folded-in user vectors with every item factor."""
@@ -142,3 +182,4 @@ class ALSRecommender(Recommender):
     def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.item_factors_ = np.ascontiguousarray(arrays["item_factors"], dtype=np.float32)
         self._model = None
+        self._yty = None

@@ -105,12 +105,23 @@ class ContentRecommender(Recommender):
 
     def explain(self, history: sparse.csr_matrix, item: int) -> str | None:
         """The history's strongest tag shared with ``item`` (without ``#``), or ``None``."""
-        prof = self.profiles(history)[0]
-        vec = self.item_vectors_[item].toarray().ravel()
-        contrib = np.where(self.is_tag_ & (vec > 0) & (prof > 0), prof * vec, 0.0)
-        if not contrib.size or contrib.max() <= 0:
-            return None
-        return self.vocab_[int(contrib.argmax())][len(TAG_PREFIX) :]
+        return self.explain_items(history, [item])[0]
+
+    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
+        """For each of ``items``, the strongest profile tag it carries (or ``None``)."""
+        if not self.vocab_:
+            return [None] * len(items)
+        if not items:
+            return []
+        prof = self.profiles(history[:1])[0]
+        weight = np.where(self.is_tag_ & (prof > 0), prof, 0.0).astype(np.float32)
+        vecs = self.item_vectors_[items]
+        contrib = vecs.multiply(weight[None, :]).toarray()
+        best = contrib.argmax(axis=1)
+        return [
+            self.vocab_[b][len(TAG_PREFIX) :] if contrib[j, b] > 0 else None
+            for j, b in enumerate(best.tolist())
+        ]
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
         return {**csr_state("items", self.item_vectors_), **strings_state("vocab", self.vocab_)}

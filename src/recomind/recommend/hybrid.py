@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -174,7 +174,7 @@ class HybridRecommender(Recommender):
         component_params: dict[str, dict[str, Any]] | None = None,
         cold_weights: dict[str, float] | None = None,
         warm_weights: dict[str, float] | None = None,
-        warm_after: float = 10.0,
+        warm_after: float = 20.0,
         normalisation: Literal["minmax", "rank"] = "minmax",
         candidates: int = 200,
         max_per_creator: int = 2,
@@ -207,6 +207,7 @@ class HybridRecommender(Recommender):
         self.created_ = np.zeros(0, dtype=np.float64)
         self.item_tags_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.tags_: list[str] = []
+        self._freshness: tuple[tuple[float, float, float], FloatArray] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -270,6 +271,7 @@ class HybridRecommender(Recommender):
         self.creators_ = codes
         assert data.item_created is not None
         self.created_ = np.asarray(data.item_created, dtype=np.float64)
+        self._freshness = None
         self.item_tags_, self.tags_ = tag_matrix(data.item_tags)
         self.fitted = True
         return self
@@ -288,12 +290,11 @@ class HybridRecommender(Recommender):
             for name in self.components
         }
 
-    def _parts(self, h: sparse.csr_matrix) -> dict[str, FloatArray]:
+    def _iter_parts(self, h: sparse.csr_matrix) -> Iterator[tuple[str, FloatArray]]:
         """Weighted, normalised score of each component (history items masked first)."""
         weights = self.row_weights(h)
         empty = np.diff(h.indptr) == 0
         seen_rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
-        parts: dict[str, FloatArray] = {}
         for name, model in self.models.items():
             w = weights[name]
             if name == "popularity":
@@ -306,14 +307,13 @@ class HybridRecommender(Recommender):
             s[seen_rows, h.indices] = -np.inf
             normalise_rows(s, self.candidates, self.normalisation)
             s *= w[:, None]
-            parts[name] = s
-        return parts
+            yield name, s
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         """Blended ``[0, sum(weights)]`` scores; history items get :data:`HISTORY_SCORE`."""
         h = as_csr(histories, self.n_items)
         total = np.zeros(h.shape, dtype=np.float32)
-        for part in self._parts(h).values():
+        for _, part in self._iter_parts(h):
             total += part
         seen_rows = np.repeat(np.arange(h.shape[0]), np.diff(h.indptr))
         total[seen_rows, h.indices] = HISTORY_SCORE
@@ -324,10 +324,16 @@ class HybridRecommender(Recommender):
     def freshness(self, now: float | None = None) -> FloatArray:
         """Multiplicative freshness factor per item (``1`` for old or undated items)."""
         ref = self.ref_time_ if now is None else float(now)
+        key = (ref, self.freshness_boost, self.freshness_half_life_hours)
+        if self._freshness is not None and self._freshness[0] == key:
+            return self._freshness[1]
         age_h = np.maximum(ref - self.created_, 0.0) / 3600.0
         hl = max(self.freshness_half_life_hours, 1e-9)
         decay = np.where(np.isfinite(age_h), np.exp2(-np.nan_to_num(age_h) / hl), 0.0)
-        return (1.0 + self.freshness_boost * decay).astype(np.float32)
+        factor = (1.0 + self.freshness_boost * decay).astype(np.float32)
+        factor.flags.writeable = False
+        self._freshness = (key, factor)
+        return factor
 
     def rank(
         self,
@@ -357,42 +363,56 @@ class HybridRecommender(Recommender):
             ``max_per_tag``, each with a short reason and its main source strategy.
         """
         h = as_csr(history, self.n_items)[:1]
-        parts = self._parts(h)
-        names = list(parts)
-        stacked = np.vstack([parts[k][0] for k in names]) if names else None
-        total = stacked.sum(axis=0) if stacked is not None else np.zeros(self.n_items, np.float32)
-        total = total * self.freshness(now if now is not None else self.now)
+        parts = [(name, part[0]) for name, part in self._iter_parts(h)]
+        names = [name for name, _ in parts]
+        total = np.zeros(self.n_items, dtype=np.float32)
+        for _, part in parts:
+            total += part
+        total *= self.freshness(now if now is not None else self.now)
         total[h.indices] = -np.inf
         if exclude is not None:
             ex = np.asarray(exclude, dtype=np.int64).ravel()
             total[ex] = -np.inf
         chosen = self._diversify(total, n)
-        out = []
-        for item in chosen:
-            source = (
-                names[int(np.argmax(stacked[:, item]))] if stacked is not None else "popularity"
-            )
-            if stacked is not None and stacked[:, item].max() <= 0:
-                source = "popularity" if "popularity" in self.models else source
-            out.append(
-                Recommendation(
-                    item=int(item),
-                    score=float(total[item]),
-                    reason=self._reason(source, h, int(item)),
-                    source=source,
-                )
-            )
-        return out
+        if not chosen:
+            return []
+        sources = ["popularity"] * len(chosen)
+        if parts:
+            contrib = np.vstack([part[chosen] for _, part in parts])  # components x chosen
+            best = contrib.argmax(axis=0)
+            sources = [
+                names[b] if contrib[b, j] > 0 or "popularity" not in names else "popularity"
+                for j, b in enumerate(best.tolist())
+            ]
+        reasons = self._reasons(sources, h, chosen)
+        return [
+            Recommendation(item=item, score=float(total[item]), reason=reason, source=source)
+            for item, source, reason in zip(chosen, sources, reasons, strict=True)
+        ]
 
     def _diversify(self, total: FloatArray, n: int) -> list[int]:
         """Greedy best-first pick under the creator and tag caps."""
-        order = np.flatnonzero(np.isfinite(total))
-        order = order[np.argsort(-total[order], kind="stable")]
+        n_finite = int(np.isfinite(total).sum())
+        pool = min(n_finite, max(4 * n, 64))
+        while True:
+            if pool <= 0:
+                return []
+            cand = np.argpartition(-total, pool - 1)[:pool] if pool < total.size else None
+            if cand is None:
+                cand = np.arange(total.size)
+            cand = cand[np.isfinite(total[cand])]
+            order = cand[np.argsort(-total[cand], kind="stable")]
+            chosen = self._greedy(order, n)
+            if len(chosen) >= n or pool >= n_finite:
+                return chosen
+            pool = min(n_finite, pool * 4)
+
+    def _greedy(self, order: npt.NDArray[np.intp], n: int) -> list[int]:
         chosen: list[int] = []
         per_creator: dict[int, int] = {}
         per_tag: dict[int, int] = {}
         indptr, tag_idx = self.item_tags_.indptr, self.item_tags_.indices
-        for item in order:
+        for item in order.tolist():
             if len(chosen) >= n:
                 break
             creator = int(self.creators_[item])
@@ -402,53 +422,67 @@ class HybridRecommender(Recommender):
                 and per_creator.get(creator, 0) >= self.max_per_creator
             ):
                 continue
-            tags = tag_idx[indptr[item] : indptr[item + 1]]
-            if self.max_per_tag > 0 and any(
-                per_tag.get(int(t), 0) >= self.max_per_tag for t in tags
-            ):
+            tags = tag_idx[indptr[item] : indptr[item + 1]].tolist()
+            if self.max_per_tag > 0 and any(per_tag.get(t, 0) >= self.max_per_tag for t in tags):
                 continue
-            chosen.append(int(item))
+            chosen.append(item)
             if creator >= 0:
                 per_creator[creator] = per_creator.get(creator, 0) + 1
             for t in tags:
-                per_tag[int(t)] = per_tag.get(int(t), 0) + 1
+                per_tag[t] = per_tag.get(t, 0) + 1
         return chosen
 
-    def _item_tags(self, item: int) -> list[str]:
-        lo, hi = self.item_tags_.indptr[item], self.item_tags_.indptr[item + 1]
-        return [self.tags_[t] for t in self.item_tags_.indices[lo:hi]]
+    def _reasons(self, sources: list[str], h: sparse.csr_matrix, items: list[int]) -> list[str]:
+        """One short explanation per item, according to its main source."""
+        out = [""] * len(items)
+        by_source: dict[str, list[int]] = {}
+        for j, src in enumerate(sources):
+            by_source.setdefault(src, []).append(j)
+        for src, js in by_source.items():
+            its = [items[j] for j in js]
+            if src == "content":
+                content = self.models["content"]
+                assert isinstance(content, ContentRecommender)
+                texts = [
+                    f"because you liked #{tag}" if tag else "similar to videos you watched"
+                    for tag in content.explain_items(h, its)
+                ]
+            elif src == "itemknn":
+                knn = self.models["itemknn"]
+                assert isinstance(knn, ItemKNNRecommender)
+                texts = [
+                    "viewers like you also liked this"
+                    if s is None
+                    else f"viewers of {self.titles_[s] or self.item_ids_[s]} also liked"
+                    for s in knn.explain_items(h, its)
+                ]
+            elif src == "userknn":
+                texts = ["users like you liked this"] * len(its)
+            elif src == "als":
+                texts = ["picked for you"] * len(its)
+            else:
+                texts = self._popular_reasons(h, its)
+            for j, text in zip(js, texts, strict=True):
+                out[j] = text
+        return out
 
-    def _reason(self, source: str, h: sparse.csr_matrix, item: int) -> str:
-        if source == "content":
-            content = self.models["content"]
-            assert isinstance(content, ContentRecommender)
-            tag = content.explain(h, item)
-            return f"because you liked #{tag}" if tag else "similar to videos you watched"
-        if source == "itemknn":
-            knn = self.models["itemknn"]
-            assert isinstance(knn, ItemKNNRecommender)
-            src = knn.explain(h, item)
-            if src is None:
-                return "viewers like you also liked this"
-            title = self.titles_[src] or self.item_ids_[src]
-            return f"viewers of {title} also liked"
-        if source == "userknn":
-            return "users like you liked this"
-        if source == "als":
-            return "picked for you"
-        tags = self._item_tags(item)
-        if not tags:
-            return "trending now"
+    def _popular_reasons(self, h: sparse.csr_matrix, items: list[int]) -> list[str]:
+        """``popular in #tag``, preferring the item's tag the history likes most."""
         pos = positive_part(h)
         hist_tags = (pos @ self.item_tags_).toarray().ravel() if pos.nnz else None
-        if hist_tags is not None:
+        out = []
+        for item in items:
             idx = self.item_tags_.indices[
                 self.item_tags_.indptr[item] : self.item_tags_.indptr[item + 1]
             ]
-            best = int(idx[int(np.argmax(hist_tags[idx]))])
-            if hist_tags[best] > 0:
-                return f"popular in #{self.tags_[best]}"
-        return f"popular in #{tags[0]}"
+            if idx.size == 0:
+                out.append("trending now")
+                continue
+            best = int(idx[0])
+            if hist_tags is not None and hist_tags[idx].max() > 0:
+                best = int(idx[int(np.argmax(hist_tags[idx]))])
+            out.append(f"popular in #{self.tags_[best]}")
+        return out
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -467,6 +501,7 @@ class HybridRecommender(Recommender):
         self.ref_time_ = float(arrays["ref_time"][0])
         self.creators_ = arrays["creators"].astype(np.int64)
         self.created_ = arrays["created"].astype(np.float64)
+        self._freshness = None
         self.item_ids_ = strings_from_state("item_ids", arrays)
         self.titles_ = strings_from_state("titles", arrays)
         self.tags_ = strings_from_state("tags", arrays)

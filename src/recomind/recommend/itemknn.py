@@ -133,13 +133,19 @@ class ItemKNNRecommender(Recommender):
 
     def explain(self, history: sparse.csr_matrix, item: int) -> int | None:
         """The history item contributing most to ``item``'s score, or ``None``."""
-        h = self._weights(history)
+        return self.explain_items(history, [item])[0]
+
+    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
+        """For each of ``items``, the history item contributing most (``None`` if none)."""
+        h = self._weights(history)[:1]
         hist_items = h.indices
-        if hist_items.size == 0:
-            return None
-        contrib = h.data * self.similarity_[hist_items][:, [item]].toarray().ravel()
-        best = int(np.argmax(contrib))
-        return int(hist_items[best]) if contrib[best] > 0 else None
+        if hist_items.size == 0 or not items:
+            return [None] * len(items)
+        contrib = self.similarity_[hist_items][:, items].toarray() * h.data[:, None]
+        best = contrib.argmax(axis=0)
+        return [
+            int(hist_items[b]) if contrib[b, j] > 0 else None for j, b in enumerate(best.tolist())
+        ]
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
         return csr_state("sim", self.similarity_)

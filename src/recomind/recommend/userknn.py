@@ -57,6 +57,7 @@ class UserKNNRecommender(Recommender):
         self.negative_weight = float(negative_weight)
         self.batch_rows = int(batch_rows)
         self.users_ = sparse.csr_matrix((0, 0), dtype=np.float32)
+        self._users_t: sparse.csr_matrix | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -70,13 +71,16 @@ class UserKNNRecommender(Recommender):
         """Store the L2-normalised positive user x item matrix."""
         self.n_items = data.n_items
         self.users_ = l2_normalize_rows(data.matrix(positive_only=True))
+        self._users_t = None
         self.fitted = True
         logger.info("userknn fitted: %d users, %d items", *self.users_.shape)
         return self
 
     def _score_block(self, h: sparse.csr_matrix) -> FloatArray:
         hn = l2_normalize_rows(positive_part(h))
-        sims = np.asarray((hn @ self.users_.T).toarray(), dtype=np.float32)
+        if self._users_t is None:  # item x user CSR, built once (transposing is costly)
+            self._users_t = sparse.csr_matrix(self.users_.T)
+        sims = np.asarray((hn @ self._users_t).toarray(), dtype=np.float32)
         neigh = row_topk_dense(sims, self.k)
         if self.power != 1.0:
             neigh.data = np.power(neigh.data, self.power, dtype=np.float32)
@@ -101,3 +105,4 @@ class UserKNNRecommender(Recommender):
 
     def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.users_ = csr_from_state("users", arrays)
+        self._users_t = None
