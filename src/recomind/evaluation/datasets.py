@@ -9,6 +9,7 @@ with events sorted by user, then time, so the protocols in :mod:`.splits` can cu
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import logging
 import os
 import re
@@ -238,8 +239,6 @@ def load_movielens(
 
 
 def _year_to_unix(year: int) -> float:
-    import datetime as dt
-
     return dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()
 
 
