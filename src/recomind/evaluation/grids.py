@@ -67,7 +67,8 @@ RECOMIND_GRIDS: dict[str, dict[str, list[Params]]] = {
         "itemknn": [{"k": 100, "shrinkage": 20.0}, {"k": 400, "shrinkage": 20.0}],
         "userknn": [{}],
         "als": [{"alpha": 4.0}, {"alpha": 10.0}],
-        "hybrid": [{}],
+        # MicroLens users have 7 events on average: how soon the blend trusts kNN/ALS matters.
+        "hybrid": [{}, {"warm_after": 10.0}, {"warm_after": 5.0}],
     },
     "movielens-small": {
         "popularity": [
@@ -79,7 +80,7 @@ RECOMIND_GRIDS: dict[str, dict[str, list[Params]]] = {
         "itemknn": [{"k": 100, "shrinkage": 20.0}, {"k": 400, "shrinkage": 20.0}],
         "userknn": [{"k": 100}, {"k": 50}, {"k": 200}],
         "als": [{"alpha": 4.0}, {"alpha": 10.0}, {"alpha": 10.0, "factors": 128}],
-        "hybrid": [{}],
+        "hybrid": [{}, {"warm_after": 10.0}],
     },
 }
 
