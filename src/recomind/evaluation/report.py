@@ -1,0 +1,112 @@
+"""Write a run's results as Markdown, JSON and a PNG bar chart of NDCG@10."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from .runner import RunResult
+
+logger = logging.getLogger(__name__)
+
+
+def _fmt_params(params: dict[str, Any]) -> str:
+    shown = {k: v for k, v in params.items() if k not in ("num_threads", "random_state", "block")}
+    return ", ".join(f"{k}={v}" for k, v in shown.items()) or "-"
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4f}"
+
+
+def metric_names(run: RunResult) -> list[str]:
+    """Metric columns in report order (taken from the first model that produced metrics)."""
+    for model in run.models:
+        if model.metrics:
+            return list(model.metrics)
+    return []
+
+
+def markdown(run: RunResult) -> str:
+    """The results table of one run, with a line describing the setup."""
+    names = metric_names(run)
+    sample = f", sample of {run.sample_users} users" if run.sample_users else ""
+    tune = f"{run.tune_users} validation users" if run.tune_users else "all validation users"
+    lines = [
+        f"### {run.dataset} ({run.protocol}{sample}{', fast grids' if run.fast else ''})",
+        "",
+        f"{run.n_users:,} users, {run.n_items:,} items, {run.n_events:,} events; "
+        f"{run.n_test_users:,} test users; tuned on {tune}; "
+        f"wall time {run.wall_seconds:.0f} s.",
+        "",
+        "| model | parameters | " + " | ".join(names) + " | fit s | score s |",
+        "|---|---|" + "---:|" * (len(names) + 2),
+    ]
+    for m in run.models:
+        if m.error:
+            lines.append(f"| {m.label} | failed: {m.error} |" + " |" * (len(names) + 2))
+            continue
+        cells = [_fmt(m.metrics.get(n, float("nan"))) for n in names]
+        lines.append(
+            f"| {m.label} | {_fmt_params(m.params)} | "
+            + " | ".join(cells)
+            + f" | {m.fit_seconds:.1f} | {m.score_seconds:.1f} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def bar_chart(run: RunResult, path: Path) -> None:
+    """A horizontal bar chart of NDCG@10 per model (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(m.label, m.metrics.get("NDCG@10", 0.0)) for m in run.models if not m.error]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.2))
+    labels = [r[0] for r in rows]
+    values = [r[1] for r in rows]
+    colors = ["#1f77b4" if lab.startswith("recomind:") else "#aaaaaa" for lab in labels]
+    ax.barh(labels, values, color=colors)
+    ax.invert_yaxis()
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.4f}", va="center", fontsize=8)
+    ax.set_xlabel("NDCG@10 (test)")
+    ax.set_title(f"{run.dataset}: NDCG@10 ({run.protocol})")
+    ax.set_xlim(0, max([*values, 1e-3]) * 1.2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf become ``null`` so the file is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write(run: RunResult, out_dir: Path | str) -> dict[str, Path]:
+    """Write ``<dataset>.md``, ``<dataset>.json`` and ``<dataset>-ndcg10.png`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "markdown": out / f"{run.dataset}.md",
+        "json": out / f"{run.dataset}.json",
+        "png": out / f"{run.dataset}-ndcg10.png",
+    }
+    paths["markdown"].write_text(markdown(run), encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(_json_safe(run.to_dict()), indent=2, default=str), encoding="utf-8"
+    )
+    bar_chart(run, paths["png"])
+    logger.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return paths

@@ -1,0 +1,64 @@
+"""A quick run on 300 MovieLens users: reports are written and the peers rank sensibly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recomind.evaluation import grids, report
+from recomind.evaluation.runner import run
+
+
+@pytest.fixture
+def tiny_grids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        grids.GRIDS,
+        "movielens-small",
+        {
+            "most-popular": [{}],
+            "itemknn-cosine": [{"k": 50, "shrink": 10.0}, {"k": 200, "shrink": 10.0}],
+            "ease": [{"lam": 200.0}],
+            "ials": [{"factors": 16, "iterations": 5}],
+            "bpr": [{"factors": 16, "iterations": 20}],
+        },
+    )
+
+
+@pytest.mark.usefixtures("tiny_grids")
+def test_movielens_sample_end_to_end(movielens_dir: Path, tmp_path: Path) -> None:
+    result = run(
+        "movielens-small",
+        data_dir=movielens_dir,
+        models=["peers"],
+        sample=300,
+        tune_users=None,
+        seed=0,
+    )
+    by = {m.label: m for m in result.models}
+    assert set(by) == {"most-popular", "itemknn-cosine", "ease", "ials", "bpr"}
+    assert all(m.error is None for m in result.models), [m.error for m in result.models]
+    assert result.n_users == 300 and result.n_test_users == 300
+    assert len(by["itemknn-cosine"].validation) == 2  # tuned on validation
+    pop = by["most-popular"].metrics["NDCG@10"]
+    assert by["ease"].metrics["NDCG@10"] > pop
+    assert by["itemknn-cosine"].metrics["NDCG@10"] > pop
+    for m in result.models:
+        assert set(m.metrics) == {
+            "Recall@10",
+            "NDCG@10",
+            "Recall@20",
+            "NDCG@20",
+            "Coverage@10",
+            "Short@10",
+        }
+        assert 0.0 <= m.metrics["NDCG@10"] <= 1.0
+
+    paths = report.write(result, tmp_path)
+    md = paths["markdown"].read_text()
+    assert "| ease | lam=200.0 |" in md and "NDCG@10" in md
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loaded = json.loads(paths["json"].read_text())
+    assert loaded["dataset"] == "movielens-small"
+    assert loaded["models"][0]["metrics"]["NDCG@10"] == pytest.approx(pop)
