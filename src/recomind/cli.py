@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from recomind.config import Settings, get_settings
+from recomind.evaluation.cli import app as evaluation_app
 from recomind.jobs.cli import jobs_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()
 
 UrlOpt = Annotated[
