@@ -66,6 +66,11 @@ class Settings(BaseSettings):
 
     # Cache TTLs from the design (seconds).
     recommendations_ttl_s: int = Field(default=600, ge=1)
+    recommendations_stale_s: int = Field(
+        default=600,
+        ge=0,
+        description="After its TTL a list may still be served this long while it is refreshed.",
+    )
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
 

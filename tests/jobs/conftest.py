@@ -44,6 +44,7 @@ class Served:
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every consumer group has applied every posted action."""
         settle(self.settings, timeout_s=timeout)
+        assert self.state.recommendations.wait_for_refreshes(timeout)
 
     def run(self, *names: str) -> None:
         ctx = JobContext(self.settings, self.engine, self.state.recommendations)

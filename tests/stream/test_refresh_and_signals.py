@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from recomind.config import Settings
@@ -24,6 +25,10 @@ def _cache_state(api: Api, user: str) -> str:
     return api.http.get(f"/recommendations/{user}", params={"n": 5}).headers["X-Cache"]
 
 
+def _refreshes() -> float:
+    return REGISTRY.get_sample_value("recomind_background_refreshes_total") or 0.0
+
+
 def _prime(api: Api) -> None:
     load_catalogue(api.http, 25)
     act(api.http, "u1", "v1", "view")
@@ -37,12 +42,14 @@ def test_refresh_after_x_interactions(stack: str, stack_settings: Callable[..., 
     with running_api(stack_settings(stack, refresh_after_interactions=3)) as api:
         truncate(api.engine)
         _prime(api)  # one interaction counted so far
+        before = _refreshes()
         act(api.http, "u1", "v2", "view")
         api.settle()
-        assert _cache_state(api, "u1") == "hit"  # two: still the cached list
+        assert _refreshes() == before  # two: the cached list stays
+        assert _cache_state(api, "u1") == "hit"
         act(api.http, "u1", "v3", "skip")
         api.settle()
-        assert _cache_state(api, "u1") == "miss"  # three: refreshed
+        assert _refreshes() == before + 1  # three: refreshed in the background
         assert _cache_state(api, "u1") == "hit"
 
 
@@ -51,18 +58,20 @@ def test_refresh_after_a_like(stack: str, stack_settings: Callable[..., Settings
     with running_api(stack_settings(stack, refresh_after_interactions=0)) as api:
         truncate(api.engine)
         _prime(api)
+        before = _refreshes()
         act(api.http, "u1", "v2", "view")
         api.settle()
-        assert _cache_state(api, "u1") == "hit"  # a view does not refresh
+        assert _refreshes() == before  # a view does not refresh
         act(api.http, "u1", "v3", "like")
         api.settle()
+        assert _refreshes() > before
         after = api.http.get("/recommendations/u1", params={"n": 5})
-        assert after.headers["X-Cache"] == "miss"
-        assert after.json()[0]["tags"] == ["travel"]  # v3's tag leads at once
+        assert after.headers["X-Cache"] == "hit"  # refreshed ahead of the request
+        assert after.json()[0]["tags"] == ["travel"]  # v3's tag leads
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_policies_switched_off_leave_only_the_ttl(
+def test_policies_off_stale_list_served_while_refreshing(
     stack: str, stack_settings: Callable[..., Settings]
 ) -> None:
     settings = stack_settings(
@@ -75,10 +84,30 @@ def test_policies_switched_off_leave_only_the_ttl(
             act(api.http, "u1", vid, "like")
         api.settle()
         cached = api.http.get("/recommendations/u1", params={"n": 5})
-        assert cached.headers["X-Cache"] == "hit"  # stale but served...
+        assert cached.headers["X-Cache"] == "hit"  # not refreshed by the likes...
         assert not {"v2", "v3", "v4"} & {v["video_id"] for v in cached.json()}  # ...minus seen
         time.sleep(2.2)
-        assert _cache_state(api, "u1") == "miss"  # the TTL ran out
+        stale = api.http.get("/recommendations/u1", params={"n": 5})
+        assert stale.headers["X-Cache"] == "stale"  # TTL over: served while it refreshes
+        assert [v["video_id"] for v in stale.json()] == [v["video_id"] for v in cached.json()]
+        api.settle()
+        fresh = api.http.get("/recommendations/u1", params={"n": 5})
+        assert fresh.headers["X-Cache"] == "hit"
+        assert fresh.json()[0]["tags"] != cached.json()[0]["tags"]  # now with the likes
+
+
+def test_ttl_without_stale_window_expires_the_list(stack_settings: Callable[..., Settings]) -> None:
+    settings = stack_settings(
+        "embedded",
+        refresh_after_interactions=0,
+        recommendations_ttl_s=1,
+        recommendations_stale_s=0,
+    )
+    with running_api(settings) as api:
+        truncate(api.engine)
+        _prime(api)
+        time.sleep(1.2)
+        assert _cache_state(api, "u1") == "miss"
 
 
 def _signals(api: Api, expect: int, timeout_s: float = 20) -> list[tuple[str, int]]:

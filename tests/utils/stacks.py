@@ -40,8 +40,10 @@ class Api:
     state: AppState
 
     def settle(self) -> None:
-        """Wait until the consumers have applied every accepted action."""
+        """Wait until the consumers have applied every accepted action and the background
+        refreshes they (or the API) started have finished."""
         settle(self.settings)
+        assert self.state.recommendations.wait_for_refreshes(), "refreshes did not finish"
 
 
 def make_settings(

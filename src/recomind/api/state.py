@@ -90,5 +90,6 @@ class AppState:
         self.close()
 
     def close(self) -> None:
+        self.recommendations.close()
         self.cache.close()
         self.engine.dispose()

@@ -17,3 +17,6 @@ def key(prefix: str, *parts: str) -> str:
 RECENT_ACTIONS = "recent_actions"
 #: Bumped whenever a user's list is invalidated; a refresh that raced with it is not stored.
 GENERATION = "recommendations_generation"
+#: Present while ``recommendations:{user_id}`` is fresh; when it is gone the list is served
+#: stale while a refresh runs.
+FRESH = "recommendations_fresh"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -32,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 CACHE_LOOKUPS = Counter(
     "recomind_cache_lookups_total", "Cache lookups by key kind and result", ["kind", "result"]
+)
+BACKGROUND_REFRESHES = Counter(
+    "recomind_background_refreshes_total", "User lists recomputed in the background"
 )
 
 
@@ -174,6 +178,10 @@ class RecommendationService:
         self.settings = settings
         self.pool = CandidatePool(settings)
         self.ranker: Ranker = ranker or TagAffinityRanker(settings, pool=self.pool)
+        self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh")
+        self._refresh_lock = threading.Lock()
+        self._refreshing: dict[str, bool] = {}  # user -> run again when done
+        self._idle = threading.Condition(self._refresh_lock)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -191,19 +199,28 @@ class RecommendationService:
         self.cache.set(key, _dump(items), self.settings.popular_videos_ttl_s)
         return items[:n], False
 
-    def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, bool]:
-        """``(items, cache_hit)``. Videos the user just acted on are never in the answer."""
+    def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, str]:
+        """``(items, cache)`` where cache is ``hit``, ``stale`` or ``miss``.
+
+        A stale list (its freshness ran out, or the user's state changed) is still served,
+        while a refresh runs in the background. Videos the user just acted on are never in
+        the answer, stale or not.
+        """
         key = self._key(keys.RECOMMENDATIONS, user_id)
         cached = self.cache.get(key)
         if cached is not None:
             seen = self.recently_seen(user_id)
             items = _without(cached, seen, n)
             if items is not None:
+                if self.cache.get(self._key(keys.FRESH, user_id)) is None:
+                    CACHE_LOOKUPS.labels("recommendations", "stale").inc()
+                    self.refresh_soon(user_id)
+                    return items, "stale"
                 CACHE_LOOKUPS.labels("recommendations", "hit").inc()
-                return items, True
+                return items, "hit"
         CACHE_LOOKUPS.labels("recommendations", "miss").inc()
         fresh = self.refresh_user(user_id)
-        return fresh[:n], False
+        return fresh[:n], "miss"
 
     def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
         """Recompute the user's list and store it under ``recommendations:{user_id}``.
@@ -215,9 +232,54 @@ class RecommendationService:
         before = self.cache.get(generation_key)
         items = self.compute_for_user(user_id)
         if self.cache.get(generation_key) == before:
-            key = self._key(keys.RECOMMENDATIONS, user_id)
-            self.cache.set(key, _dump(items), self.settings.recommendations_ttl_s)
+            ttl = self.settings.recommendations_ttl_s
+            self.cache.set(
+                self._key(keys.RECOMMENDATIONS, user_id),
+                _dump(items),
+                ttl + self.settings.recommendations_stale_s,
+            )
+            self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
         return items
+
+    def mark_stale(self, user_id: str) -> None:
+        """The user's state changed: their cached list is served at most once more, while a
+        refresh runs; a refresh already running will not store its (older) result."""
+        self.cache.incr(
+            self._key(keys.GENERATION, user_id),
+            2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s),
+        )
+        self.cache.delete(self._key(keys.FRESH, user_id))
+
+    def refresh_soon(self, user_id: str) -> None:
+        """Recompute the user's list in the background (one refresh per user at a time)."""
+        with self._refresh_lock:
+            if user_id in self._refreshing:
+                self._refreshing[user_id] = True  # state changed meanwhile: run once more
+                return
+            self._refreshing[user_id] = False
+        self._refresher.submit(self._refresh_loop, user_id)
+
+    def _refresh_loop(self, user_id: str) -> None:
+        while True:
+            try:
+                self.refresh_user(user_id)
+                BACKGROUND_REFRESHES.inc()
+            except Exception:  # a failed refresh leaves the stale list; the next request retries
+                logger.exception("background refresh of %s failed", user_id)
+            with self._refresh_lock:
+                if not self._refreshing.get(user_id):
+                    del self._refreshing[user_id]
+                    self._idle.notify_all()
+                    return
+                self._refreshing[user_id] = False
+
+    def wait_for_refreshes(self, timeout_s: float = 30.0) -> bool:
+        """Block until no background refresh runs (tests, shutdown). False on timeout."""
+        with self._refresh_lock:
+            return self._idle.wait_for(lambda: not self._refreshing, timeout_s)
+
+    def close(self) -> None:
+        self._refresher.shutdown(wait=True, cancel_futures=True)
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
         """Rank from the database (no cache read): trending for users without history.
@@ -276,7 +338,8 @@ class RecommendationService:
             self.settings.recommendations_ttl_s,
         )
         if action_type == "like" and self.settings.refresh_on_like:
-            self.invalidate_user(user_id)
+            self.mark_stale(user_id)
+            self.refresh_soon(user_id)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
         """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
@@ -287,10 +350,8 @@ class RecommendationService:
         return {video for _, video in self.recent_actions(user_id)}
 
     def invalidate_user(self, user_id: str) -> None:
-        """Drop the user's list; the next request recomputes it from the current state."""
-        self.cache.incr(
-            self._key(keys.GENERATION, user_id), 2.0 * self.settings.recommendations_ttl_s
-        )
+        """Drop the user's list outright; the next request recomputes it (admin, tests)."""
+        self.mark_stale(user_id)
         self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id))
 
     def reset_local_state(self) -> None:

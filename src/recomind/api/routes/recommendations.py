@@ -13,32 +13,39 @@ from recomind.schemas import ID_PATTERN, RecommendedVideo
 router = APIRouter(tags=["recommendations"])
 
 
-def _respond(items: list[RecommendedVideo] | bytes, hit: bool) -> Response:
+def _respond(items: list[RecommendedVideo] | bytes, cache: str) -> Response:
     body = (
         items
         if isinstance(items, bytes)
         else orjson.dumps([i.model_dump(mode="json") for i in items])
     )
-    return Response(
-        content=body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"}
-    )
+    return Response(content=body, media_type="application/json", headers={"X-Cache": cache})
 
 
 @router.get(
     "/recommendations/{user_id}",
     response_model=list[RecommendedVideo],
-    responses={200: {"headers": {"X-Cache": {"description": "hit or miss"}}}},
+    responses={
+        200: {
+            "headers": {
+                "X-Cache": {
+                    "description": "hit, miss, or stale (served from the cache while a "
+                    "refresh runs)"
+                }
+            }
+        }
+    },
 )
 def recommendations(
     user_id: Annotated[str, Path(pattern=ID_PATTERN)], n: PageSizeDep, state: StateDep
 ) -> Response:
     """Top-``n`` videos for the user; trending for unknown users or users with no history."""
-    items, hit = state.recommendations.for_user(user_id, n)
-    return _respond(items, hit)
+    items, cache = state.recommendations.for_user(user_id, n)
+    return _respond(items, cache)
 
 
 @router.get("/trending", response_model=list[RecommendedVideo])
 def trending(n: PageSizeDep, state: StateDep) -> Response:
     """Globally popular videos now (decayed popularity), cached under ``popular_videos``."""
     items, hit = state.recommendations.trending(n)
-    return _respond(items, hit)
+    return _respond(items, "hit" if hit else "miss")

@@ -1,8 +1,9 @@
 """``profiles``: fold actions into ``user_profiles`` and refresh what depends on them.
 
 After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped, and, when
-``refresh_on_like`` is set, a like drops ``recommendations:{user_id}`` too, so the next
-request ranks with the new taste (the design's "immediately after" policy).
+``refresh_on_like`` is set, a like refreshes ``recommendations:{user_id}`` in the background
+from the stored state (the API already refreshed it once when it accepted the like, from
+the action it had just seen).
 """
 
 from __future__ import annotations
@@ -26,4 +27,5 @@ class ProfilesHandler(DatabaseHandler):
             service.drop_profile(user)
         if self.ctx.settings.refresh_on_like:
             for user in {e.user_id for e in events if e.action_type == "like"}:
-                service.invalidate_user(user)
+                service.mark_stale(user)
+                service.refresh_soon(user)

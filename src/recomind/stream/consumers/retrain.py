@@ -1,8 +1,8 @@
 """``retrain-trigger``: count new events per user and overall.
 
 After ``refresh_after_interactions`` new actions of one user, that user's cached list is
-dropped, so the next request ranks with everything they did (the design's "after X
-interactions" policy). After ``retrain_after_events``
+refreshed in the background (the stale one is served meanwhile): the design's "after X
+interactions" policy. After ``retrain_after_events``
 events overall, or ``retrain_after_minutes`` with at least one new event, a row is written
 to ``retrain_signals`` for the training job.
 """
@@ -56,7 +56,8 @@ class RetrainTriggerHandler(Handler):
                     count = self.ctx.cache.incr(key, ttl)
                 if count is not None and count >= x:
                     self.ctx.cache.delete(key)
-                    service.invalidate_user(user)
+                    service.mark_stale(user)
+                    service.refresh_soon(user)
                     REFRESHES.inc()
         self.pending += len(events)
         if self.pending >= self.ctx.settings.retrain_after_events:
