@@ -19,6 +19,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "itemknn": {"k": 20},
     "userknn": {"k": 10, "batch_rows": 64},
     "als": {"factors": 8, "iterations": 5, "random_state": 0, "num_threads": 1},
+    "ease": {"lam": 50.0},
     "hybrid": {
         "component_params": {
             "als": {"factors": 8, "iterations": 5, "random_state": 0, "num_threads": 1},
@@ -32,7 +33,15 @@ _CACHE: dict[str, Recommender] = {}
 
 
 def test_registry_lists_every_strategy() -> None:
-    assert set(STRATEGIES) == {"popularity", "content", "itemknn", "userknn", "als", "hybrid"}
+    assert set(STRATEGIES) == {
+        "popularity",
+        "content",
+        "itemknn",
+        "userknn",
+        "als",
+        "ease",
+        "hybrid",
+    }
     with pytest.raises(KeyError, match="unknown strategy"):
         build("nope")
 

@@ -185,4 +185,4 @@ def test_save_load_keeps_page(
 
 def test_unknown_component_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown hybrid components"):
-        HybridRecommender(components=["popularity", "ease"])
+        HybridRecommender(components=["popularity", "nope"])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from recomind.recommend import hybrid as _hybrid
 from recomind.recommend.als import ALSRecommender
 from recomind.recommend.base import Recommender
 from recomind.recommend.content import ContentRecommender
+from recomind.recommend.ease import EASERecommender
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.itemknn import ItemKNNRecommender
 from recomind.recommend.popularity import PopularityRecommender
@@ -24,9 +26,16 @@ STRATEGIES: dict[str, type[Recommender]] = {
         ItemKNNRecommender,
         UserKNNRecommender,
         ALSRecommender,
+        EASERecommender,
         HybridRecommender,
     )
 }
+
+# The hybrid validates and loads its components through its own table, which predates EASE.
+# Make "ease" a valid hybrid component (fit, blend and load) for every user of the registry:
+# the service's train job and the offline evaluation both import this module.
+# TODO: list EASERecommender in hybrid._COMPONENTS itself and drop this line.
+_hybrid._COMPONENTS.setdefault(EASERecommender.name, EASERecommender)
 
 
 def build(name: str, **params: Any) -> Recommender:
@@ -36,7 +45,7 @@ def build(name: str, **params: Any) -> Recommender:
     ----------
     name
         One of :data:`STRATEGIES` (``"popularity"``, ``"content"``, ``"itemknn"``,
-        ``"userknn"``, ``"als"``, ``"hybrid"``).
+        ``"userknn"``, ``"als"``, ``"ease"``, ``"hybrid"``).
     **params
         Constructor arguments of that strategy.
 
