@@ -123,6 +123,12 @@ class ItemKNNRecommender(Recommender):
         h = self._weights(histories)
         return np.asarray((h @ self.similarity_).toarray(), dtype=np.float32)
 
+    def score_sparse(self, histories: sparse.csr_matrix) -> sparse.csr_matrix:
+        """:meth:`score` as a sparse matrix (sorted indices): only neighbours are non-zero."""
+        out = sparse.csr_matrix(self._weights(histories) @ self.similarity_, dtype=np.float32)
+        out.sort_indices()
+        return out
+
     def similar_items(self, item: int, n: int) -> tuple[IntArray, FloatArray]:
         """The ``n`` nearest neighbours of ``item`` and their similarities, best first."""
         row = self.similarity_[item]
@@ -141,7 +147,17 @@ class ItemKNNRecommender(Recommender):
         hist_items = h.indices
         if hist_items.size == 0 or not items:
             return [None] * len(items)
-        contrib = self.similarity_[hist_items][:, items].toarray() * h.data[:, None]
+        # The neighbour rows of the history, restricted to ``items`` without a dense
+        # catalogue-wide intermediate: (history x items) contributions.
+        sub = sparse.coo_matrix(self.similarity_[hist_items])
+        want = np.asarray(items, dtype=np.int64)
+        uniq, inverse = np.unique(want, return_inverse=True)
+        pos = np.searchsorted(uniq, sub.col)
+        pos_c = np.minimum(pos, uniq.size - 1)
+        hit = uniq[pos_c] == sub.col
+        dense = np.zeros((hist_items.size, uniq.size), dtype=np.float32)
+        np.add.at(dense, (sub.row[hit], pos_c[hit]), sub.data[hit])
+        contrib = dense[:, inverse] * h.data[:, None]
         best = contrib.argmax(axis=0)
         return [
             int(hist_items[b]) if contrib[b, j] > 0 else None for j, b in enumerate(best.tolist())
