@@ -12,6 +12,7 @@ Figures are printed and written to ``bench/results/service.json``.
 
     python -m bench.bench_service --scale 0.05      # quick
     python -m bench.bench_service                   # full size
+    python -m bench.bench_service --reuse bench/var/full.db   # load the DB once, then reuse
 """
 
 from __future__ import annotations
@@ -141,12 +142,29 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1000, help="requests per hit/miss series")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", default="service")
+    ap.add_argument(
+        "--reuse",
+        metavar="PATH",
+        help="SQLite file kept between runs: loaded once, reused while scale and seed match",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     VAR.mkdir(exist_ok=True)
+    reused: dict[str, Any] | None = None
     if args.postgres:
         url = args.postgres
+    elif args.reuse:
+        db = Path(args.reuse)
+        marker = db.with_name(db.name + ".load.json")
+        if db.exists() and marker.exists():
+            saved = json.loads(marker.read_text())
+            if saved["scale"] == args.scale and saved["seed"] == args.seed:
+                reused = saved["info"]
+        if reused is None:
+            for p in db.parent.glob(db.name + "*"):
+                p.unlink()
+        url = f"sqlite:///{db}"
     else:
         db = VAR / "service.db"
         for p in VAR.glob("service.db*"):
@@ -158,7 +176,16 @@ def main() -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     figures: dict[str, Any] = {"scale": args.scale, "database": url.split(":", 1)[0]}
-    info = load(engine, scale=args.scale, seed=args.seed)
+    if reused is not None:
+        info = dict(reused)
+        figures["reused_database"] = True
+        logger.info("reusing the database %s", url)
+    else:
+        info = load(engine, scale=args.scale, seed=args.seed)
+        if args.reuse:
+            marker = Path(args.reuse).with_name(Path(args.reuse).name + ".load.json")
+            doc = {"scale": args.scale, "seed": args.seed, "info": info}
+            marker.write_text(json.dumps(doc))
     user_ids: list[str] = info.pop("user_ids")
     figures |= info
     logger.info("loaded %s", info)

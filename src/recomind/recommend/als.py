@@ -174,6 +174,10 @@ class ALSRecommender(Recommender):
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         """Dot products of folded-in user vectors with every item factor."""
         uf = self.user_factors(histories)
+        if uf.shape[0] <= SMALL_BATCH:
+            # A few rows: memory-bound mat-vecs; BLAS threads only add contention.
+            with _single_threaded_blas():
+                return np.asarray(uf @ self.item_factors_.T, dtype=np.float32)
         return np.asarray(uf @ self.item_factors_.T, dtype=np.float32)
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
