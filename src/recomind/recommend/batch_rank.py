@@ -94,14 +94,6 @@ def _paged(
         return []
     cand = np.argpartition(-total, pool - 1)[:pool] if pool < total.size else np.arange(total.size)
     cand = cand[np.isfinite(total[cand])]
-    order = cand[np.lexsort((items[cand], -total[cand]))].tolist()  # best first, ties by item
-    ids = items.tolist()
-    chosen: list[int] = []
-    while len(chosen) < n and order:
-        picked = hybrid._greedy_items([ids[j] for j in order], min(page, n - len(chosen)))
-        if not picked:
-            break
-        taken = set(picked)
-        chosen += [order[j] for j in picked]
-        order = [p for j, p in enumerate(order) if j not in taken]
-    return chosen
+    order = cand[np.lexsort((items[cand], -total[cand]))]  # best first, ties by item
+    picked = hybrid._greedy_pages(items[order].tolist(), n, page)
+    return [int(order[j]) for j in picked]

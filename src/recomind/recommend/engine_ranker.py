@@ -46,18 +46,35 @@ class UserInput:
     exclude: set[str]
 
 
+_FIELDS = frozenset(RecommendedVideo.model_fields)
+_set = object.__setattr__
+
+
 def _item(v: Video, score: float, reason: str) -> RecommendedVideo:
-    # Trusted fields from stored rows: skip re-validation (100 items per user and request).
-    return RecommendedVideo.model_construct(
-        video_id=v.video_id,
-        title=v.title,
-        url=v.url,
-        tags=v.tags,
-        creator_id=v.creator_id,
-        duration_s=v.duration_s,
-        score=round(score, 6),
-        reason=reason,
+    """What ``RecommendedVideo.model_construct`` builds, without its per-field loop.
+
+    Trusted fields from stored rows: no re-validation (100 items per user and request, a
+    million per precompute of 10,000 users).
+    """
+    item = RecommendedVideo.__new__(RecommendedVideo)
+    _set(
+        item,
+        "__dict__",
+        {
+            "video_id": v.video_id,
+            "title": v.title,
+            "url": v.url,
+            "tags": v.tags,
+            "creator_id": v.creator_id,
+            "duration_s": v.duration_s,
+            "score": round(score, 6),
+            "reason": reason,
+        },
     )
+    _set(item, "__pydantic_fields_set__", set(_FIELDS))
+    _set(item, "__pydantic_extra__", None)
+    _set(item, "__pydantic_private__", None)
+    return item
 
 
 def cap_pages(

@@ -568,10 +568,6 @@ class HybridRecommender(Recommender):
                 return chosen
             pool = min(n_finite, pool * 4)
 
-    def _greedy(self, order: npt.NDArray[np.intp], n: int) -> list[int]:
-        """Best-first pick of ``n`` item indices from ``order`` under the caps."""
-        return [int(order[j]) for j in self._greedy_items(order.tolist(), n)]
-
     def _greedy_items(self, order: list[int], n: int) -> list[int]:
         """Positions in ``order`` (item indices, best first) picked under the caps."""
         creators, item_tags = self.item_meta()
@@ -594,6 +590,46 @@ class HybridRecommender(Recommender):
             for t in tags:
                 per_tag[t] = per_tag.get(t, 0) + 1
         return picked
+
+    def _greedy_pages(self, order: list[int], n: int, page: int) -> list[int]:
+        """Positions in ``order`` (items, best first) picked page by page under the caps.
+
+        Each page of ``page`` items is a greedy pick from what earlier pages left, in
+        order; so every consecutive page respects the caps on its own.
+        """
+        creators, item_tags = self.item_meta()
+        max_c, max_t = self.max_per_creator, self.max_per_tag
+        remaining = list(range(len(order)))
+        chosen: list[int] = []
+        while len(chosen) < n and remaining:
+            want = min(page, n - len(chosen))
+            per_creator: dict[int, int] = {}
+            per_tag: dict[int, int] = {}
+            picked: list[int] = []
+            left: list[int] = []
+            for k, j in enumerate(remaining):
+                if len(picked) >= want:
+                    left.extend(remaining[k:])
+                    break
+                item = order[j]
+                creator = creators[item]
+                if max_c > 0 and creator >= 0 and per_creator.get(creator, 0) >= max_c:
+                    left.append(j)
+                    continue
+                tags = item_tags[item]
+                if max_t > 0 and any(per_tag.get(t, 0) >= max_t for t in tags):
+                    left.append(j)
+                    continue
+                picked.append(j)
+                if creator >= 0:
+                    per_creator[creator] = per_creator.get(creator, 0) + 1
+                for t in tags:
+                    per_tag[t] = per_tag.get(t, 0) + 1
+            if not picked:
+                break
+            chosen += picked
+            remaining = left
+        return chosen
 
     def _reasons(self, sources: list[str], h: sparse.csr_matrix, items: list[int]) -> list[str]:
         """One short explanation per item, according to its main source."""
