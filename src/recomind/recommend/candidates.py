@@ -22,9 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from recomind.recommend.base import FloatArray, IntArray
+
+BoolArray = npt.NDArray[np.bool_]
 
 #: Catalogues of at most this many items are always scored densely (exact and cheap).
 DENSE_CATALOGUE = 2048
@@ -95,21 +98,22 @@ def dense_scale(row: FloatArray, hist: IntArray, c: int) -> Scale:
     if not finite.all():
         low = float(row[finite].min()) if finite.any() else 0.0
         row[~finite] = low
-    top = np.argpartition(-row, c - 1)[:c] if c < n else np.arange(n)
+    top = np.argpartition(row, n - c)[n - c :] if c < n else np.arange(n)
     return _scale_from(row[top], top.astype(np.int64))
 
 
 def sparse_scale(
-    idx: IntArray, vals: FloatArray, hist: IntArray, n_items: int, c: int
+    idx: IntArray, vals: FloatArray, hist: IntArray, n_items: int, c: int, in_hist: BoolArray
 ) -> Scale | None:
     """Scale of a row that is 0 outside ``idx``; ``None`` if too few implicit zeros.
 
     With at least ``c`` implicit zeros among the non-history items, the ``c``-th best is
     the ``c``-th best positive value (or 0), so only the listed values matter.
+    ``in_hist`` flags the history items over the whole catalogue.
     """
     c = max(1, min(c, n_items))
     if hist.size and idx.size:
-        keep = ~np.isin(idx, hist)
+        keep = ~in_hist[idx]
         idx, vals = idx[keep], vals[keep]
     if n_items - hist.size - idx.size < c or not np.all(np.isfinite(vals)):
         return None
@@ -128,18 +132,19 @@ def sparse_scale(
 
 
 def ranked_scale(
-    scores: FloatArray, order: IntArray, hist: IntArray, c: int
+    scores: FloatArray, order: IntArray, hist: IntArray, c: int, in_hist: BoolArray
 ) -> tuple[Scale, IntArray] | None:
     """Scale of a history-independent row given its descending ``order``.
 
     Returns the scale and the order without history items (first ``c`` + history entries
-    only), or ``None`` when fewer than ``c`` items are left.
+    only), or ``None`` when fewer than ``c`` items are left. ``in_hist`` flags the
+    history items over the whole catalogue.
     """
     n = scores.size
     c = max(1, min(c, n))
     head = order[: c + hist.size]
     if hist.size:
-        head = head[~np.isin(head, hist)]
+        head = head[~in_hist[head]]
     if head.size < c:
         return None
     top = head[:c]

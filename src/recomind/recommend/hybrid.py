@@ -370,18 +370,21 @@ class HybridRecommender(Recommender):
         if isinstance(pop, PopularityRecommender):
             pop_scores, pop_order = pop.scores_, pop.order()
         out: list[CandidateRow] = []
+        in_hist = np.zeros(self.n_items, dtype=bool)  # one row's history, reset after it
         for i in range(n_rows):
+            in_hist[hist[i]] = True
             row = self._candidate_row(
-                i, h, hist[i], weights, dense, sparse_rows, pop_scores, pop_order, c, fill
+                i, hist[i], in_hist, weights, dense, sparse_rows, pop_scores, pop_order, c, fill
             )
+            in_hist[hist[i]] = False
             out.append(row if row is not None else self.full_row(h[i]))
         return out
 
     def _candidate_row(
         self,
         i: int,
-        h: sparse.csr_matrix,
         hist: IntArray,
+        in_hist: npt.NDArray[np.bool_],
         weights: dict[str, FloatArray],
         dense: dict[str, FloatArray],
         sparse_rows: dict[str, sparse.csr_matrix],
@@ -401,10 +404,10 @@ class HybridRecommender(Recommender):
             elif name in sparse_rows:
                 r = sparse_rows[name][i]
                 scale = cands.sparse_scale(
-                    r.indices.astype(np.int64), r.data, hist, self.n_items, c
+                    r.indices.astype(np.int64), r.data, hist, self.n_items, c, in_hist
                 )
             elif name == "popularity" and pop_scores is not None and pop_order is not None:
-                ranked = cands.ranked_scale(pop_scores, pop_order, hist, c)
+                ranked = cands.ranked_scale(pop_scores, pop_order, hist, c, in_hist)
                 scale = ranked[0] if ranked is not None else None
             else:
                 return None
@@ -414,10 +417,10 @@ class HybridRecommender(Recommender):
             found.append(scale.top)
         if pop_order is not None and fill > 0:
             head = pop_order[: fill + hist.size]
-            found.append(head[~np.isin(head, hist)][:fill] if hist.size else head)
+            found.append(head[~in_hist[head]][:fill] if hist.size else head)
         items = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         if hist.size and items.size:
-            items = items[~np.isin(items, hist)]
+            items = items[~in_hist[items]]
         items = items.astype(np.int64)
         parts: list[tuple[str, FloatArray]] = []
         for name, scale in scales.items():
@@ -617,9 +620,15 @@ class HybridRecommender(Recommender):
                     left.append(j)
                     continue
                 tags = item_tags[item]
-                if max_t > 0 and any(per_tag.get(t, 0) >= max_t for t in tags):
-                    left.append(j)
-                    continue
+                if max_t > 0:
+                    full = False
+                    for t in tags:
+                        if per_tag.get(t, 0) >= max_t:
+                            full = True
+                            break
+                    if full:
+                        left.append(j)
+                        continue
                 picked.append(j)
                 if creator >= 0:
                     per_creator[creator] = per_creator.get(creator, 0) + 1
