@@ -89,3 +89,24 @@ def test_candidate_pages_match_dense_pages(
     single = fitted.rank(h[0], 15)
     assert len(single) == 15
     assert not {r.item for r in single} & set(h[0].indices.tolist())
+
+
+def test_itemknn_explanations_match_the_dense_contributions(
+    fitted: HybridRecommender, synthetic: Interactions
+) -> None:
+    from recomind.recommend.itemknn import ItemKNNRecommender
+
+    knn = fitted.models["itemknn"]
+    assert isinstance(knn, ItemKNNRecommender)
+    m = synthetic.matrix()
+    items = list(range(0, synthetic.n_items, 7))
+    for u in range(0, 40, 4):
+        h = knn._weights(m[u])
+        hist = h.indices
+        got = knn.explain_items(m[u], items)
+        contrib = knn.similarity_.toarray()[hist][:, items] * h.data[:, None]
+        for j, g in enumerate(got):
+            if contrib[:, j].max(initial=0.0) > 0:
+                assert g == int(hist[int(contrib[:, j].argmax())])
+            else:
+                assert g is None

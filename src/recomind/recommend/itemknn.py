@@ -149,14 +149,19 @@ class ItemKNNRecommender(Recommender):
             return [None] * len(items)
         # The neighbour rows of the history, restricted to ``items`` without a dense
         # catalogue-wide intermediate: (history x items) contributions.
-        sub = sparse.coo_matrix(self.similarity_[hist_items])
+        sim = self.similarity_
+        starts = sim.indptr[hist_items].astype(np.int64)
+        lens = sim.indptr[hist_items + 1].astype(np.int64) - starts
+        rows = np.repeat(np.arange(hist_items.size), lens)
+        offsets = np.cumsum(lens) - lens  # where each history row's run starts
+        at = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offsets - starts, lens)
+        cols, vals = sim.indices[at], sim.data[at]
         want = np.asarray(items, dtype=np.int64)
         uniq, inverse = np.unique(want, return_inverse=True)
-        pos = np.searchsorted(uniq, sub.col)
-        pos_c = np.minimum(pos, uniq.size - 1)
-        hit = uniq[pos_c] == sub.col
+        pos_c = np.minimum(np.searchsorted(uniq, cols), uniq.size - 1)
+        hit = uniq[pos_c] == cols
         dense = np.zeros((hist_items.size, uniq.size), dtype=np.float32)
-        np.add.at(dense, (sub.row[hit], pos_c[hit]), sub.data[hit])
+        np.add.at(dense, (rows[hit], pos_c[hit]), vals[hit])
         contrib = dense[:, inverse] * h.data[:, None]
         best = contrib.argmax(axis=0)
         return [
