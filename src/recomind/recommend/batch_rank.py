@@ -18,6 +18,9 @@ from recomind.recommend._sparse import as_csr
 from recomind.recommend.base import FloatArray, IntArray, Recommendation
 from recomind.recommend.hybrid import HybridRecommender
 
+#: Trending items added to each row's candidates, per requested item (page filler).
+FILL_FACTOR = 2
+
 
 def rank_rows(
     hybrid: HybridRecommender,
@@ -53,7 +56,7 @@ def rank_rows(
     h = as_csr(histories, hybrid.n_items)
     k = h.shape[0]
     pool = max(8 * n, 512)
-    rows = hybrid.candidate_rows(h, fill=pool)
+    rows = hybrid.candidate_rows(h, fill=FILL_FACTOR * n)
     at = now if now is not None else hybrid.now
     out: list[list[Recommendation]] = []
     for i in range(k):

@@ -608,6 +608,8 @@ class HybridRecommender(Recommender):
             want = min(page, n - len(chosen))
             per_creator: dict[int, int] = {}
             per_tag: dict[int, int] = {}
+            full_creators: set[int] = set()  # creators / tags at their cap on this page
+            full_tags: set[int] = set()
             picked: list[int] = []
             left: list[int] = []
             for k, j in enumerate(remaining):
@@ -616,24 +618,22 @@ class HybridRecommender(Recommender):
                     break
                 item = order[j]
                 creator = creators[item]
-                if max_c > 0 and creator >= 0 and per_creator.get(creator, 0) >= max_c:
+                tags = item_tags[item]
+                if creator in full_creators or not full_tags.isdisjoint(tags):
                     left.append(j)
                     continue
-                tags = item_tags[item]
-                if max_t > 0:
-                    full = False
-                    for t in tags:
-                        if per_tag.get(t, 0) >= max_t:
-                            full = True
-                            break
-                    if full:
-                        left.append(j)
-                        continue
                 picked.append(j)
-                if creator >= 0:
-                    per_creator[creator] = per_creator.get(creator, 0) + 1
-                for t in tags:
-                    per_tag[t] = per_tag.get(t, 0) + 1
+                if creator >= 0 and max_c > 0:
+                    count = per_creator.get(creator, 0) + 1
+                    per_creator[creator] = count
+                    if count >= max_c:
+                        full_creators.add(creator)
+                if max_t > 0:
+                    for t in tags:
+                        count = per_tag.get(t, 0) + 1
+                        per_tag[t] = count
+                        if count >= max_t:
+                            full_tags.add(t)
             if not picked:
                 break
             chosen += picked
