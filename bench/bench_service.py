@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import time
 from datetime import UTC, datetime
@@ -227,13 +228,16 @@ def main() -> None:
     ranker = EngineRanker.from_settings(settings, background=False)
     service = RecommendationService(engine, cache, settings, ranker)
     assert ranker.loader is not None and ranker.loader.refresh() is not None
+    load0, cpu0 = os.getloadavg()[0], time.process_time()
     [pre] = run_jobs(JobContext(settings, engine, service), ["precompute"])
     assert pre.ok, pre.error
     figures["precompute"] = {
         "users": pre.summary["users"],
         "seconds": round(pre.seconds, 2),
+        "cpu_seconds": round(time.process_time() - cpu0, 2),  # this process, all threads
         "users_per_second": round(pre.summary["users"] / max(pre.seconds, 1e-9), 1),
         "batched": pre.summary["batched"],
+        "load_average_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
     }
     logger.info("precompute %s", figures["precompute"])
     cache.close()
@@ -263,6 +267,7 @@ def main() -> None:
             r = http.get(f"/recommendations/{u}")
             hit.append(time.perf_counter() - t0)
             assert r.headers["X-Cache"] == "hit"
+    figures["load_average_1m_after_requests"] = round(os.getloadavg()[0], 2)
     figures["get_recommendations_miss"] = percentiles(miss)
     figures["get_recommendations_hit"] = percentiles(hit)
     figures["aims"] = {"hit_p99_ms": 5, "miss_p99_ms": 50, "precompute_seconds": 60}
