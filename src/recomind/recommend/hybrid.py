@@ -455,6 +455,13 @@ class HybridRecommender(Recommender):
         decay = np.where(np.isfinite(age_h), np.exp2(-np.nan_to_num(age_h) / hl), 0.0)
         return (1.0 + self.freshness_boost * decay).astype(np.float32)
 
+    def warm(self) -> None:
+        """Build the lazily cached per-item data now (not on the first request)."""
+        self.item_meta()
+        pop = self.models.get("popularity")
+        if isinstance(pop, PopularityRecommender):
+            pop.order()
+
     def item_meta(self) -> tuple[list[int], list[tuple[int, ...]]]:
         """Per item, its creator code and tag codes as Python values (for the greedy caps)."""
         if self._item_meta is None:
