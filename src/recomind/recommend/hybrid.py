@@ -21,7 +21,7 @@ from recomind.recommend._sparse import (
     strings_state,
     tag_matrix,
 )
-from recomind.recommend.als import ALSRecommender
+from recomind.recommend.als import ALSRecommender, single_threaded_blas
 from recomind.recommend.base import (
     FloatArray,
     IntArray,
@@ -363,7 +363,10 @@ class HybridRecommender(Recommender):
             elif isinstance(model, ContentRecommender):
                 dense[name] = model.score_rows(h)
             else:
-                dense[name] = np.ascontiguousarray(model.score(h), dtype=np.float32)
+                # Serving batches are small (one request, a precompute chunk of 64): BLAS
+                # threads mostly spin against other work on the cores (~15% CPU measured).
+                with single_threaded_blas():
+                    dense[name] = np.ascontiguousarray(model.score(h), dtype=np.float32)
         pop = self.models.get("popularity")
         pop_scores: FloatArray | None = None
         pop_order: IntArray | None = None
