@@ -20,7 +20,8 @@ from recomind.recommend.dataset import load_dataset, training_window
 from recomind.recommend.engine_ranker import EngineRanker, batch_inputs
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.model_store import ModelStore
-from recomind.schemas import ActionEvent, utcnow
+from recomind.recommend.serving import RecommendationService, compute_trending, top_up
+from recomind.schemas import ActionEvent, RecommendedVideo, utcnow
 from recomind.storage.engine import read_tx, retrying, write_tx
 from recomind.storage.tables import retrain_signals, user_profiles, video_actions, video_popularity
 
@@ -150,7 +151,7 @@ def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _service(ctx: JobContext) -> Any:
+def _service(ctx: JobContext) -> RecommendationService:
     if ctx.service is None:
         raise RuntimeError("precompute needs the recommendation service (cache and ranker)")
     return ctx.service
@@ -169,18 +170,68 @@ def precompute_job(ctx: JobContext) -> dict[str, Any]:
         engine_ranker.loader.refresh()  # a model the train job just published
     batched = engine_ranker is not None and engine_ranker.model() is not None
     done = 0
-    try:
-        for chunk in _chunks(users, PRECOMPUTE_BATCH):
-            if batched and engine_ranker is not None:
-                seen = {u: service.recently_seen(u) for u in chunk}
-                with read_tx(ctx.engine) as conn:
-                    inputs = batch_inputs(conn, user_ids=chunk, seen=seen)
-                    engine_ranker.prime(conn, inputs, n=settings.max_n)
+    stored = 0
+    for chunk in _chunks(users, PRECOMPUTE_BATCH):
+        if batched and engine_ranker is not None:
+            stored += _precompute_chunk(ctx, service, engine_ranker, chunk)
+        else:
             for user_id in chunk:
                 service.refresh_user(user_id)
-            done += len(chunk)
-            ctx.report(done, len(users))
-    finally:
-        if engine_ranker is not None:
-            engine_ranker.clear_primed()
-    return {"users": done, "batched": batched}
+        done += len(chunk)
+        ctx.report(done, len(users))
+    return {"users": done, "batched": batched, "stored_from_batch": stored}
+
+
+def _precompute_chunk(
+    ctx: JobContext, service: RecommendationService, ranker: EngineRanker, chunk: Sequence[str]
+) -> int:
+    """Rank ``chunk`` in one batch and cache each list (what ``refresh_user`` would store).
+
+    Users with actions the consumers have not stored yet go through ``refresh_user`` (their
+    pending actions fold into history and profile there). Each list is stored only if the
+    user's generation did not move while it was computed. Returns how many were stored.
+    """
+    settings: Settings = ctx.settings
+    limit = settings.max_n
+    before = {u: service.generation(u) for u in chunk}
+    recent = {u: service.recent_actions(u) for u in chunk}
+    model = ranker.model()
+    pending: list[str] = []
+    stored = 0
+    if model is None:
+        pending = list(chunk)
+    else:
+        with read_tx(ctx.engine) as conn:
+            inputs = []
+            for user in batch_inputs(conn, user_ids=chunk, seen={}):
+                have = {(h.action_type, h.video_id) for h in user.history}
+                if any((a, v) not in have for a, v in recent.get(user.user_id, [])):
+                    pending.append(user.user_id)
+                else:
+                    inputs.append(user)
+            known = [i for i in inputs if i.history]
+            lists = dict(
+                zip(
+                    [i.user_id for i in known],
+                    ranker.rank_many(conn, model, known, n=limit),
+                    strict=True,
+                )
+            )
+            trending: list[RecommendedVideo] = []
+            trending_limit = -1
+            for user in inputs:
+                if not user.history:  # as compute_for_user: trending for no history
+                    items = compute_trending(conn, settings=settings, limit=limit)
+                else:
+                    items = list(lists[user.user_id])
+                    if len(items) < limit:
+                        have_ids = user.exclude | {i.video_id for i in items}
+                        want = limit + len(have_ids)
+                        if want > trending_limit:  # a longer list extends a shorter one
+                            trending = compute_trending(conn, settings=settings, limit=want)
+                            trending_limit = want
+                        top_up(items, have_ids, trending[:want], limit)
+                stored += service.store_list(user.user_id, items, before[user.user_id])
+    for user_id in pending:
+        service.refresh_user(user_id)
+    return stored

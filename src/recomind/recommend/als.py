@@ -21,7 +21,7 @@ SMALL_BATCH = 32
 _controller: Any = None
 
 
-def _single_threaded_blas() -> Any:
+def single_threaded_blas() -> Any:
     """Context manager pinning BLAS to one thread (library scan done once)."""
     global _controller
     if _controller is None:
@@ -40,7 +40,7 @@ def _new_model(
     from implicit.cpu.als import AlternatingLeastSquares
 
     # implicit warns (and runs slowly) unless BLAS is single-threaded while it works.
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return AlternatingLeastSquares(
             factors=factors,
             regularization=regularization,
@@ -123,7 +123,7 @@ class ALSRecommender(Recommender):
         """Factorise the user x item confidence matrix."""
         self.n_items = data.n_items
         model = self._make_model()
-        with _single_threaded_blas():
+        with single_threaded_blas():
             model.fit(self._confidence(data.matrix()), show_progress=False)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._model = model
@@ -148,7 +148,7 @@ class ALSRecommender(Recommender):
             self._model = self._make_model()
             self._model.item_factors = self.item_factors_
             self._model.user_factors = np.zeros((0, self.factors), dtype=np.float32)
-        with _single_threaded_blas():
+        with single_threaded_blas():
             uf = self._model.recalculate_user(np.arange(n), h)
         return np.asarray(uf, dtype=np.float32).reshape(n, -1)
 
@@ -174,6 +174,10 @@ class ALSRecommender(Recommender):
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         """Dot products of folded-in user vectors with every item factor."""
         uf = self.user_factors(histories)
+        if uf.shape[0] <= SMALL_BATCH:
+            # A few rows: memory-bound mat-vecs; BLAS threads only add contention.
+            with single_threaded_blas():
+                return np.asarray(uf @ self.item_factors_.T, dtype=np.float32)
         return np.asarray(uf @ self.item_factors_.T, dtype=np.float32)
 
     def state(self) -> dict[str, npt.NDArray[Any]]:

@@ -15,8 +15,11 @@ import numpy.typing as npt
 from scipy import sparse
 
 from recomind.recommend._sparse import as_csr
-from recomind.recommend.base import FloatArray, Recommendation
+from recomind.recommend.base import FloatArray, IntArray, Recommendation
 from recomind.recommend.hybrid import HybridRecommender
+
+#: Trending items added to each row's candidates, per requested item (page filler).
+FILL_FACTOR = 2
 
 
 def rank_rows(
@@ -52,61 +55,48 @@ def rank_rows(
     """
     h = as_csr(histories, hybrid.n_items)
     k = h.shape[0]
-    parts = list(hybrid._iter_parts(h))
-    total = np.zeros(h.shape, dtype=np.float32)
-    for _, part in parts:
-        total += part
-    total *= hybrid.freshness(now if now is not None else hybrid.now)[None, :]
+    pool = max(8 * n, 512)
+    rows = hybrid.candidate_rows(h, fill=FILL_FACTOR * n)
+    at = now if now is not None else hybrid.now
     out: list[list[Recommendation]] = []
     for i in range(k):
-        row = h[i]
-        t = total[i]
-        t[row.indices] = -np.inf
-        if excludes is not None and i < len(excludes):
-            ex = np.asarray(excludes[i], dtype=np.int64).ravel()
-            if ex.size:
-                t[ex] = -np.inf
-        chosen = _paged(hybrid, t, n, max(1, page))
-        if not chosen:
+        ex = (
+            np.asarray(excludes[i], dtype=np.int64).ravel()
+            if excludes is not None and i < len(excludes)
+            else np.empty(0, dtype=np.int64)
+        )
+        row = rows[i]
+        while True:
+            items, total, parts = hybrid._page_inputs(row, ex, at)
+            picked = _paged(hybrid, items, total, n, max(1, page), pool)
+            if len(picked) >= n or row.complete:
+                break
+            row = hybrid.full_row(h[i])  # the caps starved the candidates: every item
+        if not picked:
             out.append([])
             continue
-        sources = _sources(parts, i, chosen)
-        reasons = hybrid._reasons(sources, row, chosen)
+        chosen = [int(items[j]) for j in picked]
+        sources = hybrid.sources(parts, picked)
+        reasons = hybrid._reasons(sources, h[i], chosen)
         out.append(
             [
-                Recommendation(item=item, score=float(t[item]), reason=r, source=s)
-                for item, s, r in zip(chosen, sources, reasons, strict=True)
+                Recommendation(item=item, score=float(total[j]), reason=r, source=s)
+                for item, j, s, r in zip(chosen, picked, sources, reasons, strict=True)
             ]
         )
     return out
 
 
-def _paged(hybrid: HybridRecommender, total: FloatArray, n: int, page: int) -> list[int]:
-    """Best-first pick: each consecutive page of ``page`` items respects the caps."""
+def _paged(
+    hybrid: HybridRecommender, items: IntArray, total: FloatArray, n: int, page: int, pool: int
+) -> list[int]:
+    """Best-first pick (positions in ``items``): every page of ``page`` respects the caps."""
     finite = int(np.isfinite(total).sum())
-    pool = min(finite, max(8 * n, 512))
+    pool = min(finite, pool)
     if pool <= 0:
         return []
     cand = np.argpartition(-total, pool - 1)[:pool] if pool < total.size else np.arange(total.size)
     cand = cand[np.isfinite(total[cand])]
-    order = cand[np.argsort(-total[cand], kind="stable")]
-    chosen: list[int] = []
-    while len(chosen) < n and order.size:
-        picked = hybrid._greedy(order, min(page, n - len(chosen)))
-        if not picked:
-            break
-        chosen += picked
-        order = order[~np.isin(order, picked)]
-    return chosen
-
-
-def _sources(parts: list[tuple[str, FloatArray]], row: int, chosen: list[int]) -> list[str]:
-    if not parts:
-        return ["popularity"] * len(chosen)
-    names = [name for name, _ in parts]
-    contrib = np.vstack([part[row, chosen] for _, part in parts])
-    best = contrib.argmax(axis=0)
-    return [
-        names[b] if contrib[b, j] > 0 or "popularity" not in names else "popularity"
-        for j, b in enumerate(best.tolist())
-    ]
+    order = cand[np.lexsort((items[cand], -total[cand]))]  # best first, ties by item
+    picked = hybrid._greedy_pages(items[order].tolist(), n, page)
+    return [int(order[j]) for j in picked]

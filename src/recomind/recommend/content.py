@@ -103,6 +103,14 @@ class ContentRecommender(Recommender):
         scores = np.asarray(self.item_vectors_ @ prof.T, dtype=np.float32).T
         return np.ascontiguousarray(scores)
 
+    def score_rows(self, histories: sparse.csr_matrix) -> FloatArray:
+        """:meth:`score`, one sparse mat-vec per row (no transpose of a wide result)."""
+        prof = self.profiles(histories)
+        out = np.empty((prof.shape[0], self.n_items), dtype=np.float32)
+        for r in range(prof.shape[0]):
+            out[r] = self.item_vectors_ @ prof[r]
+        return out
+
     def explain(self, history: sparse.csr_matrix, item: int) -> str | None:
         """The history's strongest tag shared with ``item`` (without ``#``), or ``None``."""
         return self.explain_items(history, [item])[0]

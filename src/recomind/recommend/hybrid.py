@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from recomind.recommend import candidates as cands
 from recomind.recommend._sparse import (
     as_csr,
     csr_from_state,
@@ -20,14 +21,17 @@ from recomind.recommend._sparse import (
     strings_state,
     tag_matrix,
 )
-from recomind.recommend.als import ALSRecommender
+from recomind.recommend.als import ALSRecommender, single_threaded_blas
 from recomind.recommend.base import (
     FloatArray,
+    IntArray,
     Interactions,
     Recommendation,
     Recommender,
 )
+from recomind.recommend.candidates import CandidateRow
 from recomind.recommend.content import ContentRecommender
+from recomind.recommend.ease import EASERecommender
 from recomind.recommend.itemknn import ItemKNNRecommender
 from recomind.recommend.popularity import PopularityRecommender
 from recomind.recommend.userknn import UserKNNRecommender
@@ -42,6 +46,7 @@ _COMPONENTS: dict[str, type[Recommender]] = {
         ItemKNNRecommender,
         UserKNNRecommender,
         ALSRecommender,
+        EASERecommender,
     )
 }
 
@@ -208,6 +213,7 @@ class HybridRecommender(Recommender):
         self.item_tags_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.tags_: list[str] = []
         self._freshness: tuple[tuple[float, float, float], FloatArray] | None = None
+        self._item_meta: tuple[list[int], list[tuple[int, ...]]] | None = None
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -272,6 +278,7 @@ class HybridRecommender(Recommender):
         assert data.item_created is not None
         self.created_ = np.asarray(data.item_created, dtype=np.float64)
         self._freshness = None
+        self._item_meta = None
         self.item_tags_, self.tags_ = tag_matrix(data.item_tags)
         self.fitted = True
         return self
@@ -319,6 +326,156 @@ class HybridRecommender(Recommender):
         total[seen_rows, h.indices] = HISTORY_SCORE
         return total
 
+    # -- candidates: the blend where it can be positive ----------------------------------
+
+    def candidate_rows(self, histories: sparse.csr_matrix, *, fill: int) -> list[CandidateRow]:
+        """Per row, the items whose blended score can be positive, and the parts on them.
+
+        The weighted, normalised component scores on the candidates equal those of
+        :meth:`score` (see :mod:`recomind.recommend.candidates`); every other non-history
+        item blends to 0. ``fill`` of the most popular non-history items are added as
+        candidates too (what a page falls back to when the caps starve it).
+        """
+        h = as_csr(histories, self.n_items)
+        h.sort_indices()
+        n_rows = h.shape[0]
+        if (
+            self.normalisation != "minmax"
+            or self.n_items <= max(cands.DENSE_CATALOGUE, 4 * self.candidates)
+            or n_rows == 0
+        ):
+            return [self.full_row(h[i]) for i in range(n_rows)]
+        weights = self.row_weights(h)
+        empty = np.diff(h.indptr) == 0
+        for name in self.models:
+            w = weights[name]
+            w = np.where(empty, 1.0 if name == "popularity" else 0.0, w).astype(np.float32)
+            weights[name] = w
+        c = self.candidates
+        hist = [h.indices[h.indptr[i] : h.indptr[i + 1]].astype(np.int64) for i in range(n_rows)]
+        # Component rows: dense arrays, sparse matrices or the popularity ranking.
+        dense: dict[str, FloatArray] = {}
+        sparse_rows: dict[str, sparse.csr_matrix] = {}
+        for name, model in self.models.items():
+            active = weights[name] > 0
+            if not active.any() or name == "popularity":
+                continue
+            if isinstance(model, ItemKNNRecommender | UserKNNRecommender):
+                sparse_rows[name] = model.score_sparse(h)
+            elif isinstance(model, ContentRecommender):
+                dense[name] = model.score_rows(h)
+            else:
+                # Serving batches are small (one request, a precompute chunk of 64): BLAS
+                # threads mostly spin against other work on the cores (~15% CPU measured).
+                with single_threaded_blas():
+                    dense[name] = np.ascontiguousarray(model.score(h), dtype=np.float32)
+        pop = self.models.get("popularity")
+        pop_scores: FloatArray | None = None
+        pop_order: IntArray | None = None
+        if isinstance(pop, PopularityRecommender):
+            pop_scores, pop_order = pop.scores_, pop.order()
+        out: list[CandidateRow] = []
+        in_hist = np.zeros(self.n_items, dtype=bool)  # one row's history, reset after it
+        for i in range(n_rows):
+            in_hist[hist[i]] = True
+            row = self._candidate_row(
+                i, hist[i], in_hist, weights, dense, sparse_rows, pop_scores, pop_order, c, fill
+            )
+            in_hist[hist[i]] = False
+            out.append(row if row is not None else self.full_row(h[i]))
+        return out
+
+    def _candidate_row(
+        self,
+        i: int,
+        hist: IntArray,
+        in_hist: npt.NDArray[np.bool_],
+        weights: dict[str, FloatArray],
+        dense: dict[str, FloatArray],
+        sparse_rows: dict[str, sparse.csr_matrix],
+        pop_scores: FloatArray | None,
+        pop_order: IntArray | None,
+        c: int,
+        fill: int,
+    ) -> CandidateRow | None:
+        scales: dict[str, cands.Scale] = {}
+        found: list[IntArray] = []
+        for name in self.models:
+            if weights[name][i] <= 0:
+                continue
+            scale: cands.Scale | None
+            if name in dense:
+                scale = cands.dense_scale(dense[name][i], hist, c)
+            elif name in sparse_rows:
+                r = sparse_rows[name][i]
+                scale = cands.sparse_scale(
+                    r.indices.astype(np.int64), r.data, hist, self.n_items, c, in_hist
+                )
+            elif name == "popularity" and pop_scores is not None and pop_order is not None:
+                ranked = cands.ranked_scale(pop_scores, pop_order, hist, c, in_hist)
+                scale = ranked[0] if ranked is not None else None
+            else:
+                return None
+            if scale is None:
+                return None
+            scales[name] = scale
+            found.append(scale.top)
+        if pop_order is not None and fill > 0:
+            head = pop_order[: fill + hist.size]
+            found.append(head[~in_hist[head]][:fill] if hist.size else head)
+        items = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        if hist.size and items.size:
+            items = items[~in_hist[items]]
+        items = items.astype(np.int64)
+        parts: list[tuple[str, FloatArray]] = []
+        for name, scale in scales.items():
+            if name in dense:
+                raw = dense[name][i][items]
+            elif name in sparse_rows:
+                raw = cands.values_at(sparse_rows[name][i], items)
+            else:
+                assert pop_scores is not None
+                raw = pop_scores[items]
+            part = scale.apply(raw)
+            part *= weights[name][i]
+            parts.append((name, part))
+        return CandidateRow(items, parts, complete=items.size + hist.size >= self.n_items)
+
+    def full_row(self, history: sparse.csr_matrix) -> CandidateRow:
+        """Every non-history item as a candidate, scored by the dense path."""
+        h = as_csr(history, self.n_items)[:1]
+        mask = np.ones(self.n_items, dtype=bool)
+        mask[h.indices] = False
+        items = np.flatnonzero(mask).astype(np.int64)
+        parts = [(name, part[0][items]) for name, part in self._iter_parts(h)]
+        return CandidateRow(items, parts, complete=True)
+
+    def freshness_at(self, items: IntArray, now: float | None = None) -> FloatArray:
+        """:meth:`freshness` of ``items`` only (no catalogue-wide work)."""
+        ref = self.ref_time_ if now is None else float(now)
+        if self._freshness is not None and self._freshness[0][0] == ref:
+            return self.freshness(now)[items]
+        age_h = np.maximum(ref - self.created_[items], 0.0) / 3600.0
+        hl = max(self.freshness_half_life_hours, 1e-9)
+        decay = np.where(np.isfinite(age_h), np.exp2(-np.nan_to_num(age_h) / hl), 0.0)
+        return (1.0 + self.freshness_boost * decay).astype(np.float32)
+
+    def warm(self) -> None:
+        """Build the lazily cached per-item data now (not on the first request)."""
+        self.item_meta()
+        pop = self.models.get("popularity")
+        if isinstance(pop, PopularityRecommender):
+            pop.order()
+
+    def item_meta(self) -> tuple[list[int], list[tuple[int, ...]]]:
+        """Per item, its creator code and tag codes as Python values (for the greedy caps)."""
+        if self._item_meta is None:
+            indptr, idx = self.item_tags_.indptr, self.item_tags_.indices.tolist()
+            bounds = indptr.tolist()
+            tags = [tuple(idx[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)]
+            self._item_meta = (self.creators_.tolist(), tags)
+        return self._item_meta
+
     # -- the feed page --------------------------------------------------------------------
 
     def freshness(self, now: float | None = None) -> FloatArray:
@@ -363,73 +520,136 @@ class HybridRecommender(Recommender):
             ``max_per_tag``, each with a short reason and its main source strategy.
         """
         h = as_csr(history, self.n_items)[:1]
-        parts = [(name, part[0]) for name, part in self._iter_parts(h)]
-        names = [name for name, _ in parts]
-        total = np.zeros(self.n_items, dtype=np.float32)
-        for _, part in parts:
-            total += part
-        total *= self.freshness(now if now is not None else self.now)
-        total[h.indices] = -np.inf
-        if exclude is not None:
-            ex = np.asarray(exclude, dtype=np.int64).ravel()
-            total[ex] = -np.inf
-        chosen = self._diversify(total, n)
-        if not chosen:
+        ex = np.asarray(exclude if exclude is not None else [], dtype=np.int64).ravel()
+        row = self.candidate_rows(h, fill=max(4 * n, 64))[0]
+        while True:
+            items, total, parts = self._page_inputs(row, ex, now)
+            picked = self._diversify(items, total, n)
+            if len(picked) >= n or row.complete:
+                break
+            row = self.full_row(h)  # the caps starved the candidates: every item, densely
+        if not picked:
             return []
-        sources = ["popularity"] * len(chosen)
-        if parts:
-            contrib = np.vstack([part[chosen] for _, part in parts])  # components x chosen
-            best = contrib.argmax(axis=0)
-            sources = [
-                names[b] if contrib[b, j] > 0 or "popularity" not in names else "popularity"
-                for j, b in enumerate(best.tolist())
-            ]
+        chosen = [int(items[j]) for j in picked]
+        sources = self.sources(parts, picked)
         reasons = self._reasons(sources, h, chosen)
         return [
-            Recommendation(item=item, score=float(total[item]), reason=reason, source=source)
-            for item, source, reason in zip(chosen, sources, reasons, strict=True)
+            Recommendation(item=item, score=float(total[j]), reason=reason, source=source)
+            for item, j, source, reason in zip(chosen, picked, sources, reasons, strict=True)
         ]
 
-    def _diversify(self, total: FloatArray, n: int) -> list[int]:
-        """Greedy best-first pick under the creator and tag caps."""
+    def _page_inputs(
+        self, row: CandidateRow, exclude: IntArray, now: float | None
+    ) -> tuple[IntArray, FloatArray, list[tuple[str, FloatArray]]]:
+        """Candidates minus ``exclude``, their final scores and the parts on them."""
+        keep = ~np.isin(row.items, exclude) if exclude.size else None
+        items = row.items if keep is None else row.items[keep]
+        parts = row.parts if keep is None else [(name, p[keep]) for name, p in row.parts]
+        total = np.zeros(items.size, dtype=np.float32)
+        for _, part in parts:
+            total += part
+        total *= self.freshness_at(items, now if now is not None else self.now)
+        return items, total, parts
+
+    @staticmethod
+    def sources(parts: list[tuple[str, FloatArray]], picked: list[int]) -> list[str]:
+        """Main source strategy of each picked candidate position."""
+        if not parts:
+            return ["popularity"] * len(picked)
+        names = [name for name, _ in parts]
+        contrib = np.vstack([part[picked] for _, part in parts])  # components x chosen
+        best = contrib.argmax(axis=0)
+        return [
+            names[b] if contrib[b, j] > 0 or "popularity" not in names else "popularity"
+            for j, b in enumerate(best.tolist())
+        ]
+
+    def _diversify(self, items: IntArray, total: FloatArray, n: int) -> list[int]:
+        """Greedy best-first pick under the creator and tag caps; positions in ``items``."""
         n_finite = int(np.isfinite(total).sum())
         pool = min(n_finite, max(4 * n, 64))
         while True:
             if pool <= 0:
                 return []
-            cand = np.argpartition(-total, pool - 1)[:pool] if pool < total.size else None
-            if cand is None:
-                cand = np.arange(total.size)
+            cand = (
+                np.argpartition(-total, pool - 1)[:pool]
+                if pool < total.size
+                else np.arange(total.size)
+            )
             cand = cand[np.isfinite(total[cand])]
-            order = cand[np.argsort(-total[cand], kind="stable")]
-            chosen = self._greedy(order, n)
+            order = cand[np.lexsort((items[cand], -total[cand]))]  # best first, ties by item
+            chosen = [int(order[j]) for j in self._greedy_items(items[order].tolist(), n)]
             if len(chosen) >= n or pool >= n_finite:
                 return chosen
             pool = min(n_finite, pool * 4)
 
-    def _greedy(self, order: npt.NDArray[np.intp], n: int) -> list[int]:
-        chosen: list[int] = []
+    def _greedy_items(self, order: list[int], n: int) -> list[int]:
+        """Positions in ``order`` (item indices, best first) picked under the caps."""
+        creators, item_tags = self.item_meta()
+        max_c, max_t = self.max_per_creator, self.max_per_tag
+        picked: list[int] = []
         per_creator: dict[int, int] = {}
         per_tag: dict[int, int] = {}
-        indptr, tag_idx = self.item_tags_.indptr, self.item_tags_.indices
-        for item in order.tolist():
-            if len(chosen) >= n:
+        for j, item in enumerate(order):
+            if len(picked) >= n:
                 break
-            creator = int(self.creators_[item])
-            if (
-                self.max_per_creator > 0
-                and creator >= 0
-                and per_creator.get(creator, 0) >= self.max_per_creator
-            ):
+            creator = creators[item]
+            if max_c > 0 and creator >= 0 and per_creator.get(creator, 0) >= max_c:
                 continue
-            tags = tag_idx[indptr[item] : indptr[item + 1]].tolist()
-            if self.max_per_tag > 0 and any(per_tag.get(t, 0) >= self.max_per_tag for t in tags):
+            tags = item_tags[item]
+            if max_t > 0 and any(per_tag.get(t, 0) >= max_t for t in tags):
                 continue
-            chosen.append(item)
+            picked.append(j)
             if creator >= 0:
                 per_creator[creator] = per_creator.get(creator, 0) + 1
             for t in tags:
                 per_tag[t] = per_tag.get(t, 0) + 1
+        return picked
+
+    def _greedy_pages(self, order: list[int], n: int, page: int) -> list[int]:
+        """Positions in ``order`` (items, best first) picked page by page under the caps.
+
+        Each page of ``page`` items is a greedy pick from what earlier pages left, in
+        order; so every consecutive page respects the caps on its own.
+        """
+        creators, item_tags = self.item_meta()
+        max_c, max_t = self.max_per_creator, self.max_per_tag
+        remaining = list(range(len(order)))
+        chosen: list[int] = []
+        while len(chosen) < n and remaining:
+            want = min(page, n - len(chosen))
+            per_creator: dict[int, int] = {}
+            per_tag: dict[int, int] = {}
+            full_creators: set[int] = set()  # creators / tags at their cap on this page
+            full_tags: set[int] = set()
+            picked: list[int] = []
+            left: list[int] = []
+            for k, j in enumerate(remaining):
+                if len(picked) >= want:
+                    left.extend(remaining[k:])
+                    break
+                item = order[j]
+                creator = creators[item]
+                tags = item_tags[item]
+                if creator in full_creators or not full_tags.isdisjoint(tags):
+                    left.append(j)
+                    continue
+                picked.append(j)
+                if creator >= 0 and max_c > 0:
+                    count = per_creator.get(creator, 0) + 1
+                    per_creator[creator] = count
+                    if count >= max_c:
+                        full_creators.add(creator)
+                if max_t > 0:
+                    for t in tags:
+                        count = per_tag.get(t, 0) + 1
+                        per_tag[t] = count
+                        if count >= max_t:
+                            full_tags.add(t)
+            if not picked:
+                break
+            chosen += picked
+            remaining = left
         return chosen
 
     def _reasons(self, sources: list[str], h: sparse.csr_matrix, items: list[int]) -> list[str]:
@@ -502,6 +722,7 @@ class HybridRecommender(Recommender):
         self.creators_ = arrays["creators"].astype(np.int64)
         self.created_ = arrays["created"].astype(np.float64)
         self._freshness = None
+        self._item_meta = None
         self.item_ids_ = strings_from_state("item_ids", arrays)
         self.titles_ = strings_from_state("titles", arrays)
         self.tags_ = strings_from_state("tags", arrays)

@@ -123,6 +123,12 @@ class ItemKNNRecommender(Recommender):
         h = self._weights(histories)
         return np.asarray((h @ self.similarity_).toarray(), dtype=np.float32)
 
+    def score_sparse(self, histories: sparse.csr_matrix) -> sparse.csr_matrix:
+        """:meth:`score` as a sparse matrix (sorted indices): only neighbours are non-zero."""
+        out = sparse.csr_matrix(self._weights(histories) @ self.similarity_, dtype=np.float32)
+        out.sort_indices()
+        return out
+
     def similar_items(self, item: int, n: int) -> tuple[IntArray, FloatArray]:
         """The ``n`` nearest neighbours of ``item`` and their similarities, best first."""
         row = self.similarity_[item]
@@ -141,7 +147,22 @@ class ItemKNNRecommender(Recommender):
         hist_items = h.indices
         if hist_items.size == 0 or not items:
             return [None] * len(items)
-        contrib = self.similarity_[hist_items][:, items].toarray() * h.data[:, None]
+        # The neighbour rows of the history, restricted to ``items`` without a dense
+        # catalogue-wide intermediate: (history x items) contributions.
+        sim = self.similarity_
+        starts = sim.indptr[hist_items].astype(np.int64)
+        lens = sim.indptr[hist_items + 1].astype(np.int64) - starts
+        rows = np.repeat(np.arange(hist_items.size), lens)
+        offsets = np.cumsum(lens) - lens  # where each history row's run starts
+        at = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(offsets - starts, lens)
+        cols, vals = sim.indices[at], sim.data[at]
+        want = np.asarray(items, dtype=np.int64)
+        uniq, inverse = np.unique(want, return_inverse=True)
+        pos_c = np.minimum(np.searchsorted(uniq, cols), uniq.size - 1)
+        hit = uniq[pos_c] == cols
+        dense = np.zeros((hist_items.size, uniq.size), dtype=np.float32)
+        np.add.at(dense, (rows[hit], pos_c[hit]), vals[hit])
+        contrib = dense[:, inverse] * h.data[:, None]
         best = contrib.argmax(axis=0)
         return [
             int(hist_items[b]) if contrib[b, j] > 0 else None for j, b in enumerate(best.tolist())

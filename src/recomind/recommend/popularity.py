@@ -56,6 +56,15 @@ class PopularityRecommender(Recommender):
         self.item_tags_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.tags_: list[str] = []
         self._tag_index: dict[str, int] = {}
+        self._order: IntArray | None = None
+
+    def order(self) -> IntArray:
+        """Every item index, most popular first (ties by index); computed once."""
+        if self._order is None or self._order.size != self.scores_.size:
+            order = np.argsort(-self.scores_, kind="stable").astype(np.int64)
+            order.flags.writeable = False
+            self._order = order
+        return self._order
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -84,6 +93,7 @@ class PopularityRecommender(Recommender):
         shrink = n_users / (n_users + self.min_users) if self.min_users > 0 else 1.0
         # Items with no positive evidence keep their (non-positive) decayed sum.
         self.scores_ = np.where(raw > 0, raw * shrink, raw).astype(np.float32)
+        self._order = None
         self.item_tags_, self.tags_ = tag_matrix(data.item_tags)
         self._tag_index = {t: i for i, t in enumerate(self.tags_)}
         self.fitted = True
@@ -122,6 +132,7 @@ class PopularityRecommender(Recommender):
 
     def set_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
         self.scores_ = arrays["scores"].astype(np.float32)
+        self._order = None
         self.item_tags_ = csr_from_state("item_tags", arrays)
         self.tags_ = strings_from_state("tags", arrays)
         self._tag_index = {t: i for i, t in enumerate(self.tags_)}

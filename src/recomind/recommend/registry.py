@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from recomind.recommend import hybrid as _hybrid
 from recomind.recommend.als import ALSRecommender
 from recomind.recommend.base import Recommender
 from recomind.recommend.content import ContentRecommender
@@ -30,12 +29,6 @@ STRATEGIES: dict[str, type[Recommender]] = {
         HybridRecommender,
     )
 }
-
-# The hybrid validates and loads its components through its own table, which predates EASE.
-# Make "ease" a valid hybrid component (fit, blend and load) for every user of the registry:
-# the service's train job and the offline evaluation both import this module.
-# TODO: list EASERecommender in hybrid._COMPONENTS itself and drop this line.
-_hybrid._COMPONENTS.setdefault(EASERecommender.name, EASERecommender)
 
 
 def build(name: str, **params: Any) -> Recommender:

@@ -73,6 +73,18 @@ def compute_trending(
     return out
 
 
+def top_up(
+    items: list[RecommendedVideo], have: set[str], trending: list[RecommendedVideo], limit: int
+) -> list[RecommendedVideo]:
+    """Append ``trending`` items not in ``have`` to ``items`` (in place) up to ``limit``."""
+    for t in trending:
+        if len(items) >= limit:
+            break
+        if t.video_id not in have:
+            items.append(t)
+    return items
+
+
 class Ranker(Protocol):
     """Ranks videos for a user who has history. Must never return ``exclude``d videos."""
 
@@ -228,18 +240,34 @@ class RecommendationService:
         The list is not stored if the user's state changed while it was computed (an
         invalidation bumped the generation): a slow reader never caches a stale list.
         """
-        generation_key = self._key(keys.GENERATION, user_id)
-        before = self.cache.get(generation_key)
+        before = self.generation(user_id)
         items = self.compute_for_user(user_id)
-        if self.cache.get(generation_key) == before:
-            ttl = self.settings.recommendations_ttl_s
-            self.cache.set(
-                self._key(keys.RECOMMENDATIONS, user_id),
-                _dump(items),
-                ttl + self.settings.recommendations_stale_s,
-            )
-            self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
+        self.store_list(user_id, items, before)
         return items
+
+    def generation(self, user_id: str) -> bytes | None:
+        """The user's invalidation generation now (pass it to :meth:`store_list` later)."""
+        return self.cache.get(self._key(keys.GENERATION, user_id))
+
+    def store_list(
+        self, user_id: str, items: list[RecommendedVideo], generation_before: bytes | None
+    ) -> bool:
+        """Cache ``items`` as the user's fresh list unless their generation moved meanwhile.
+
+        ``generation_before`` is :meth:`generation` read before the list was computed;
+        returns whether the list was stored (the guard of :meth:`refresh_user`). The list
+        stays servable ``recommendations_stale_s`` past its TTL, marked stale.
+        """
+        if self.generation(user_id) != generation_before:
+            return False
+        ttl = self.settings.recommendations_ttl_s
+        self.cache.set(
+            self._key(keys.RECOMMENDATIONS, user_id),
+            _dump(items),
+            ttl + self.settings.recommendations_stale_s,
+        )
+        self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
+        return True
 
     def mark_stale(self, user_id: str) -> None:
         """The user's state changed: their cached list is served at most once more, while a
@@ -301,9 +329,8 @@ class RecommendationService:
             )
             if len(items) < limit:  # top up with trending the user has not seen
                 have = exclude | {i.video_id for i in items}
-                for t in compute_trending(conn, settings=self.settings, limit=limit + len(have)):
-                    if t.video_id not in have and len(items) < limit:
-                        items.append(t)
+                trending = compute_trending(conn, settings=self.settings, limit=limit + len(have))
+                top_up(items, have, trending, limit)
             return items
 
     def _with_pending(

@@ -76,7 +76,7 @@ class UserKNNRecommender(Recommender):
         logger.info("userknn fitted: %d users, %d items", *self.users_.shape)
         return self
 
-    def _score_block(self, h: sparse.csr_matrix) -> FloatArray:
+    def _neighbours(self, h: sparse.csr_matrix) -> sparse.csr_matrix:
         hn = l2_normalize_rows(positive_part(h))
         if self._users_t is None:  # item x user CSR, built once (transposing is costly)
             self._users_t = sparse.csr_matrix(self.users_.T)
@@ -84,12 +84,36 @@ class UserKNNRecommender(Recommender):
         neigh = row_topk_dense(sims, self.k)
         if self.power != 1.0:
             neigh.data = np.power(neigh.data, self.power, dtype=np.float32)
-        scores = np.asarray((neigh @ self.users_).toarray(), dtype=np.float32)
+        return neigh
+
+    def _score_block(self, h: sparse.csr_matrix) -> FloatArray:
+        scores = np.asarray((self._neighbours(h) @ self.users_).toarray(), dtype=np.float32)
         if self.negative_weight:
             neg = sparse.csr_matrix(h, copy=True)
             neg.data = np.minimum(neg.data, 0.0)
             scores += self.negative_weight * neg.toarray()
         return scores
+
+    def score_sparse(self, histories: sparse.csr_matrix) -> sparse.csr_matrix:
+        """:meth:`score` as a sparse matrix (sorted indices): only neighbours' items."""
+        h = as_csr(histories, self.n_items)
+        blocks = []
+        step = max(1, self.batch_rows)
+        for start in range(0, h.shape[0], step):
+            hb = h[start : start + step]
+            out = sparse.csr_matrix(self._neighbours(hb) @ self.users_, dtype=np.float32)
+            if self.negative_weight:
+                neg = sparse.csr_matrix(hb, copy=True)
+                neg.data = np.minimum(neg.data, 0.0)
+                out = sparse.csr_matrix(out + self.negative_weight * neg, dtype=np.float32)
+            blocks.append(out)
+        m = (
+            sparse.vstack(blocks, format="csr", dtype=np.float32)
+            if blocks
+            else sparse.csr_matrix(h.shape, dtype=np.float32)
+        )
+        m.sort_indices()
+        return sparse.csr_matrix(m)
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         """Weighted sum of the ``k`` nearest training users' rows, batch by batch."""

@@ -1,0 +1,47 @@
+"""The batched precompute caches what a per-user refresh would, behind the same guard."""
+
+from __future__ import annotations
+
+import orjson
+
+from recomind.cache import keys
+from recomind.jobs import JobContext, run_jobs
+from recomind.recommend.engine_ranker import EngineRanker
+from tests.jobs.conftest import Served, load_design
+
+
+def _cached(served: Served, user: str) -> list[str] | None:
+    service = served.state.recommendations
+    raw = service.cache.get(keys.key(served.settings.cache_prefix, keys.RECOMMENDATIONS, user))
+    return None if raw is None else [i["video_id"] for i in orjson.loads(raw)]
+
+
+def test_batched_precompute_stores_the_refreshed_lists(served: Served) -> None:
+    load_design(served)
+    served.settle()
+    served.run("train")
+    service = served.state.recommendations
+    assert isinstance(service.ranker, EngineRanker)
+    [pre] = run_jobs(JobContext(served.settings, served.engine, service), ["precompute"])
+    assert pre.ok, pre.error
+    assert pre.summary["batched"] is True
+    assert pre.summary["users"] > 0
+    assert pre.summary["stored_from_batch"] == pre.summary["users"]
+    for user in ("A", "o1", "k2"):
+        cached = _cached(served, user)
+        assert cached is not None
+        fresh = [i.video_id for i in service.compute_for_user(user)]
+        assert cached == fresh
+
+
+def test_store_list_respects_the_generation_guard(served: Served) -> None:
+    load_design(served)
+    served.settle()
+    service = served.state.recommendations
+    items = service.compute_for_user("A")
+    before = service.generation("A")
+    service.invalidate_user("A")  # the user's state changed while the list was computed
+    assert service.store_list("A", items, before) is False
+    assert _cached(served, "A") is None
+    assert service.store_list("A", items, service.generation("A")) is True
+    assert _cached(served, "A") == [i.video_id for i in items]
