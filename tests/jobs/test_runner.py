@@ -23,6 +23,7 @@ from recomind.storage import migrate
 from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, write_tx
 from recomind.storage.tables import retrain_signals, video_popularity
+from tests.utils.settle import run_sync
 
 
 def _gauge(name: str, job: str) -> float | None:
@@ -109,7 +110,7 @@ def test_train_consumes_pending_signals_and_the_scheduler_runs_it(
                 break
         await scheduler.stop()
 
-    asyncio.run(run())
+    run_sync(run())
     assert (tmp_path / "m" / "LATEST").exists()
     with engine.connect() as conn:
         assert conn.execute(select(retrain_signals.c.consumed_at)).scalar_one() is not None

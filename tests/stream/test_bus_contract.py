@@ -12,6 +12,7 @@ from recomind.stream.bus import Record, open_consumer, open_producer
 from recomind.stream.local import LocalLog, bus_path
 from tests.utils.kafka import LazyBroker
 from tests.utils.services import unique_name
+from tests.utils.settle import run_sync
 
 BUSES = ["local", "kafka"]
 
@@ -80,7 +81,7 @@ def test_keyed_order_groups_and_resume(bus_settings: Settings) -> None:
         assert sorted(r.value for r in again) == [f"m{i}".encode() for i in range(60, 65)]
         await producer.stop()
 
-    asyncio.run(scenario())
+    run_sync(scenario())
 
 
 def test_lag_and_seek(bus_settings: Settings) -> None:
@@ -104,7 +105,7 @@ def test_lag_and_seek(bus_settings: Settings) -> None:
         await consumer.stop()
         await producer.stop()
 
-    asyncio.run(scenario())
+    run_sync(scenario())
 
 
 def test_local_log_survives_a_restart(tmp_path: Path) -> None:
@@ -119,8 +120,8 @@ def test_local_log_survives_a_restart(tmp_path: Path) -> None:
         for i in range(20):
             await producer.publish(settings.kafka_topic, f"u{i}".encode(), b"x")
 
-    asyncio.run(publish())
+    run_sync(publish())
     LocalLog.open(bus_path(settings.event_bus_url), settings.kafka_partitions).close()
     reopened = LocalLog.open(bus_path(settings.event_bus_url), settings.kafka_partitions)
     assert sum(reopened.end_offsets(settings.kafka_topic).values()) == 20
-    assert len(asyncio.run(_drain(settings, "g", 20))) == 20
+    assert len(run_sync(_drain(settings, "g", 20))) == 20

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import orjson
@@ -16,6 +15,7 @@ from recomind.stream.bus import Record, open_consumer, open_producer
 from recomind.stream.runner import dlq_topic
 from tests.api.helpers import counts, load_catalogue
 from tests.conftest import truncate
+from tests.utils.settle import run_sync
 from tests.utils.stacks import running_api
 
 STACKS = ["embedded", "postgres+redis"]
@@ -53,7 +53,7 @@ def test_garbage_goes_to_the_dlq_and_consumers_carry_on(
             event_id="e-good", user_id="u1", video_id="v1", action_type="like", timestamp=utcnow()
         )
         bad_schema = orjson.dumps({"user_id": "u1", "video_id": "v1", "action_type": "love"})
-        asyncio.run(
+        run_sync(
             _publish(
                 settings,
                 [(b"u1", b"\xff not json"), (b"u1", bad_schema), (b"u1", good.to_json())],
@@ -64,7 +64,7 @@ def test_garbage_goes_to_the_dlq_and_consumers_carry_on(
             ids = list(conn.execute(select(video_actions.c.id)).scalars())
         assert ids == ["e-good"]
         assert api.http.get("/users/u1/profile").json()["top_tags"] == ["dance"]
-    letters = asyncio.run(_read_dlq(settings, 2))
+    letters = run_sync(_read_dlq(settings, 2))
     assert len(letters) == 2  # filed once (by the persist group), not once per group
     reasons = sorted(orjson.loads(r.value)["reason"] for r in letters)
     assert "action_type" in reasons[0] or "action_type" in reasons[1]

@@ -20,3 +20,5 @@ GENERATION = "recommendations_generation"
 #: Present while ``recommendations:{user_id}`` is fresh; when it is gone the list is served
 #: stale while a refresh runs.
 FRESH = "recommendations_fresh"
+#: Bumped whenever a user's profile changes; a read that raced with it is not cached.
+PROFILE_GENERATION = "user_profile_generation"

@@ -24,7 +24,7 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.ingest.popularity import score_at
 from recomind.ingest.profiles import fold_pending
-from recomind.schemas import RecommendedVideo, Video, utcnow
+from recomind.schemas import Profile, RecommendedVideo, Video, utcnow
 from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx
 from recomind.storage.repository import HistoryItem, ProfileRow
@@ -385,7 +385,35 @@ class RecommendationService:
         """Forget what this process memoised (tests, admin)."""
         self.pool.invalidate()
 
+    def profile(self, user_id: str) -> Profile | None:
+        """The user's stored profile, cache-first (``user_profile:{user_id}``); ``None`` for
+        an unknown user. Like lists, a profile read before a change is never cached after it."""
+        key = self._key(keys.USER_PROFILE, user_id)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return Profile.model_validate_json(cached)
+        generation_key = self._key(keys.PROFILE_GENERATION, user_id)
+        before = self.cache.get(generation_key)
+        with read_tx(self.engine) as conn:
+            if repo.get_user(conn, user_id=user_id) is None:
+                return None
+            row = repo.get_profile(conn, user_id=user_id)
+        profile = Profile(
+            user_id=user_id,
+            top_tags=row.top_tags if row else [],
+            tag_weights=row.tag_weights if row else {},
+            updated_at=row.updated_at if row else None,
+        )
+        if self.cache.get(generation_key) == before:
+            self.cache.set(
+                key, orjson.dumps(profile.model_dump(mode="json")), self.settings.user_profile_ttl_s
+            )
+        return profile
+
     def drop_profile(self, user_id: str) -> None:
+        self.cache.incr(
+            self._key(keys.PROFILE_GENERATION, user_id), 2.0 * self.settings.user_profile_ttl_s
+        )
         self.cache.delete(self._key(keys.USER_PROFILE, user_id))
 
 
