@@ -97,10 +97,18 @@ def load_design(served: Served) -> None:
     served.settle()
 
 
-@pytest.fixture
-def served(tmp_path: Path, stack_settings: Callable[..., Settings]) -> Iterator[Served]:
-    """The embedded stack over HTTP, with a model directory of its own."""
-    settings = stack_settings("embedded", model_dir=str(tmp_path / "models"), model_poll_seconds=0)
+SERVED_STACKS = ["embedded", "postgres+redis"]
+
+
+@pytest.fixture(params=SERVED_STACKS, ids=SERVED_STACKS)
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, stack_settings: Callable[..., Settings]
+) -> Iterator[Served]:
+    """The engine over HTTP on the embedded default and on PostgreSQL + Redis + Kafka, with
+    a model directory of its own."""
+    settings = stack_settings(
+        request.param, model_dir=str(tmp_path / "models"), model_poll_seconds=0
+    )
     eng = make_engine(settings.database_url)
     truncate(eng)
     eng.dispose()
