@@ -134,6 +134,37 @@ class RecommendedVideo(BaseModel):
     reason: str
 
 
+_RECOMMENDED_FIELDS = frozenset(RecommendedVideo.model_fields)
+_set_attr = object.__setattr__
+
+
+def recommended(v: Video, score: float, reason: str) -> RecommendedVideo:
+    """What ``RecommendedVideo.model_construct`` builds, without its per-field loop.
+
+    Trusted fields from stored rows: no re-validation (100 items per user and request, a
+    million per precompute of 10,000 users).
+    """
+    item = RecommendedVideo.__new__(RecommendedVideo)
+    _set_attr(
+        item,
+        "__dict__",
+        {
+            "video_id": v.video_id,
+            "title": v.title,
+            "url": v.url,
+            "tags": v.tags,
+            "creator_id": v.creator_id,
+            "duration_s": v.duration_s,
+            "score": round(score, 6),
+            "reason": reason,
+        },
+    )
+    _set_attr(item, "__pydantic_fields_set__", set(_RECOMMENDED_FIELDS))
+    _set_attr(item, "__pydantic_extra__", None)
+    _set_attr(item, "__pydantic_private__", None)
+    return item
+
+
 class Profile(BaseModel):
     user_id: str
     top_tags: list[str]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from recomind.recommend.engine_ranker import _item
 from recomind.schemas import RecommendedVideo, Video
+from recomind.schemas import recommended as _item
 
 
 def test_fast_item_equals_model_construct() -> None:

@@ -24,7 +24,7 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.ingest.popularity import score_at
 from recomind.ingest.profiles import fold_pending
-from recomind.schemas import Profile, RecommendedVideo, Video, utcnow
+from recomind.schemas import Profile, RecommendedVideo, Video, recommended, utcnow
 from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx
 from recomind.storage.repository import HistoryItem, ProfileRow
@@ -39,19 +39,6 @@ BACKGROUND_REFRESHES = Counter(
 )
 
 
-def _item(video: Video, score: float, reason: str) -> RecommendedVideo:
-    return RecommendedVideo(
-        video_id=video.video_id,
-        title=video.title,
-        url=video.url,
-        tags=video.tags,
-        creator_id=video.creator_id,
-        duration_s=video.duration_s,
-        score=round(score, 6),
-        reason=reason,
-    )
-
-
 def compute_trending(
     conn: Connection, *, settings: Settings, limit: int, now: datetime | None = None
 ) -> list[RecommendedVideo]:
@@ -64,12 +51,12 @@ def compute_trending(
     )
     chosen = [(s, vid) for s, vid in scored if s > 0][:limit]
     videos = repo.get_videos(conn, video_ids=[vid for _, vid in chosen])
-    out = [_item(videos[vid], s, "trending now") for s, vid in chosen if vid in videos]
+    out = [recommended(videos[vid], s, "trending now") for s, vid in chosen if vid in videos]
     if len(out) < limit:
         have = {i.video_id for i in out}
         for v in repo.newest_videos(conn, limit=limit + len(have)):
             if v.video_id not in have and len(out) < limit:
-                out.append(_item(v, 0.0, "new upload"))
+                out.append(recommended(v, 0.0, "new upload"))
     return out
 
 
@@ -176,7 +163,7 @@ class TagAffinityRanker:
                 reason = "new upload"
             scored.append((score, vid, reason))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        return [_item(videos[vid], s, r) for s, vid, r in scored[:n]]
+        return [recommended(videos[vid], s, r) for s, vid, r in scored[:n]]
 
 
 class RecommendationService:
