@@ -20,10 +20,10 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from recomind.recommend.base import FloatArray, Interactions, Recommender
+from recomind.recommend.ease import ease_weights
 
 logger = logging.getLogger(__name__)
 
@@ -185,26 +185,7 @@ class EASE(Recommender):
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
         self.weights = np.zeros((0, 0), dtype=np.float32)  # free the old model first
         x = x[:, np.flatnonzero(self.known)]  # items nobody interacted with only cost time
-        n = x.shape[1]
-        gram = np.asarray((x.T @ x).toarray(), dtype=np.float32)
-        gram[np.diag_indices(n)] += np.float32(self.lam)
-        # gram is symmetric, so its transpose is a Fortran-ordered view LAPACK can overwrite.
-        chol, info = lapack.spotrf(gram.T, lower=0, overwrite_a=1, clean=0)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: Cholesky failed (info={info}); raise lam")
-        del gram
-        inv, info = lapack.spotri(chol, lower=0, overwrite_c=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"EASE: inversion failed (info={info})")
-        del chol
-        upper = np.triu(inv)
-        upper += np.triu(inv, 1).T
-        del inv
-        p = upper
-        diag = p.diagonal().copy()
-        p /= -diag[None, :]
-        p[np.diag_indices(n)] = 0.0
-        self.weights = p
+        self.weights = ease_weights(x, self.lam)  # the same closed form as RecoMind's EASE
         self.n_items = data.n_items
         self.fitted = True
         return self

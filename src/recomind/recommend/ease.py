@@ -68,7 +68,7 @@ class EASERecommender(Recommender):
             candidates = candidates[order]
         modelled = np.sort(candidates).astype(np.int64)
         self.weights = np.zeros((0, 0), dtype=np.float32)  # free the old model first
-        self.weights = _ease_weights(x[:, modelled], self.lam)
+        self.weights = ease_weights(x[:, modelled], self.lam)
         self.modelled = modelled
         self.n_items = data.n_items
         self.fitted = True
@@ -94,7 +94,7 @@ class EASERecommender(Recommender):
         self.modelled = np.asarray(arrays["modelled"], dtype=np.int64)
 
 
-def _ease_weights(x: sparse.csr_matrix, lam: float) -> FloatArray:
+def ease_weights(x: sparse.csr_matrix, lam: float) -> FloatArray:
     """``B = I - P / diag(P)`` with ``P = (X^T X + lam I)^-1``, zero diagonal, float32."""
     n = x.shape[1]
     if n == 0:
