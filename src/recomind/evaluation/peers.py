@@ -20,8 +20,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from recomind.recommend.als import single_threaded_blas
 from recomind.recommend.base import FloatArray, Interactions, Recommender
 from recomind.recommend.ease import ease_weights
 
@@ -254,7 +254,7 @@ class ImplicitALS(Recommender):
     def _new_model(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        with threadpool_limits(limits=1, user_api="blas"):  # implicit checks BLAS threads here
+        with single_threaded_blas():  # implicit checks BLAS threads here
             return AlternatingLeastSquares(
                 factors=self.factors,
                 regularization=self.regularization,
@@ -268,7 +268,7 @@ class ImplicitALS(Recommender):
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
         self._model = self._new_model()
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             self._model.fit(x, show_progress=False)
         self.n_items = data.n_items
         self.fitted = True
@@ -276,7 +276,7 @@ class ImplicitALS(Recommender):
 
     def score(self, histories: sparse.csr_matrix) -> FloatArray:
         h = binary(histories)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             users = self._model.recalculate_user(np.arange(h.shape[0]), h)
         scores = np.asarray(users @ self._model.item_factors.T, dtype=np.float32)
         return _mask_unknown(scores, self.known)
@@ -345,7 +345,7 @@ class ImplicitBPR(Recommender):
 
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             model = BayesianPersonalizedRanking(
                 factors=self.factors,
                 learning_rate=self.learning_rate,
