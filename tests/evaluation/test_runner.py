@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
+import numpy as np
 import pytest
 
 from recomind.evaluation import runner
 from recomind.evaluation.datasets import Dataset
 from recomind.evaluation.peers import MostPopular
-from recomind.recommend.base import Interactions, Recommender
+from recomind.recommend import registry
+from recomind.recommend.base import Interactions
+from recomind.recommend.hybrid import HybridRecommender
 
 from .conftest import toy_interactions
 
@@ -25,22 +24,46 @@ class Broken(MostPopular):
 
 @pytest.fixture
 def fake_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("recomind.recommend.registry")
-    strategies: dict[str, type[Recommender]] = {"fakepop": MostPopular, "broken": Broken}
-
-    def build(name: str, **params: Any) -> Recommender:
-        return strategies[name](**params)
-
-    module.STRATEGIES = strategies  # type: ignore[attr-defined]
-    module.build = build  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "recomind.recommend.registry", module)
+    monkeypatch.setitem(registry.STRATEGIES, "fakepop", MostPopular)
+    monkeypatch.setitem(registry.STRATEGIES, "broken", Broken)
 
 
-def test_peers_only_without_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "recomind.recommend.registry", None)  # import fails
+def test_every_registered_strategy_is_evaluated_after_the_peers() -> None:
     specs = runner.available_models("movielens-small")
-    assert list(specs) == ["most-popular", "itemknn-cosine", "ease", "ials", "bpr"]
-    assert all(s.family == "peer" for s in specs.values())
+    labels = list(specs)
+    assert labels[:5] == ["most-popular", "itemknn-cosine", "ease", "ials", "bpr"]
+    assert labels[5:] == [f"recomind:{name}" for name in registry.STRATEGIES]
+    assert {s.family for s in list(specs.values())[5:]} == {"recomind"}
+
+
+def test_hybrid_grid_points_share_fitted_components() -> None:
+    data = toy_interactions()
+    cache = runner.FitCache()
+    specs = runner.available_models("movielens-small")
+    spec = specs["recomind:hybrid"]
+    blend = {"components": ["popularity", "itemknn"], "component_params": {}}
+    a = runner.fit(spec, {**blend, "warm_after": 2.0}, data, cache)
+    assert cache.reused_seconds == 0.0
+    b = runner.fit(spec, {**blend, "warm_after": 9.0, "recency_half_life": 0.0}, data, cache)
+    assert isinstance(a, HybridRecommender) and isinstance(b, HybridRecommender)
+    assert len(cache.fits) == 2 and cache.reused_seconds > 0
+    assert a.models["itemknn"] is b.models["itemknn"]
+    # recomind:itemknn with the same params on the same data is the hybrid's component ...
+    assert runner.fit(specs["recomind:itemknn"], {}, data, cache) is a.models["itemknn"]
+    # ... but other params, other data or a peer are fitted afresh.
+    other = {**blend, "component_params": {"itemknn": {"k": 3}}}
+    c = runner.fit(spec, other, data, cache)
+    assert isinstance(c, HybridRecommender)
+    assert c.models["itemknn"] is not a.models["itemknn"] and len(cache.fits) == 3
+    d = runner.fit(spec, blend, toy_interactions(), cache)
+    assert isinstance(d, HybridRecommender) and d.models["itemknn"] is not a.models["itemknn"]
+    assert len(cache.fits) == 5
+    runner.fit(specs["most-popular"], {}, data, cache)
+    assert len(cache.fits) == 5
+    # The same blend fitted without the cache scores the same.
+    fresh = runner.fit(spec, {**blend, "warm_after": 2.0}, data)
+    h = a.history_matrix(data)
+    assert np.allclose(a.score(h), fresh.score(h))
 
 
 @pytest.mark.usefixtures("fake_registry")
@@ -48,7 +71,8 @@ def test_registry_strategies_are_discovered_and_selectable() -> None:
     specs = runner.available_models("movielens-small")
     assert {"recomind:fakepop", "recomind:broken"} <= set(specs)
     chosen = runner.select_models(specs, ["recomind"])
-    assert [s.label for s in chosen] == ["recomind:fakepop", "recomind:broken"]
+    assert [s.label for s in chosen][-2:] == ["recomind:fakepop", "recomind:broken"]
+    assert {s.family for s in chosen} == {"recomind"}
     assert [s.label for s in runner.select_models(specs, ["ease", "fakepop"])] == [
         "ease",
         "recomind:fakepop",
@@ -60,7 +84,8 @@ def test_registry_strategies_are_discovered_and_selectable() -> None:
 @pytest.mark.usefixtures("fake_registry")
 def test_a_failing_model_is_reported_not_fatal() -> None:
     ds = Dataset("movielens-small", toy_interactions(), "toy")
-    result = runner.run(ds, models=["most-popular", "recomind"], tune_users=None)
+    models = ["most-popular", "recomind:fakepop", "recomind:broken"]
+    result = runner.run(ds, models=models, tune_users=None)
     by = {m.label: m for m in result.models}
     assert by["recomind:broken"].error is not None and "boom" in by["recomind:broken"].error
     assert by["recomind:fakepop"].metrics == pytest.approx(by["most-popular"].metrics)

@@ -6,14 +6,17 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 from tests.conftest import truncate
 
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
-from recomind.recommend.engine_ranker import EngineRanker, cap_pages
+from recomind.recommend.base import Interactions
+from recomind.recommend.engine_ranker import EngineRanker, UserInput, cap_pages
 from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
+from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, read_tx, write_tx
 from recomind.storage.repository import HistoryItem, ProfileRow
@@ -111,6 +114,46 @@ def test_history_row_from_exclude_alone(sqlite_engine: Engine, trained: Settings
     assert "v0" not in {i.video_id for i in fresh}
     assert [i.video_id for i in fresh] != [i.video_id for i in empty]
     assert all(i.reason for i in fresh)
+
+
+def test_serving_rows_weigh_actions_as_the_evaluation_does(
+    sqlite_engine: Engine, trained: Settings
+) -> None:
+    """The live row equals ``hybrid.history_matrix`` of the same actions as Interactions."""
+    ranker = EngineRanker.from_settings(trained, background=False)
+    model = ranker.model()
+    assert model is not None and model.hybrid.recency_half_life > 0
+    t = utcnow()
+    history = [  # newest first, as the repository returns it
+        HistoryItem("v0", "like", t, None),
+        HistoryItem("v13", "skip", t - timedelta(minutes=1), None),
+        HistoryItem("v7", "view", t - timedelta(minutes=2), 6000),
+        HistoryItem("v0", "view", t - timedelta(minutes=3), None),
+        HistoryItem("v12", "like", t - timedelta(minutes=4), None),
+    ]
+    pending = "v30"  # acted on just now, not stored yet: newest of all, counts as a view
+    row, _ = ranker.history_rows(
+        model, [UserInput("x", history, None, {h.video_id for h in history} | {pending})]
+    )
+    events = [
+        (pending, "view", None, 10.0),
+        *[(h.video_id, h.action_type, h.watch_time_ms, -k) for k, h in enumerate(history)],
+    ]
+    data = Interactions(
+        user_ids=["x"],
+        item_ids=model.item_ids,
+        users=np.zeros(len(events), dtype=np.int64),
+        items=np.array([model.item_index[v] for v, *_ in events]),
+        weights=np.array(
+            [action_weight(trained, a, w, 30.0) for _, a, w, _ in events], dtype=np.float32
+        ),
+        timestamps=np.array([ts for *_, ts in events]),
+    )
+    want = model.hybrid.history_matrix(data)
+    assert row.shape == want.shape and row.nnz == 5
+    assert row.toarray() == pytest.approx(want.toarray())
+    assert row[0, model.item_index["v30"]] == pytest.approx(trained.weight_view)  # newest
+    assert 0 < row[0, model.item_index["v12"]] < trained.weight_like  # oldest like, decayed
 
 
 def test_seen_and_skipped_are_never_returned(sqlite_engine: Engine, trained: Settings) -> None:

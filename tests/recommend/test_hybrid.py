@@ -173,6 +173,21 @@ def test_freshness_boost_lifts_new_uploads(
     assert factor[NEW_VIDEO] > 1.0
 
 
+def test_recent_likes_lead_the_feed(hybrid: HybridRecommender) -> None:
+    """A long-time cooking fan who just liked two funny videos: recency follows the switch."""
+    items = FUNNY[:2][::-1] + COOKING[:6]  # newest first
+    like = ACTION_WEIGHTS["like"]
+
+    def funny_share(model: HybridRecommender) -> int:
+        factors = model.recency_factors(np.arange(len(items)))
+        page = model.rank(history_row(items, like * factors, N_ITEMS), 10)
+        return sum(r.item in FUNNY_OR_MEME for r in page)
+
+    flat = funny_share(_with(hybrid, recency_half_life=0.0))
+    recent = funny_share(_with(hybrid, recency_half_life=1.0, recency_floor=0.05))
+    assert recent > flat, (recent, flat)
+
+
 def test_save_load_keeps_page(
     hybrid: HybridRecommender, history_a: sparse.csr_matrix, tmp_path: Path
 ) -> None:

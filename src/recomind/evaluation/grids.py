@@ -9,7 +9,10 @@ MicroLens grids were pruned after a full probe run (validation NDCG@10 on 10,000
 fitted on train): EASE lambda 2000 < 500 (0.0312) < 100 (0.0323) > 30 (0.0312), so
 lambda=100 is fixed; itemknn-cosine (k=100, shrink=0) 0.0233 < (100, 10) 0.0286 < (400, 10)
 0.0301; iALS alpha=1 0.0146 and reg=1.0 0.0197 vs (64, .05, 10) 0.0197 and (128, .05, 10)
-0.0237; BPR lr=0.01 0.0066 vs lr=0.05 0.0186 (64 factors) and 0.0205 (128 factors).
+0.0237; BPR lr=0.01 0.0066 vs lr=0.05 0.0186 (64 factors) and 0.0205 (128 factors);
+RecoMind's ALS alpha=4 0.0191 vs alpha=10 0.0197. A later full run confirmed the winners
+(itemknn-cosine (400, 10) 0.0301 vs (100, 10) 0.0286; iALS 128 factors 0.0237 vs 64 0.0197;
+BPR 128 factors 0.0205 vs 64 0.0191), so each MicroLens peer now runs its winning point only.
 On MovieLens, EASE lambda=5000 (0.0863) and itemknn-cosine k=400 (0.0859) were the worst
 points of their grids (best 0.0949 and 0.0935) and were dropped to save time.
 """
@@ -20,51 +23,57 @@ from typing import Any
 
 Params = dict[str, Any]
 
-_DEFAULT = ["popularity", "content", "itemknn", "userknn", "als"]
-#: The hybrid's built-in blend weights (``recomind.recommend.hybrid``), repeated here so the
-#: grid can add EASE on top of them without importing the engine.
-_COLD = {"popularity": 1.0, "content": 0.6, "itemknn": 0.4, "userknn": 0.2, "als": 0.2}
-_WARM = {"popularity": 0.05, "content": 0.1, "itemknn": 1.0, "userknn": 0.5, "als": 1.0}
+#: Recency floor of every tuned blend (see ``recomind.recommend.recency``).
+_FLOOR = 0.01
 
 
-def _with_ease(lam: float, warm_after: float, ease_cold: float, ease_warm: float) -> Params:
-    """The default blend plus EASE (``lam``) at the given cold/warm weight."""
+def _blend(
+    lam: float,
+    warm: dict[str, float],
+    half_life: float,
+    params: dict[str, Params],
+    *,
+    floor: float = _FLOOR,
+) -> Params:
+    """An EASE-led blend: ``warm`` weights (EASE first among equals) on recency-weighted rows.
+
+    Popularity leads only for the coldest rows; ``warm_after=2`` makes nearly every
+    evaluated user warm (both data sets give every user at least 2 training events).
+    """
+    components = ["popularity", *(c for c in warm if c != "ease"), "ease"]
+    cold = {"popularity": 1.0, "ease": 0.4, **({"itemknn": 0.4} if "itemknn" in warm else {})}
     return {
-        "components": [*_DEFAULT, "ease"],
-        "component_params": {"ease": {"lam": lam}},
-        "cold_weights": {**_COLD, "ease": ease_cold},
-        "warm_weights": {**_WARM, "ease": ease_warm},
-        "warm_after": warm_after,
+        "components": components,
+        "component_params": {"ease": {"lam": lam}, **{c: params[c] for c in warm if c in params}},
+        "cold_weights": cold,
+        "warm_weights": {"popularity": 0.05, **warm},
+        "warm_after": 2.0,
+        "recency_half_life": half_life,
+        "recency_floor": floor,
     }
 
 
-def _ease_led(lam: float, warm_after: float, itemknn: float, extra: dict[str, float]) -> Params:
-    """A lean blend led by EASE with item-kNN (and ``extra``) as support, popularity for
-    the coldest rows."""
-    weights = {"popularity": 0.05, "ease": 1.0, "itemknn": itemknn, **extra}
-    return {
-        "components": ["popularity", "itemknn", *extra, "ease"],
-        "component_params": {"ease": {"lam": lam}},
-        "cold_weights": {"popularity": 1.0, "ease": 0.4, "itemknn": 0.4, **extra},
-        "warm_weights": weights,
-        "warm_after": warm_after,
-    }
+#: Components' own parameters inside the hybrid: each strategy's validation choice.
+_MICROLENS_PARAMS: dict[str, Params] = {"itemknn": {"k": 400, "shrinkage": 20.0}}
+_MOVIELENS_PARAMS: dict[str, Params] = {
+    "itemknn": {"k": 400, "shrinkage": 20.0},
+    "userknn": {"k": 50},
+    "als": {"alpha": 4.0},
+}
+_EASE = {"ease": 1.0}
+_EASE_KNN = {"ease": 1.0, "itemknn": 0.5}
+_EASE_KNN_ALS = {"ease": 1.0, "itemknn": 0.5, "als": 0.3}
+_EASE_KNN_TAGS = {"ease": 1.0, "itemknn": 0.25, "content": 0.2}
 
 
 GRIDS: dict[str, dict[str, list[Params]]] = {
     "microlens-50k": {
         "most-popular": [{}],
-        "itemknn-cosine": [{"k": 400, "shrink": 10.0}, {"k": 100, "shrink": 10.0}],
-        # One point: lambda was chosen on validation in probe runs (module docstring).
+        # One point each: the winner on validation of the probe runs (module docstring).
+        "itemknn-cosine": [{"k": 400, "shrink": 10.0}],
         "ease": [{"lam": 100.0}],
-        "ials": [
-            {"factors": 128, "regularization": 0.05, "alpha": 10.0},
-            {"factors": 64, "regularization": 0.05, "alpha": 10.0},
-        ],
-        "bpr": [
-            {"factors": 128, "learning_rate": 0.05, "regularization": 0.001},
-            {"factors": 64, "learning_rate": 0.05, "regularization": 0.01},
-        ],
+        "ials": [{"factors": 128, "regularization": 0.05, "alpha": 10.0}],
+        "bpr": [{"factors": 128, "learning_rate": 0.05, "regularization": 0.001}],
     },
     "movielens-small": {
         "most-popular": [{}],
@@ -97,16 +106,21 @@ RECOMIND_GRIDS: dict[str, dict[str, list[Params]]] = {
         "content": [{}],
         "itemknn": [{"k": 100, "shrinkage": 20.0}, {"k": 400, "shrinkage": 20.0}],
         "userknn": [{}],
-        "als": [{"alpha": 4.0}, {"alpha": 10.0}],
-        # EASE's lambda=100 was chosen on validation (module docstring); fitting it for
-        # every point costs 1.5-3 minutes. A run with three points chose the EASE-led
-        # blend on validation (0.0324) over the EASE-weighted default blend and the best
-        # blend without EASE (warm_after=5, 0.0305; the default 20 and 10 lost: 0.0236 and
-        # 0.0293), so the losing EASE point was dropped to keep the run in its budget.
+        "als": [{"alpha": 10.0}],
+        # EASE's lambda=100 was chosen on validation (module docstring); each fit costs
+        # about a minute.
         "ease": [{"lam": 100.0}],
+        # Probe (validation NDCG@10, 10,000 users; blend weights, then recency half-life):
+        # EASE alone 0.0384 (hl 1), 0.0381 (2), 0.0371 (3); + itemknn .25: 0.0387 / 0.0384;
+        # + itemknn .5: 0.0382 / 0.0386; + itemknn .5 + userknn .3: 0.0382 / 0.0384;
+        # + itemknn .5 + als .3: 0.0386 / 0.0383; + itemknn, userknn, als .25 each: 0.0379
+        # / 0.0380; + itemknn .25 + content .2: 0.0399 / 0.0398 (half-life 3 lost
+        # everywhere). Without recency the best blend scored 0.0324.
         "hybrid": [
-            {"warm_after": 5.0},
-            _ease_led(100.0, 2.0, 0.5, {}),
+            _blend(100.0, _EASE_KNN_TAGS, 1.0, _MICROLENS_PARAMS),
+            _blend(100.0, _EASE_KNN_TAGS, 2.0, _MICROLENS_PARAMS),
+            _blend(100.0, {**_EASE_KNN_TAGS, "content": 0.4}, 1.0, _MICROLENS_PARAMS),
+            _blend(100.0, {**_EASE_KNN_TAGS, "itemknn": 0.5}, 1.0, _MICROLENS_PARAMS),
         ],
     },
     "movielens-small": {
@@ -120,13 +134,19 @@ RECOMIND_GRIDS: dict[str, dict[str, list[Params]]] = {
         "userknn": [{"k": 100}, {"k": 50}, {"k": 200}],
         "als": [{"alpha": 4.0}, {"alpha": 10.0}, {"alpha": 10.0, "factors": 128}],
         "ease": [{"lam": 500.0}, {"lam": 100.0}, {"lam": 2000.0}],
+        # Blends probed on validation: EASE alone, + itemknn, + itemknn + ALS, + itemknn +
+        # content, each at half-life 2 and 4 (1 lost everywhere in the probe), and the
+        # default blend (no EASE) at the default recency.
         "hybrid": [
+            _blend(500.0, _EASE_KNN_ALS, 2.0, _MOVIELENS_PARAMS),
+            *(
+                _blend(500.0, blend, hl, _MOVIELENS_PARAMS)
+                for blend in (_EASE, _EASE_KNN, _EASE_KNN_ALS, _EASE_KNN_TAGS)
+                for hl in (2.0, 4.0)
+                if (blend, hl) != (_EASE_KNN_ALS, 2.0)
+            ),
+            _blend(500.0, _EASE_KNN_ALS, 2.0, _MOVIELENS_PARAMS, floor=0.05),
             {},
-            {"warm_after": 10.0},
-            _with_ease(500.0, 20.0, 0.4, 1.0),
-            _with_ease(500.0, 20.0, 0.4, 2.0),
-            _ease_led(500.0, 20.0, 0.5, {"userknn": 0.5}),
-            _ease_led(500.0, 20.0, 0.25, {}),
         ],
     },
 }

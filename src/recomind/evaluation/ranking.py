@@ -80,6 +80,7 @@ def rank(
     targets: Targets,
     k: int = 20,
     batch_size: int = DEFAULT_BATCH,
+    exclude: sparse.csr_matrix | None = None,
 ) -> Ranking:
     """Rank all items for ``targets.users`` from their rows of ``history``.
 
@@ -88,14 +89,17 @@ def rank(
     model
         A fitted recommender.
     history
-        ``(n_users_total, n_items)`` fitting matrix; each evaluated user's row is both what
-        the model scores from and what is excluded from the ranking.
+        ``(n_users_total, n_items)`` rows the model scores from (``model.history_matrix``
+        of the fitting data).
     targets
         Users to evaluate and their held-out items.
     k
         Length of the kept lists.
     batch_size
         History rows per ``score`` call.
+    exclude
+        ``(n_users_total, n_items)`` items never ranked (the fitting data's matrix);
+        ``history``'s non-zeros when ``None``.
 
     Returns
     -------
@@ -120,7 +124,7 @@ def rank(
         if bad.any():
             n_nan += int(bad.sum())
             scores[bad] = -np.inf
-        coo = rows.tocoo()
+        coo = (rows if exclude is None else exclude[targets.users[lo:hi]]).tocoo()
         scores[coo.row, coo.col] = -np.inf
         lengths[lo:hi] = np.isfinite(scores).sum(axis=1)
         top = top_k_rows(scores, k)

@@ -1,15 +1,15 @@
 """Run the protocol for every model: tune on validation, refit on train+validation, test.
 
-Peers come from :mod:`.peers`; RecoMind's strategies are discovered through
-``recomind.recommend.registry`` when that module exists (labelled ``recomind:<name>``), so the
-harness works with peers only until the strategies land.
+Peers come from :mod:`.peers`; RecoMind's strategies come from
+``recomind.recommend.registry`` (labelled ``recomind:<name>``), built and scored exactly as the
+service builds and scores them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import importlib
+import json
 import logging
 import os
 import platform
@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from recomind.recommend.base import Recommender
+from recomind.recommend import registry
+from recomind.recommend.base import Interactions, Recommender
+from recomind.recommend.hybrid import ComponentFitter, HybridRecommender
 
 from .datasets import Dataset, load
 from .grids import Params, grid_for
@@ -86,25 +88,15 @@ class RunResult:
 
 
 def recomind_strategies() -> dict[str, Callable[..., Recommender]]:
-    """RecoMind's strategies by name from ``recomind.recommend.registry`` ({} when absent)."""
-    try:
-        registry = importlib.import_module("recomind.recommend.registry")
-    except ModuleNotFoundError as exc:
-        if exc.name != "recomind.recommend.registry":
-            raise
-        logger.info("recomind.recommend.registry not found: evaluating peers only")
-        return {}
-    build = registry.build
-    names: list[str] = list(registry.STRATEGIES)
+    """RecoMind's strategies by name, from ``recomind.recommend.registry``."""
 
     def factory(name: str) -> Callable[..., Recommender]:
         def make(**params: Any) -> Recommender:
-            model: Recommender = build(name, **params)
-            return model
+            return registry.build(name, **params)
 
         return make
 
-    return {name: factory(name) for name in names}
+    return {name: factory(name) for name in registry.STRATEGIES}
 
 
 def available_models(dataset: str, *, fast: bool = False) -> dict[str, ModelSpec]:
@@ -136,6 +128,60 @@ def select_models(specs: dict[str, ModelSpec], names: Sequence[str] | None) -> l
     return list(chosen.values())
 
 
+class FitCache:
+    """RecoMind strategies fitted in one run, by training set, name and params.
+
+    The hybrid's grid points that differ only in blend weights or recency share their
+    components, and the hybrid reuses what ``recomind:<name>`` fitted on the same data
+    with the same params: each distinct strategy is fitted once per training set. A
+    reused fit still counts in the reported fit time (:attr:`reused_seconds`), so the
+    hybrid's "fit s" is what fitting it from scratch costs.
+    """
+
+    def __init__(self) -> None:
+        self.fits: dict[tuple[int, str, str], tuple[Recommender, float]] = {}
+        self._data: dict[int, Interactions] = {}  # keeps each id() valid
+        self.reused_seconds = 0.0
+
+    def get(self, data: Interactions, name: str, params: dict[str, Any]) -> Recommender:
+        """Strategy ``name`` with ``params`` fitted on ``data`` (fitted now if new)."""
+        key = (id(data), name, json.dumps(params, sort_keys=True, default=str))
+        if key in self.fits:
+            model, seconds = self.fits[key]
+            self.reused_seconds += seconds
+            return model
+        self._data[id(data)] = data
+        t0 = time.perf_counter()
+        model = registry.build(name, **params).fit(data)
+        self.fits[key] = (model, time.perf_counter() - t0)
+        return model
+
+    def fitter(self, data: Interactions) -> ComponentFitter:
+        """A hybrid component fitter on ``data`` that goes through this cache."""
+        return lambda name, params: self.get(data, name, params)
+
+    def clear(self) -> None:
+        self.fits.clear()
+        self._data.clear()
+
+
+def fit(
+    spec: ModelSpec, params: Params, data: Interactions, cache: FitCache | None = None
+) -> Recommender:
+    """Build ``spec`` with ``params`` and fit it on ``data``, through ``cache`` if given.
+
+    Peers are always fitted afresh; RecoMind strategies and the hybrid's components are
+    looked up in ``cache`` first.
+    """
+    if cache is None or spec.family != "recomind":
+        return spec.build(**params).fit(data)
+    model = spec.build(**params)
+    if isinstance(model, HybridRecommender):
+        return model.fit_components(data, cache.fitter(data))
+    del model
+    return cache.get(data, spec.label.removeprefix("recomind:"), params)
+
+
 def evaluate_model(
     spec: ModelSpec,
     data_split: Split,
@@ -143,21 +189,34 @@ def evaluate_model(
     tune_users: int | None = None,
     batch_size: int = DEFAULT_BATCH,
     seed: int = 0,
+    cache: FitCache | None = None,
 ) -> ModelResult:
-    """Tune ``spec`` on validation, refit on train+validation and measure on test."""
+    """Tune ``spec`` on validation, refit on train+validation and measure on test.
+
+    ``cache`` shares RecoMind fits across grid points and models (:class:`FitCache`);
+    a private one is used when ``None``.
+    """
+    cache = cache if cache is not None else FitCache()
     protocol = data_split.protocol
     n_items = data_split.train.n_items
     result = ModelResult(spec.label, spec.family, dict(spec.grid[0]) if spec.grid else {})
     tune_start = time.perf_counter()
     if len(spec.grid) > 1:
-        history = data_split.train.matrix()
+        train = data_split.train
+        seen = train.matrix()
         val_targets = data_split.validation.sample(tune_users, seed)
         best = -np.inf
         for params in spec.grid:
             t0 = time.perf_counter()
-            model = spec.build(**params).fit(data_split.train)
+            model = fit(spec, params, train, cache)
             fit_s = time.perf_counter() - t0
-            ranking = rank(model, history, val_targets, batch_size=batch_size)
+            ranking = rank(
+                model,
+                model.history_matrix(train),
+                val_targets,
+                batch_size=batch_size,
+                exclude=seen,
+            )
             del model
             gc.collect()
             value = measure(ranking, n_items, protocol)[SELECTION_METRIC]
@@ -175,9 +234,17 @@ def evaluate_model(
     result.tune_seconds = time.perf_counter() - tune_start
 
     t0 = time.perf_counter()
-    model = spec.build(**result.params).fit(data_split.train_val)
-    result.fit_seconds = time.perf_counter() - t0
-    ranking = rank(model, data_split.train_val.matrix(), data_split.test, batch_size=batch_size)
+    reused = cache.reused_seconds
+    train_val = data_split.train_val
+    model = fit(spec, result.params, train_val, cache)
+    result.fit_seconds = time.perf_counter() - t0 + cache.reused_seconds - reused
+    ranking = rank(
+        model,
+        model.history_matrix(train_val),
+        data_split.test,
+        batch_size=batch_size,
+        exclude=train_val.matrix(),
+    )
     del model
     gc.collect()
     result.score_seconds = ranking.seconds
@@ -260,11 +327,17 @@ def run(
             "cpus": str(os.cpu_count() or 1),
         },
     )
+    cache = FitCache()
     for spec in specs:
         logger.info("evaluating %s on %s (grid of %d)", spec.label, ds.name, len(spec.grid))
         try:
             model_result = evaluate_model(
-                spec, data_split, tune_users=tune_users, batch_size=batch_size, seed=seed
+                spec,
+                data_split,
+                tune_users=tune_users,
+                batch_size=batch_size,
+                seed=seed,
+                cache=cache,
             )
         except Exception as exc:  # one broken model must not sink the whole report
             logger.exception("%s failed on %s", spec.label, ds.name)
@@ -273,5 +346,6 @@ def run(
         result.wall_seconds = time.perf_counter() - wall
         if on_result is not None:
             on_result(result)
+    cache.clear()
     result.wall_seconds = time.perf_counter() - wall
     return result

@@ -71,15 +71,16 @@ def profiles_job(ctx: JobContext) -> dict[str, Any]:
 
 def fit_hybrid(data: Any, **params: Any) -> tuple[HybridRecommender, dict[str, float]]:
     """Fit a hybrid component by component; returns it and the seconds each fit took."""
-    hybrid = HybridRecommender(**params)
-    models: dict[str, Recommender] = {}
     seconds: dict[str, float] = {}
-    for name in hybrid.components:
+
+    def fit_one(name: str, kwargs: dict[str, Any]) -> Recommender:
         t0 = time.perf_counter()
-        models[name] = registry.build(name, **hybrid.component_params.get(name, {})).fit(data)
+        model = registry.build(name, **kwargs).fit(data)
         seconds[name] = round(time.perf_counter() - t0, 3)
         logger.info("train: %s fitted in %.2fs", name, seconds[name])
-    return hybrid.set_components(models, data), seconds
+        return model
+
+    return HybridRecommender(**params).fit_components(data, fit_one), seconds
 
 
 def consume_signals(conn: Connection, *, before: datetime) -> int:

@@ -89,9 +89,14 @@ class Interactions:
     def n_items(self) -> int:
         return len(self.item_ids)
 
-    def matrix(self, *, positive_only: bool = False) -> sparse.csr_matrix:
-        """User x item matrix of summed weights (duplicates add up)."""
-        w = self.weights
+    def matrix(
+        self, *, positive_only: bool = False, weights: FloatArray | None = None
+    ) -> sparse.csr_matrix:
+        """User x item matrix of summed weights (duplicates add up).
+
+        ``weights`` replaces :attr:`weights` (one per event), e.g. recency-weighted ones.
+        """
+        w = self.weights if weights is None else weights
         if positive_only:
             w = np.where(w > 0, w, 0.0).astype(np.float32)
         m = sparse.csr_matrix(
@@ -160,6 +165,15 @@ class Recommender(ABC):
             Dense ``(n_rows, n_items)`` float32 scores; higher is better. Items the model
             knows nothing about get ``-inf`` or a low constant, never ``nan``.
         """
+
+    def history_matrix(self, data: Interactions) -> sparse.csr_matrix:
+        """The history rows this model scores ``data``'s users from (one row per user).
+
+        The default is each user's summed action weights, ``data.matrix()``; a strategy
+        that weighs actions differently (the hybrid's recency weighting) overrides it, and
+        the service builds its rows the same way.
+        """
+        return data.matrix()
 
     def recommend(
         self,

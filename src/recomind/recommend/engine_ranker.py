@@ -41,7 +41,7 @@ VIDEO_CACHE_SIZE = 50_000
 
 @dataclass(frozen=True)
 class UserInput:
-    """What ranking one user needs: their history, profile and exclusions."""
+    """What ranking one user needs: their history (newest first), profile and exclusions."""
 
     user_id: str
     history: list[HistoryItem]
@@ -161,7 +161,7 @@ class EngineRanker:
         """Feeds of ``n`` for several users with one batched scoring pass."""
         if not users:
             return []
-        h, excludes = self._rows(model, users)
+        h, excludes = self.history_rows(model, users)
         recs = rank_rows(
             model.hybrid,
             h,
@@ -229,9 +229,11 @@ class EngineRanker:
         with self._lock:
             self._primed.clear()
 
-    def _rows(
+    def history_rows(
         self, model: LoadedModel, users: Sequence[UserInput]
     ) -> tuple[sparse.csr_matrix, list[np.ndarray]]:
+        """Each user's recency-weighted history row (as the hybrid's ``history_matrix``
+        weighs a stored history) and the item indices never to return."""
         index = model.item_index
         durations = model.item_durations
         rows = []
@@ -249,13 +251,13 @@ class EngineRanker:
                 dur = d if np.isfinite(d) else None
                 items.append(i)
                 weights.append(action_weight(self.settings, h.action_type, h.watch_time_ms, dur))
-            # Acted on but not stored yet (the cache's recently-seen set): count as a view.
-            for vid in user.exclude - in_history:
-                i = index.get(vid)
-                if i is not None:
-                    items.append(i)
-                    weights.append(self.settings.weight_view)
-            rows.append(history_row(items, weights, model.hybrid.n_items))
+            # Acted on but not stored yet (the cache's recently-seen set): count as a view,
+            # newer than anything stored.
+            pending = [index[v] for v in sorted(user.exclude - in_history) if v in index]
+            positions = np.arange(len(pending) + len(items))
+            weights_all = np.asarray([self.settings.weight_view] * len(pending) + weights)
+            weights_all *= model.hybrid.recency_factors(positions)  # history is newest first
+            rows.append(history_row(pending + items, weights_all, model.hybrid.n_items))
             ex = [index[v] for v in user.exclude if v in index]
             excludes.append(np.asarray(ex, dtype=np.int64))
         return sparse.vstack(rows, format="csr"), excludes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -12,6 +12,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from recomind.recommend import candidates as cands
+from recomind.recommend import recency
 from recomind.recommend._sparse import (
     as_csr,
     csr_from_state,
@@ -67,6 +68,12 @@ DEFAULT_WARM_WEIGHTS = {
     "userknn": 0.5,
     "als": 1.0,
 }
+#: Default recency half-life, in actions (see :mod:`recomind.recommend.recency`).
+DEFAULT_RECENCY_HALF_LIFE = 5.0
+#: Default weight multiplier of a user's oldest actions.
+DEFAULT_RECENCY_FLOOR = 0.05
+#: Fits one component: ``(name, constructor params) -> fitted strategy``.
+ComponentFitter = Callable[[str, dict[str, Any]], Recommender]
 #: Score given by :meth:`HybridRecommender.score` to items already in the history row.
 HISTORY_SCORE = -1.0
 
@@ -169,6 +176,11 @@ class HybridRecommender(Recommender):
     now
         Reference time for freshness (and popularity decay when its params lack one);
         ``None`` uses the latest event seen at fit time.
+    recency_half_life
+        History rows weigh each action by its recency (:mod:`recomind.recommend.recency`):
+        the bonus halves every this many newer actions; ``0`` weighs all actions alike.
+    recency_floor
+        Multiplier the oldest actions tend to, in ``(0, 1]``.
     """
 
     name = "hybrid"
@@ -187,8 +199,11 @@ class HybridRecommender(Recommender):
         freshness_boost: float = 0.1,
         freshness_half_life_hours: float = 48.0,
         now: float | None = None,
+        recency_half_life: float = DEFAULT_RECENCY_HALF_LIFE,
+        recency_floor: float = DEFAULT_RECENCY_FLOOR,
     ) -> None:
         super().__init__()
+        recency.validate(recency_half_life, recency_floor)
         self.components = list(components) if components is not None else list(DEFAULT_COMPONENTS)
         unknown = set(self.components) - set(_COMPONENTS)
         if unknown:
@@ -204,6 +219,8 @@ class HybridRecommender(Recommender):
         self.freshness_boost = float(freshness_boost)
         self.freshness_half_life_hours = float(freshness_half_life_hours)
         self.now = now
+        self.recency_half_life = float(recency_half_life)
+        self.recency_floor = float(recency_floor)
         self.models: dict[str, Recommender] = {}
         self.ref_time_ = 0.0
         self.item_ids_: list[str] = []
@@ -229,19 +246,36 @@ class HybridRecommender(Recommender):
             "freshness_boost": self.freshness_boost,
             "freshness_half_life_hours": self.freshness_half_life_hours,
             "now": self.now,
+            "recency_half_life": self.recency_half_life,
+            "recency_floor": self.recency_floor,
         }
 
     # -- fitting --------------------------------------------------------------------------
 
     def fit(self, data: Interactions) -> Self:
         """Fit every component on ``data`` and keep the item metadata for :meth:`rank`."""
+        return self.fit_components(data)
+
+    def component_kwargs(self, name: str) -> dict[str, Any]:
+        """Constructor arguments of component ``name`` (its params, plus ``now``)."""
+        params = dict(self.component_params.get(name, {}))
+        if name == "popularity" and self.now is not None:
+            params.setdefault("now", self.now)
+        return params
+
+    def fit_components(self, data: Interactions, fit_one: ComponentFitter | None = None) -> Self:
+        """Fit every component with ``fit_one`` (default: build and fit it on ``data``).
+
+        A caller that fits the same component many times (timing each fit, or reusing
+        fits across blend settings in a grid search) passes its own ``fit_one``.
+        """
         models: dict[str, Recommender] = {}
         for name in self.components:
-            params = dict(self.component_params.get(name, {}))
-            if name == "popularity" and self.now is not None:
-                params.setdefault("now", self.now)
             logger.info("hybrid: fitting %s", name)
-            models[name] = _COMPONENTS[name](**params).fit(data)
+            params = self.component_kwargs(name)
+            models[name] = (
+                fit_one(name, params) if fit_one else _COMPONENTS[name](**params).fit(data)
+            )
         return self.set_components(models, data)
 
     def set_components(self, models: Mapping[str, Recommender], data: Interactions) -> Self:
@@ -284,6 +318,14 @@ class HybridRecommender(Recommender):
         return self
 
     # -- scoring --------------------------------------------------------------------------
+
+    def recency_factors(self, positions: npt.ArrayLike) -> FloatArray:
+        """Weight multipliers of actions ``positions`` newer-actions old (0 = newest)."""
+        return recency.factors(positions, self.recency_half_life, self.recency_floor)
+
+    def history_matrix(self, data: Interactions) -> sparse.csr_matrix:
+        """Each user's recency-weighted history row (see :mod:`recomind.recommend.recency`)."""
+        return recency.history_matrix(data, self.recency_half_life, self.recency_floor)
 
     def row_weights(self, histories: sparse.csr_matrix) -> dict[str, FloatArray]:
         """Per-row blend weight of each component, from the number of positive events."""
