@@ -189,35 +189,3 @@ def test_als_numpy_fold_in_matches_implicit(synthetic: Interactions) -> None:
     )
     assert np.median(cos) > 0.9
 
-
-def test_single_threaded_blas_restores_once_every_thread_has_left() -> None:
-    """Overlapping users on several threads: BLAS is pinned while any is inside and
-    restored to its original limit after the last one leaves, whatever the exit order."""
-    import threading
-
-    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
-
-    from recomind.recommend.als import single_threaded_blas
-
-    def blas_threads() -> list[int]:
-        return [int(p["num_threads"]) for p in threadpool_info() if p["user_api"] == "blas"]
-
-    before = blas_threads()
-    assert before, "numpy's BLAS is loaded"
-    inside, leave_first = threading.Event(), threading.Event()
-    seen: list[list[int]] = []
-
-    def first() -> None:
-        with single_threaded_blas():
-            inside.set()
-            leave_first.wait(5)
-
-    t = threading.Thread(target=first)
-    t.start()
-    inside.wait(5)
-    with single_threaded_blas():
-        leave_first.set()
-        t.join(5)
-        seen.append(blas_threads())  # the other thread left first: still pinned
-    assert seen[0] == [1] * len(before)
-    assert blas_threads() == before

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Self
 
 import numpy as np
@@ -22,34 +19,14 @@ logger = logging.getLogger(__name__)
 SMALL_BATCH = 32
 
 _controller: Any = None
-_blas_lock = threading.Lock()
-_blas_depth = 0
-_blas_limiter: Any = None
 
 
-@contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Pin BLAS to one thread while any thread is inside (library scan done once).
-
-    Re-entrant across threads: the first thread in applies the limit and the last one out
-    restores the original, so concurrent users (the evaluation ranks two batches at once,
-    serving runs requests in threads) never leave BLAS pinned by restoring out of order.
-    """
-    global _controller, _blas_depth, _blas_limiter
-    with _blas_lock:
-        if _controller is None:
-            _controller = ThreadpoolController()
-        if _blas_depth == 0:
-            _blas_limiter = _controller.limit(limits=1, user_api="blas")
-        _blas_depth += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_depth -= 1
-            if _blas_depth == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
+def single_threaded_blas() -> Any:
+    """Context manager pinning BLAS to one thread (library scan done once)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _new_model(

@@ -69,9 +69,9 @@ DEFAULT_WARM_WEIGHTS = {
     "als": 1.0,
 }
 #: Default recency half-life, in actions (see :mod:`recomind.recommend.recency`).
-DEFAULT_RECENCY_HALF_LIFE = 5.0
+DEFAULT_RECENCY_HALF_LIFE = 2.0
 #: Default weight multiplier of a user's oldest actions.
-DEFAULT_RECENCY_FLOOR = 0.05
+DEFAULT_RECENCY_FLOOR = 0.01
 #: Fits one component: ``(name, constructor params) -> fitted strategy``.
 ComponentFitter = Callable[[str, dict[str, Any]], Recommender]
 #: Score given by :meth:`HybridRecommender.score` to items already in the history row.
