@@ -131,3 +131,18 @@ def test_hybrid_blends_ease_and_round_trips(synthetic: Interactions, tmp_path: P
     np.testing.assert_allclose(loaded.score(hist), scores, rtol=1e-5, atol=1e-6)
     page = loaded.rank(sparse.csr_matrix(hist[0]), 10)
     assert len(page) == 10
+    by_ease = [r for r in page if r.source == "ease"]
+    assert by_ease, "EASE leads this blend, so some items come from it"
+    titles = {synthetic.item_titles[i] or synthetic.item_ids[i] for i in hist[0].indices}
+    for r in by_ease:
+        assert r.reason.startswith("because you watched "), r.reason
+        assert r.reason.removeprefix("because you watched ") in titles, r.reason
+
+
+def test_explain_items_names_the_biggest_contributor() -> None:
+    # Items 0 and 1 always go together, 2 and 3 too: 1 is explained by 0, 3 by 2.
+    data = _interactions([[0, 1], [0, 1], [0, 1], [2, 3], [2, 3], [2, 3], [0, 2]], 5)
+    model = EASERecommender(lam=1.0).fit(data)
+    h = history_row([0, 2], [1.0, 1.0], 5)
+    assert model.explain_items(h, [1, 3, 4]) == [0, 2, None]  # item 4 is not modelled
+    assert model.explain_items(history_row([], None, 5), [1]) == [None]

@@ -188,4 +188,3 @@ def test_als_numpy_fold_in_matches_implicit(synthetic: Interactions) -> None:
         np.linalg.norm(batch, axis=1) * np.linalg.norm(learnt, axis=1) + 1e-9
     )
     assert np.median(cos) > 0.9
-

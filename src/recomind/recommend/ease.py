@@ -86,6 +86,28 @@ class EASERecommender(Recommender):
             scores[:, self.modelled] = np.asarray(sub @ self.weights, dtype=np.float32)
         return scores
 
+    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
+        """For each of ``items``, the history item contributing most to its score
+        (``x_h B[h, i]`` largest and positive), or ``None``."""
+        h = positive_part(as_csr(history, self.n_items))[:1]
+        if h.nnz == 0 or not items or self.modelled.size == 0:
+            return [None] * len(items)
+        pos = np.searchsorted(self.modelled, h.indices)
+        pos = np.minimum(pos, self.modelled.size - 1)
+        known = self.modelled[pos] == h.indices
+        hist_items, hist_rows, hist_w = h.indices[known], pos[known], h.data[known]
+        want = np.asarray(items, dtype=np.int64)
+        cols = np.minimum(np.searchsorted(self.modelled, want), self.modelled.size - 1)
+        modelled = self.modelled[cols] == want
+        if hist_items.size == 0:
+            return [None] * len(items)
+        contrib = self.weights[np.ix_(hist_rows, cols)] * hist_w[:, None]
+        contrib[:, ~modelled] = 0.0
+        best = contrib.argmax(axis=0)
+        return [
+            int(hist_items[b]) if contrib[b, j] > 0 else None for j, b in enumerate(best.tolist())
+        ]
+
     def state(self) -> dict[str, npt.NDArray[Any]]:
         return {"weights": self.weights, "modelled": self.modelled}
 

@@ -718,6 +718,15 @@ class HybridRecommender(Recommender):
                     else f"viewers of {self.titles_[s] or self.item_ids_[s]} also liked"
                     for s in knn.explain_items(h, its)
                 ]
+            elif src == "ease":
+                ease = self.models["ease"]
+                assert isinstance(ease, EASERecommender)
+                texts = [
+                    "picked for you"
+                    if s is None
+                    else f"because you watched {self.titles_[s] or self.item_ids_[s]}"
+                    for s in ease.explain_items(h, its)
+                ]
             elif src == "userknn":
                 texts = ["users like you liked this"] * len(its)
             elif src == "als":
