@@ -74,6 +74,12 @@ DEFAULT_RECENCY_HALF_LIFE = 2.0
 DEFAULT_RECENCY_FLOOR = 0.01
 #: Fits one component: ``(name, constructor params) -> fitted strategy``.
 ComponentFitter = Callable[[str, dict[str, Any]], Recommender]
+#: Reason templates (with the history item's title) of strategies that can name the watched
+#: video an item follows, and their text when they can't.
+_SOURCE_ITEM_REASONS = {
+    "itemknn": ("viewers of {} also liked", "viewers like you also liked this"),
+    "ease": ("because you watched {}", "picked for you"),
+}
 #: Score given by :meth:`HybridRecommender.score` to items already in the history row.
 HISTORY_SCORE = -1.0
 
@@ -709,23 +715,13 @@ class HybridRecommender(Recommender):
                     f"because you liked #{tag}" if tag else "similar to videos you watched"
                     for tag in content.explain_items(h, its)
                 ]
-            elif src == "itemknn":
-                knn = self.models["itemknn"]
-                assert isinstance(knn, ItemKNNRecommender)
+            elif src in _SOURCE_ITEM_REASONS:
+                model = self.models[src]
+                assert isinstance(model, ItemKNNRecommender | EASERecommender)
+                template, fallback = _SOURCE_ITEM_REASONS[src]
                 texts = [
-                    "viewers like you also liked this"
-                    if s is None
-                    else f"viewers of {self.titles_[s] or self.item_ids_[s]} also liked"
-                    for s in knn.explain_items(h, its)
-                ]
-            elif src == "ease":
-                ease = self.models["ease"]
-                assert isinstance(ease, EASERecommender)
-                texts = [
-                    "picked for you"
-                    if s is None
-                    else f"because you watched {self.titles_[s] or self.item_ids_[s]}"
-                    for s in ease.explain_items(h, its)
+                    fallback if s is None else template.format(self.titles_[s] or self.item_ids_[s])
+                    for s in model.explain_items(h, its)
                 ]
             elif src == "userknn":
                 texts = ["users like you liked this"] * len(its)
