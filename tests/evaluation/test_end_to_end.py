@@ -62,3 +62,22 @@ def test_movielens_sample_end_to_end(movielens_dir: Path, tmp_path: Path) -> Non
     loaded = json.loads(paths["json"].read_text())
     assert loaded["dataset"] == "movielens-small"
     assert loaded["models"][0]["metrics"]["NDCG@10"] == pytest.approx(pop)
+
+
+def test_microlens_sample_hybrid_end_to_end(microlens_dir: Path) -> None:
+    """1,000 MicroLens users, first grid points: RecoMind's EASE equals the peer, the
+    hybrid (recency-weighted, EASE-led) beats popularity, and its reported fit time
+    includes the EASE fit it reused from ``recomind:ease``."""
+    models = ["most-popular", "ease", "recomind:ease", "recomind:hybrid"]
+    result = run(
+        "microlens-50k", data_dir=microlens_dir, models=models, sample=1000, fast=True, seed=0
+    )
+    by = {m.label: m for m in result.models}
+    assert all(m.error is None for m in result.models), [m.error for m in result.models]
+    assert result.protocol == "leave-last-out" and result.n_test_users == 1000
+    assert by["recomind:ease"].metrics == pytest.approx(by["ease"].metrics)
+    hybrid = by["recomind:hybrid"]
+    assert hybrid.params["recency_half_life"] > 0 and "ease" in hybrid.params["components"]
+    assert hybrid.metrics["NDCG@10"] > by["most-popular"].metrics["NDCG@10"]
+    assert hybrid.fit_seconds >= by["recomind:ease"].fit_seconds
+    assert set(hybrid.metrics) >= {"HR@10", "NDCG@10", "HR@20", "NDCG@20"}
