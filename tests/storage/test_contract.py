@@ -130,11 +130,15 @@ def test_actions_are_idempotent_on_event_id(engine: Engine) -> None:
     e2 = _event("u1", "v1", "view", T0 + timedelta(seconds=5), 3000)
     assert len(apply_events(engine, settings=SETTINGS, events=[e1, e2])) == 2
     assert apply_events(engine, settings=SETTINGS, events=[e1, e2, e1]) == []
+    # A stored and a new event, the new one twice: only the new one is applied, once.
+    e3 = _event("u2", "v0", "view", T0 + timedelta(seconds=9))
+    fresh = apply_events(engine, settings=SETTINGS, events=[e1, e3, e3])
+    assert [e.event_id for e in fresh] == [e3.event_id]
     with read_tx(engine) as conn:
-        assert repo.count_actions(conn) == 2
+        assert repo.count_actions(conn) == 3
         pop = {r.video_id: r for r in repo.top_popularity(conn, limit=10)}
         rows = conn.execute(select(video_actions.c.watch_time_ms)).scalars().all()
-    assert pop["v0"].n_events == 1 and pop["v1"].n_events == 1
+    assert pop["v0"].n_events == 2 and pop["v1"].n_events == 1
     assert sorted(r for r in rows if r is not None) == [3000]
 
 

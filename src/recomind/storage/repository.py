@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, func, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, select, text, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from recomind.errors import ConflictError
@@ -24,19 +24,47 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _insert_ignore(conn: Connection, table: Any) -> Insert:
+    """``INSERT`` that silently skips rows whose primary key exists, in ``conn``'s dialect."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return mysql.insert(table).prefix_with("IGNORE")
+
+
 def insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """Insert rows, silently skipping those whose primary key exists (race-safe)."""
+    if rows:
+        conn.execute(_insert_ignore(conn, table), rows)
+
+
+def insert_new(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> set[Any]:
+    """Insert rows whose primary key ``key`` is not stored yet; returns the keys inserted.
+
+    One statement, no lookup first (a lookup of many keys can be planned as a scan of the
+    whole table). On PostgreSQL the rows travel as one array per column through
+    ``unnest``: a short statement that psycopg prepares once, instead of a multi-row
+    ``VALUES`` list it would re-parse for every batch.
+    """
     if not rows:
-        return
-    dialect = conn.dialect.name
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:
-        stmt = mysql.insert(table).prefix_with("IGNORE")
-    conn.execute(stmt, rows)
+        return set()
+    if conn.dialect.name != "postgresql":
+        stmt = _insert_ignore(conn, table).returning(table.c[key])
+        return {r[0] for r in conn.execute(stmt, rows)}
+    quote = conn.dialect.identifier_preparer.quote
+    cols = list(rows[0])
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {table.c[c].type.compile(dialect=conn.dialect)}[])"
+        for i, c in enumerate(cols)
+    )
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+        f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING RETURNING {quote(key)}"
+    )
+    params = {f"c{i}": [r[c] for r in rows] for i, c in enumerate(cols)}
+    return {r[0] for r in conn.execute(text(sql), params)}
 
 
 # -- users ----------------------------------------------------------------------------------
@@ -62,12 +90,9 @@ def get_user(conn: Connection, *, user_id: str) -> User | None:
 
 def ensure_users(conn: Connection, *, user_ids: Iterable[str]) -> int:
     """Create users first seen in an action (named after their id). Returns how many were new."""
-    ids = sorted(set(user_ids))
-    present = set(conn.execute(select(users.c.user_id).where(users.c.user_id.in_(ids))).scalars())
     now = utcnow()
-    missing = [{"user_id": u, "name": u, "created_at": now} for u in ids if u not in present]
-    insert_ignore(conn, users, missing)
-    return len(missing)
+    rows = [{"user_id": u, "name": u, "created_at": now} for u in sorted(set(user_ids))]
+    return len(insert_new(conn, users, rows, "user_id"))
 
 
 # -- videos ---------------------------------------------------------------------------------
@@ -157,18 +182,9 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
     """Store events idempotently on ``event_id``. Returns the events that were new."""
     if not events:
         return []
-    ids = [e.event_id for e in events]
-    present: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        present.update(
-            r[0]
-            for r in conn.execute(select(video_actions.c.id).where(video_actions.c.id.in_(chunk)))
-        )
-    fresh: dict[str, ActionEvent] = {}
+    unique: dict[str, ActionEvent] = {}
     for e in events:
-        if e.event_id not in present and e.event_id not in fresh:
-            fresh[e.event_id] = e
+        unique.setdefault(e.event_id, e)
     rows = [
         {
             "id": e.event_id,
@@ -178,10 +194,10 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
             "timestamp": e.timestamp.replace(tzinfo=None),
             "watch_time_ms": e.watch_time_ms,
         }
-        for e in fresh.values()
+        for e in unique.values()
     ]
-    insert_ignore(conn, video_actions, rows)
-    return list(fresh.values())
+    inserted = insert_new(conn, video_actions, rows, "id")
+    return [e for eid, e in unique.items() if eid in inserted]
 
 
 @dataclass(frozen=True)
@@ -243,12 +259,30 @@ def lock_popularity(conn: Connection, *, video_ids: Sequence[str]) -> dict[str, 
 
 
 def save_popularity(conn: Connection, *, rows: Sequence[PopularityRow]) -> None:
-    for r in rows:
-        conn.execute(
-            update(video_popularity)
-            .where(video_popularity.c.video_id == r.video_id)
-            .values(score=r.score, last_updated=r.last_updated, n_events=r.n_events)
+    """Write back locked popularity rows: one UPDATE executed for all rows (executemany)."""
+    if not rows:
+        return
+    stmt = (
+        update(video_popularity)
+        .where(video_popularity.c.video_id == bindparam("b_video_id"))
+        .values(
+            score=bindparam("b_score"),
+            last_updated=bindparam("b_last_updated"),
+            n_events=bindparam("b_n_events"),
         )
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "b_video_id": r.video_id,
+                "b_score": r.score,
+                "b_last_updated": r.last_updated,
+                "b_n_events": r.n_events,
+            }
+            for r in rows
+        ],
+    )
 
 
 def top_popularity(conn: Connection, *, limit: int) -> list[PopularityRow]:
@@ -303,9 +337,28 @@ def lock_profiles(conn: Connection, *, user_ids: Sequence[str]) -> dict[str, Pro
 
 
 def save_profiles(conn: Connection, *, rows: Sequence[ProfileRow]) -> None:
-    for r in rows:
-        conn.execute(
-            update(user_profiles)
-            .where(user_profiles.c.user_id == r.user_id)
-            .values(top_tags=r.top_tags, tag_weights=r.tag_weights, updated_at=r.updated_at)
+    """Write back locked profile rows: one UPDATE executed for all rows (executemany)."""
+    if not rows:
+        return
+    c = user_profiles.c
+    stmt = (
+        update(user_profiles)
+        .where(c.user_id == bindparam("b_user_id"))
+        .values(
+            top_tags=bindparam("b_top_tags", type_=c.top_tags.type),
+            tag_weights=bindparam("b_tag_weights", type_=c.tag_weights.type),
+            updated_at=bindparam("b_updated_at"),
         )
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "b_user_id": r.user_id,
+                "b_top_tags": r.top_tags,
+                "b_tag_weights": r.tag_weights,
+                "b_updated_at": r.updated_at,
+            }
+            for r in rows
+        ],
+    )
