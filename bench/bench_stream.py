@@ -347,6 +347,9 @@ def run_embedded(args: argparse.Namespace) -> dict[str, Any]:
             database_url=f"sqlite:///{Path(tmp) / 'r.db'}",
             event_bus_url=f"sqlite:///{Path(tmp) / 'bus.db'}",
             lake_url=f"file://{tmp}/lake",
+            # The lake group commits only when it writes a Parquet file (every 5,000 events
+            # or 60 s by default); flush each second so "caught up" measures throughput.
+            lake_flush_seconds=1.0,
             model_dir="",
         )
         migrate.upgrade(settings.database_url)
