@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     kafka_group_prefix: str = Field(
         default="recomind-", description="Consumer group ids are this prefix + the group name."
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=0,
+        description="Longest a broker may hold a consumer's fetch while it has no new data "
+        "(aiokafka's default is 500 ms; a broker that does not answer early adds that much "
+        "delay to every event).",
+    )
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_poll_ms: int = Field(default=200, ge=1)
     serve_consumers: str = Field(

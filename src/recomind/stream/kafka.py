@@ -136,6 +136,7 @@ class KafkaConsumer(Consumer):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=self._settings.consumer_batch_size,
+            fetch_max_wait_ms=self._settings.kafka_fetch_max_wait_ms,
         )
         self._consumer.subscribe([self.topic], listener=_LogAssignments(self.group))
         await self._consumer.start()
