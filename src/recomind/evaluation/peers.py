@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from recomind.recommend.als import single_threaded_blas
+from recomind.recommend.als import implicit_als, single_threaded_blas
 from recomind.recommend.base import FloatArray, Interactions, Recommender
 from recomind.recommend.ease import ease_weights
 
@@ -252,17 +252,14 @@ class ImplicitALS(Recommender):
         }
 
     def _new_model(self) -> Any:
-        from implicit.cpu.als import AlternatingLeastSquares
-
-        with single_threaded_blas():  # implicit checks BLAS threads here
-            return AlternatingLeastSquares(
-                factors=self.factors,
-                regularization=self.regularization,
-                alpha=self.alpha,
-                iterations=self.iterations,
-                random_state=self.random_state,
-                num_threads=self.num_threads or default_threads(),
-            )
+        return implicit_als(
+            self.factors,
+            self.regularization,
+            self.alpha,
+            self.iterations,
+            self.random_state,
+            self.num_threads or default_threads(),
+        )
 
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix())

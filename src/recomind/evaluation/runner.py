@@ -143,8 +143,15 @@ class FitCache:
         self._data: dict[int, Interactions] = {}  # keeps each id() valid
         self.reused_seconds = 0.0
 
-    def get(self, data: Interactions, name: str, params: dict[str, Any]) -> Recommender:
-        """Strategy ``name`` with ``params`` fitted on ``data`` (fitted now if new)."""
+    def get(
+        self,
+        data: Interactions,
+        name: str,
+        params: dict[str, Any],
+        build: Callable[[], Recommender] | None = None,
+    ) -> Recommender:
+        """Strategy ``name`` with ``params`` fitted on ``data``; if new, ``build()`` (default:
+        the registry's constructor) is fitted now."""
         key = (id(data), name, json.dumps(params, sort_keys=True, default=str))
         if key in self.fits:
             model, seconds = self.fits[key]
@@ -152,7 +159,7 @@ class FitCache:
             return model
         self._data[id(data)] = data
         t0 = time.perf_counter()
-        model = registry.build(name, **params).fit(data)
+        model = (build() if build else registry.build(name, **params)).fit(data)
         self.fits[key] = (model, time.perf_counter() - t0)
         return model
 
@@ -178,8 +185,7 @@ def fit(
     model = spec.build(**params)
     if isinstance(model, HybridRecommender):
         return model.fit_components(data, cache.fitter(data))
-    del model
-    return cache.get(data, spec.label.removeprefix("recomind:"), params)
+    return cache.get(data, spec.label.removeprefix("recomind:"), params, lambda: model)
 
 
 def evaluate_model(

@@ -29,7 +29,7 @@ def single_threaded_blas() -> Any:
     return _controller.limit(limits=1, user_api="blas")
 
 
-def _new_model(
+def implicit_als(
     factors: int,
     regularization: float,
     alpha: float,
@@ -37,6 +37,7 @@ def _new_model(
     random_state: int | None,
     num_threads: int,
 ) -> Any:
+    """An unfitted ``implicit`` CPU ALS model (built with BLAS pinned, as implicit wants)."""
     from implicit.cpu.als import AlternatingLeastSquares
 
     # implicit warns (and runs slowly) unless BLAS is single-threaded while it works.
@@ -107,7 +108,7 @@ class ALSRecommender(Recommender):
         }
 
     def _make_model(self) -> Any:
-        return _new_model(
+        return implicit_als(
             self.factors,
             self.regularization,
             self.alpha,
