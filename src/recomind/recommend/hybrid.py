@@ -39,7 +39,8 @@ from recomind.recommend.userknn import UserKNNRecommender
 
 logger = logging.getLogger(__name__)
 
-_COMPONENTS: dict[str, type[Recommender]] = {
+#: Strategies a hybrid can blend, by their stable ``name`` (the registry adds the hybrid).
+COMPONENTS: dict[str, type[Recommender]] = {
     c.name: c
     for c in (
         PopularityRecommender,
@@ -211,7 +212,7 @@ class HybridRecommender(Recommender):
         super().__init__()
         recency.validate(recency_half_life, recency_floor)
         self.components = list(components) if components is not None else list(DEFAULT_COMPONENTS)
-        unknown = set(self.components) - set(_COMPONENTS)
+        unknown = set(self.components) - set(COMPONENTS)
         if unknown:
             raise ValueError(f"unknown hybrid components: {sorted(unknown)}")
         self.component_params = {k: dict(v) for k, v in (component_params or {}).items()}
@@ -280,7 +281,7 @@ class HybridRecommender(Recommender):
             logger.info("hybrid: fitting %s", name)
             params = self.component_kwargs(name)
             models[name] = (
-                fit_one(name, params) if fit_one else _COMPONENTS[name](**params).fit(data)
+                fit_one(name, params) if fit_one else COMPONENTS[name](**params).fit(data)
             )
         return self.set_components(models, data)
 
@@ -790,7 +791,5 @@ class HybridRecommender(Recommender):
         """Read a blender and its sibling component files written by :meth:`save`."""
         p = Path(path)
         model = super().load(p)
-        model.models = {
-            name: _COMPONENTS[name].load(_sibling(p, name)) for name in model.components
-        }
+        model.models = {name: COMPONENTS[name].load(_sibling(p, name)) for name in model.components}
         return model

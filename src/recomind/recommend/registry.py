@@ -5,30 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from recomind.recommend.als import ALSRecommender
 from recomind.recommend.base import Recommender
-from recomind.recommend.content import ContentRecommender
-from recomind.recommend.ease import EASERecommender
-from recomind.recommend.hybrid import HybridRecommender
-from recomind.recommend.itemknn import ItemKNNRecommender
-from recomind.recommend.popularity import PopularityRecommender
-from recomind.recommend.userknn import UserKNNRecommender
+from recomind.recommend.hybrid import COMPONENTS, HybridRecommender
 
 logger = logging.getLogger(__name__)
 
-#: Every strategy class by its stable ``name``.
-STRATEGIES: dict[str, type[Recommender]] = {
-    cls.name: cls
-    for cls in (
-        PopularityRecommender,
-        ContentRecommender,
-        ItemKNNRecommender,
-        UserKNNRecommender,
-        ALSRecommender,
-        EASERecommender,
-        HybridRecommender,
-    )
-}
+#: Every strategy class by its stable ``name``: the hybrid's components, then the hybrid.
+STRATEGIES: dict[str, type[Recommender]] = {**COMPONENTS, HybridRecommender.name: HybridRecommender}
 
 
 def build(name: str, **params: Any) -> Recommender:
