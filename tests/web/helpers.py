@@ -42,11 +42,14 @@ def actions(engine: Engine, user_id: str, action_type: str | None = None) -> lis
         return list(conn.execute(stmt))
 
 
-def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
-    """Poll ``check`` until it returns something truthy (the browser sends asynchronously)."""
+def eventually(
+    check: Callable[[], T], until: Callable[[T], bool] = bool, timeout: float = 10.0
+) -> T:
+    """Poll ``check`` until ``until`` holds for its result (the browser sends asynchronously,
+    and the bus persists an accepted action a moment after the client sees it accepted)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
-        if result or time.monotonic() > deadline:
+        if until(result) or time.monotonic() > deadline:
             return result
         time.sleep(0.05)

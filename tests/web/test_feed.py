@@ -99,7 +99,9 @@ def test_likes_in_one_tag_steer_the_next_videos(
         shown = next_video(page)
     assert len(liked) == 3, "never found three videos tagged #pets"
 
-    rows = eventually(lambda: actions(web.engine, user_id, "like"))
+    rows = eventually(
+        lambda: actions(web.engine, user_id, "like"), until=lambda r: len(r) >= len(liked)
+    )
     assert sorted(r.video_id for r in rows) == sorted(liked)
 
     following = [next_video(page) for _ in range(4)]
