@@ -156,6 +156,30 @@ def test_serving_rows_weigh_actions_as_the_evaluation_does(
     assert 0 < row[0, model.item_index["v12"]] < trained.weight_like  # oldest like, decayed
 
 
+def test_actions_on_unknown_videos_still_take_a_recency_position(
+    sqlite_engine: Engine, trained: Settings
+) -> None:
+    """A new upload the model has never seen has no column, but older actions decay past it."""
+    ranker = EngineRanker.from_settings(trained, background=False)
+    model = ranker.model()
+    assert model is not None and "upload-1" not in model.item_index
+    t = utcnow()
+    history = [
+        HistoryItem("v7", "like", t, None),
+        HistoryItem("upload-1", "like", t - timedelta(minutes=1), None),
+        HistoryItem("v0", "like", t - timedelta(minutes=2), None),
+    ]
+    # Pending: one unknown and one known video, acted on after everything stored.
+    exclude = {h.video_id for h in history} | {"upload-2", "v30"}
+    row, _ = ranker.history_rows(model, [UserInput("x", history, None, exclude)])
+    # Pending sort by id: upload-2 (position 0), v30 (1); stored: v7 (2), upload-1 (3), v0 (4).
+    f = model.hybrid.recency_factors([1, 2, 4])
+    assert row.nnz == 3
+    assert row[0, model.item_index["v30"]] == pytest.approx(trained.weight_view * f[0])
+    assert row[0, model.item_index["v7"]] == pytest.approx(trained.weight_like * f[1])
+    assert row[0, model.item_index["v0"]] == pytest.approx(trained.weight_like * f[2])
+
+
 def test_seen_and_skipped_are_never_returned(sqlite_engine: Engine, trained: Settings) -> None:
     ranker = EngineRanker.from_settings(trained, background=False)
     t = utcnow()

@@ -233,31 +233,43 @@ class EngineRanker:
         self, model: LoadedModel, users: Sequence[UserInput]
     ) -> tuple[sparse.csr_matrix, list[np.ndarray]]:
         """Each user's recency-weighted history row (as the hybrid's ``history_matrix``
-        weighs a stored history) and the item indices never to return."""
+        weighs a stored history) and the item indices never to return.
+
+        Every action takes a recency position, including one on a video the model does not
+        know yet (a new upload): it is still one of the user's newer actions, so older ones
+        decay past it, as in :mod:`recomind.recommend.recency`. Only known videos get a
+        column in the row.
+        """
         index = model.item_index
         durations = model.item_durations
         rows = []
         excludes: list[np.ndarray] = []
         for user in users:
+            in_history = {h.video_id for h in user.history}
+            # Acted on but not stored yet (the cache's recently-seen set): count as views,
+            # newer than anything stored.
+            pending = sorted(user.exclude - in_history)
             items: list[int] = []
             weights: list[float] = []
-            in_history: set[str] = set()
-            for h in user.history:
+            positions: list[int] = []
+            for position, video_id in enumerate(pending):
+                i = index.get(video_id)
+                if i is not None:
+                    items.append(i)
+                    weights.append(self.settings.weight_view)
+                    positions.append(position)
+            for position, h in enumerate(user.history, start=len(pending)):  # newest first
                 i = index.get(h.video_id)
-                in_history.add(h.video_id)
                 if i is None:
                     continue
                 d = float(durations[i])
                 dur = d if np.isfinite(d) else None
                 items.append(i)
                 weights.append(action_weight(self.settings, h.action_type, h.watch_time_ms, dur))
-            # Acted on but not stored yet (the cache's recently-seen set): count as a view,
-            # newer than anything stored.
-            pending = [index[v] for v in sorted(user.exclude - in_history) if v in index]
-            positions = np.arange(len(pending) + len(items))
-            weights_all = np.asarray([self.settings.weight_view] * len(pending) + weights)
-            weights_all *= model.hybrid.recency_factors(positions)  # history is newest first
-            rows.append(history_row(pending + items, weights_all, model.hybrid.n_items))
+                positions.append(position)
+            weights_all = np.asarray(weights, dtype=np.float64)
+            weights_all *= model.hybrid.recency_factors(np.asarray(positions, dtype=np.int64))
+            rows.append(history_row(items, weights_all, model.hybrid.n_items))
             ex = [index[v] for v in user.exclude if v in index]
             excludes.append(np.asarray(ex, dtype=np.int64))
         return sparse.vstack(rows, format="csr"), excludes
