@@ -62,6 +62,13 @@ def test_movielens_sample_end_to_end(movielens_dir: Path, tmp_path: Path) -> Non
     loaded = json.loads(paths["json"].read_text())
     assert loaded["dataset"] == "movielens-small"
     assert loaded["models"][0]["metrics"]["NDCG@10"] == pytest.approx(pop)
+    assert "per_user" not in loaded["models"][0]
+    # Every model has a bootstrap interval around its test NDCG@10.
+    for m in result.models:
+        low, high = m.intervals["NDCG@10"]
+        assert low <= m.metrics["NDCG@10"] <= high and low < high
+    # Peers only: no RecoMind model to set against the best peer.
+    assert result.comparisons == [] and "Paired over" not in md
 
 
 def test_microlens_sample_hybrid_end_to_end(microlens_dir: Path) -> None:
@@ -81,3 +88,15 @@ def test_microlens_sample_hybrid_end_to_end(microlens_dir: Path) -> None:
     assert hybrid.metrics["NDCG@10"] > by["most-popular"].metrics["NDCG@10"]
     assert hybrid.fit_seconds >= by["recomind:ease"].fit_seconds
     assert set(hybrid.metrics) >= {"HR@10", "NDCG@10", "HR@20", "NDCG@20"}
+    # The hybrid is set against the best peer, paired over the same 1,000 test users.
+    [found] = result.comparisons
+    best_peer = max(("most-popular", "ease"), key=lambda k: by[k].metrics["NDCG@10"])
+    assert (found["model"], found["baseline"], found["users"]) == (
+        "recomind:hybrid",
+        best_peer,
+        1000,
+    )
+    gap = hybrid.metrics["NDCG@10"] - by[best_peer].metrics["NDCG@10"]
+    assert found["difference"] == pytest.approx(gap)
+    assert found["low"] <= found["difference"] <= found["high"]
+    assert "Paired over the same 1,000 test users" in report.markdown(result)

@@ -41,6 +41,13 @@ def test_known_permutation_ndcg() -> None:
     assert metrics.recall_at_k(hits, [2], 2) == 0.5
 
 
+def test_ndcg_per_user_by_hand() -> None:
+    hits = np.array([[False, True, True], [True, False, False], [False, False, False]])
+    got = metrics.ndcg_per_user(hits, [2, 1, 1], 3)
+    assert got == pytest.approx([(1 / LOG2_3 + 1 / 2) / (1 + 1 / LOG2_3), 1.0, 0.0])
+    assert metrics.ndcg_at_k(hits, [2, 1, 1], 3) == pytest.approx(got.mean())
+
+
 def test_recall_denominator_is_min_k_targets() -> None:
     hits = np.array([[True, False, True, False]])
     assert metrics.recall_at_k(hits, [10], 4) == pytest.approx(0.5)  # 2 / min(4, 10)

@@ -90,8 +90,8 @@ def recall_at_k(hits: BoolMatrix, n_targets: npt.ArrayLike, k: int) -> float:
     return float((h.sum(axis=1) / np.minimum(n, k)).mean())
 
 
-def ndcg_at_k(hits: BoolMatrix, n_targets: npt.ArrayLike, k: int) -> float:
-    """Mean normalised discounted cumulative gain at ``k`` with binary relevance.
+def ndcg_per_user(hits: BoolMatrix, n_targets: npt.ArrayLike, k: int) -> npt.NDArray[np.float64]:
+    """Each user's normalised discounted cumulative gain at ``k`` with binary relevance.
 
     ``DCG = sum_r hit_r / log2(r + 2)`` over ranks ``r = 0 .. k-1``; the ideal DCG puts
     ``min(k, n_targets)`` hits at the top ranks.
@@ -107,18 +107,23 @@ def ndcg_at_k(hits: BoolMatrix, n_targets: npt.ArrayLike, k: int) -> float:
 
     Returns
     -------
-    float
-        Mean over users, in ``[0, 1]``; ``nan`` when there are no users.
+    numpy.ndarray
+        ``(n_users,)`` values in ``[0, 1]``.
     """
     h = _check(hits, k)
-    if h.shape[0] == 0:
-        return float("nan")
     n = _n_targets(n_targets, h.shape[0])
     discounts = 1.0 / np.log2(np.arange(2, h.shape[1] + 2, dtype=np.float64))
     dcg = (h * discounts).sum(axis=1)
     ideal_cum = np.concatenate([[0.0], np.cumsum(discounts)])
     idcg = ideal_cum[np.minimum(n, h.shape[1]).astype(np.int64)]
-    return float((dcg / idcg).mean())
+    out: npt.NDArray[np.float64] = dcg / idcg
+    return out
+
+
+def ndcg_at_k(hits: BoolMatrix, n_targets: npt.ArrayLike, k: int) -> float:
+    """Mean over users of :func:`ndcg_per_user`, in ``[0, 1]``; ``nan`` when there are none."""
+    values = ndcg_per_user(hits, n_targets, k)
+    return float(values.mean()) if values.size else float("nan")
 
 
 def coverage(ranked: npt.ArrayLike, n_items: int, k: int) -> float:

@@ -12,6 +12,8 @@ from .runner import RunResult
 
 logger = logging.getLogger(__name__)
 
+CI_COLUMN = "NDCG@10 95% CI"
+
 
 def _fmt_params(params: dict[str, Any]) -> str:
     shown = {k: v for k, v in params.items() if k not in ("num_threads", "random_state", "block")}
@@ -42,21 +44,38 @@ def markdown(run: RunResult) -> str:
         f"{run.n_test_users:,} test users; tuned on {tune}; "
         f"wall time {run.wall_seconds:.0f} s.",
         "",
-        "| model | parameters | " + " | ".join(names) + " | fit s | score s |",
-        "|---|---|" + "---:|" * (len(names) + 2),
+        "| model | parameters | " + " | ".join(names) + f" | {CI_COLUMN} | fit s | score s |",
+        "|---|---|" + "---:|" * (len(names) + 3),
     ]
     for m in run.models:
         if m.error:
-            lines.append(f"| {m.label} | failed: {m.error} |" + " |" * (len(names) + 2))
+            lines.append(f"| {m.label} | failed: {m.error} |" + " |" * (len(names) + 3))
             continue
         cells = [_fmt(m.metrics.get(n, float("nan"))) for n in names]
+        interval = m.intervals.get("NDCG@10")
+        cells.append(f"{interval[0]:.4f} - {interval[1]:.4f}" if interval else "n/a")
         lines.append(
             f"| {m.label} | {_fmt_params(m.params)} | "
             + " | ".join(cells)
             + f" | {m.fit_seconds:.1f} | {m.score_seconds:.1f} |"
         )
     lines.append("")
+    lines.extend(comparison_lines(run))
     return "\n".join(lines)
+
+
+def comparison_lines(run: RunResult) -> list[str]:
+    """One sentence per paired comparison (see :mod:`.significance`)."""
+    out = []
+    for c in run.comparisons:
+        out.append(
+            f"Paired over the same {c['users']:,} test users, {c['model']} minus "
+            f"{c['baseline']} on {c['metric']}: {c['difference']:+.4f} "
+            f"({c['confidence']:.0%} bootstrap interval {c['low']:+.4f} to {c['high']:+.4f}; "
+            f"paired t-test p = {c['p_value']:.2g})."
+        )
+        out.append("")
+    return out
 
 
 def bar_chart(run: RunResult, path: Path) -> None:
@@ -66,18 +85,22 @@ def bar_chart(run: RunResult, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [(m.label, m.metrics.get("NDCG@10", 0.0)) for m in run.models if not m.error]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(rows), 2) + 1.2))
-    labels = [r[0] for r in rows]
-    values = [r[1] for r in rows]
+    done = [m for m in run.models if not m.error]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(done), 2) + 1.2))
+    labels = [m.label for m in done]
+    values = [m.metrics.get("NDCG@10", 0.0) for m in done]
+    # Error bars: the 95% bootstrap interval over test users (none where it is missing).
+    spans = [m.intervals.get("NDCG@10", [v, v]) for m, v in zip(done, values, strict=True)]
+    xerr = [[v - lo for v, (lo, _) in zip(values, spans, strict=True)],
+            [hi - v for v, (_, hi) in zip(values, spans, strict=True)]]  # fmt: skip
     colors = ["#1f77b4" if lab.startswith("recomind:") else "#aaaaaa" for lab in labels]
-    ax.barh(labels, values, color=colors)
+    ax.barh(labels, values, color=colors, xerr=xerr, ecolor="#333333", capsize=2)
     ax.invert_yaxis()
     for y, v in enumerate(values):
         ax.text(v, y, f" {v:.4f}", va="center", fontsize=8)
-    ax.set_xlabel("NDCG@10 (test)")
+    ax.set_xlabel("NDCG@10 (test; bars: 95% bootstrap interval over users)")
     ax.set_title(f"{run.dataset}: NDCG@10 ({run.protocol})")
-    ax.set_xlim(0, max([*values, 1e-3]) * 1.2)
+    ax.set_xlim(0, max([*values, *(hi for _, hi in spans), 1e-3]) * 1.2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

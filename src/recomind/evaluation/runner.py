@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from recomind.recommend import registry
 from recomind.recommend.base import Interactions, Recommender
 from recomind.recommend.hybrid import ComponentFitter, HybridRecommender
 
+from . import metrics, significance
 from .datasets import Dataset, load
 from .grids import Params, grid_for
 from .peers import PEERS
@@ -59,7 +61,12 @@ class ModelResult:
     score_seconds: float = float("nan")
     tune_seconds: float = 0.0
     validation: list[dict[str, Any]] = field(default_factory=list)
+    intervals: dict[str, list[float]] = field(default_factory=dict)
     error: str | None = None
+    per_user: dict[str, npt.NDArray[np.float64]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Test values per evaluated user (for the paired comparison); not written to reports."""
 
 
 @dataclass
@@ -82,9 +89,18 @@ class RunResult:
     wall_seconds: float = 0.0
     environment: dict[str, str] = field(default_factory=dict)
     models: list[ModelResult] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for model in out["models"]:
+            del model["per_user"]
+        return out
+
+    def best(self, family: Family, metric: str = SELECTION_METRIC) -> ModelResult | None:
+        """The ``family`` model with the highest test ``metric`` (``None`` if none ran)."""
+        done = [m for m in self.models if m.family == family and metric in m.metrics]
+        return max(done, key=lambda m: m.metrics[metric], default=None)
 
 
 def recomind_strategies() -> dict[str, Callable[..., Recommender]]:
@@ -255,6 +271,10 @@ def evaluate_model(
     gc.collect()
     result.score_seconds = ranking.seconds
     result.metrics = measure(ranking, n_items, protocol)
+    values = metrics.ndcg_per_user(ranking.hits, ranking.n_targets, 10)
+    result.per_user[SELECTION_METRIC] = values
+    if values.size >= 2:
+        result.intervals[SELECTION_METRIC] = list(significance.mean_interval(values, seed=seed))
     logger.info(
         "%s %s: test %s",
         spec.label,
@@ -353,5 +373,21 @@ def run(
         if on_result is not None:
             on_result(result)
     cache.clear()
+    result.comparisons = compare_to_best_peer(result, seed=seed)
     result.wall_seconds = time.perf_counter() - wall
     return result
+
+
+def compare_to_best_peer(run: RunResult, *, seed: int = 0) -> list[dict[str, Any]]:
+    """The hybrid (else the best RecoMind model) against the best peer on test NDCG@10,
+    paired over the same test users (:func:`.significance.compare`)."""
+    peer = run.best("peer")
+    ours = next((m for m in run.models if m.label == "recomind:hybrid" and m.metrics), None)
+    ours = ours or run.best("recomind")
+    if peer is None or ours is None:
+        return []
+    a, b = ours.per_user.get(SELECTION_METRIC), peer.per_user.get(SELECTION_METRIC)
+    if a is None or b is None or a.size < 2:
+        return []
+    found = significance.compare(ours.label, a, peer.label, b, metric=SELECTION_METRIC, seed=seed)
+    return [asdict(found)]
