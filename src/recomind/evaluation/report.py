@@ -36,7 +36,7 @@ def markdown(run: RunResult) -> str:
     """The results table of one run, with a line describing the setup."""
     names = metric_names(run)
     sample = f", sample of {run.sample_users} users" if run.sample_users else ""
-    tune = f"{run.tune_users} validation users" if run.tune_users else "all validation users"
+    tune = f"{run.tune_users:,} validation users" if run.tune_users else "all validation users"
     lines = [
         f"### {run.dataset} ({run.protocol}{sample}{', fast grids' if run.fast else ''})",
         "",
@@ -96,8 +96,8 @@ def bar_chart(run: RunResult, path: Path) -> None:
     colors = ["#1f77b4" if lab.startswith("recomind:") else "#aaaaaa" for lab in labels]
     ax.barh(labels, values, color=colors, xerr=xerr, ecolor="#333333", capsize=2)
     ax.invert_yaxis()
-    for y, v in enumerate(values):
-        ax.text(v, y, f" {v:.4f}", va="center", fontsize=8)
+    for y, (v, (_, hi)) in enumerate(zip(values, spans, strict=True)):
+        ax.text(max(v, hi), y, f" {v:.4f}", va="center", fontsize=8)
     ax.set_xlabel("NDCG@10 (test; bars: 95% bootstrap interval over users)")
     ax.set_title(f"{run.dataset}: NDCG@10 ({run.protocol})")
     ax.set_xlim(0, max([*values, *(hi for _, hi in spans), 1e-3]) * 1.2)
