@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     precompute_max_users: int = Field(
         default=10_000, ge=0, description="Precompute at most this many (most recent) users."
     )
+    precompute_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes the precompute job ranks in (0: one per core). An in-process "
+        "cache (memory://) is always filled in-process.",
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from recomind.cache import keys
-from recomind.jobs import JobContext, run_jobs
+from recomind.jobs import JobContext, precompute, run_jobs
 from recomind.recommend.engine_ranker import EngineRanker
 from tests.jobs.conftest import Served, load_design
 
@@ -45,3 +46,25 @@ def test_store_list_respects_the_generation_guard(served: Served) -> None:
     assert _cached(served, "A") is None
     assert service.store_list("A", items, service.generation("A")) is True
     assert _cached(served, "A") == [i.video_id for i in items]
+
+
+def test_precompute_in_worker_processes_stores_the_same_lists(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two worker processes fill a shared cache (Redis) with the lists an in-process run
+    stores; an in-process cache (the embedded default) is always filled in-process."""
+    monkeypatch.setattr(precompute, "BATCH", 4)  # 15 users: 4 chunks to share out
+    load_design(served)
+    served.settle()
+    served.run("train")
+    service = served.state.recommendations
+    settings = served.settings.model_copy(update={"precompute_workers": 2})
+    [pre] = run_jobs(JobContext(settings, served.engine, service), ["precompute"])
+    assert pre.ok, pre.error
+    shared = not settings.cache_url.startswith("memory://")
+    assert pre.summary["workers"] == (2 if shared else 1)
+    users = sorted({f"o{u}" for u in range(8)} | {f"k{u}" for u in range(6)} | {"A"})
+    assert pre.summary["users"] == len(users)
+    assert pre.summary["stored_from_batch"] == len(users)
+    for user in users:
+        assert _cached(served, user) == [i.video_id for i in service.compute_for_user(user)]
