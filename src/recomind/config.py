@@ -135,8 +135,8 @@ class Settings(BaseSettings):
     precompute_workers: int = Field(
         default=0,
         ge=0,
-        description="Processes the precompute job ranks in (0: one per core). An in-process "
-        "cache (memory://) is always filled in-process.",
+        description="Processes the precompute job ranks in (0: one per core, at most 4). "
+        "An in-process cache (memory://) is always filled in-process.",
     )
 
     host: str = "127.0.0.1"

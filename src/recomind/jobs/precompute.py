@@ -1,9 +1,9 @@
 """The ``precompute`` job: rank recently active users in batches and cache their lists.
 
 Users are ranked in chunks of :data:`BATCH` (one ``rank_many`` call each). With a shared
-cache (Redis) the chunks are spread over worker processes, one per core by default
-(``RECOMIND_PRECOMPUTE_WORKERS``): ranking is mostly Python and numpy on one thread, so a
-second process on a second core nearly halves the job. Each worker opens its own database
+cache (Redis) the chunks are spread over worker processes (``RECOMIND_PRECOMPUTE_WORKERS``;
+by default one per core, at most 4): ranking is mostly Python and numpy on one thread, so
+a second process on a second core nearly halves the job. Each worker opens its own database
 engine, cache client and model (:func:`_start_worker`). An in-process cache (``memory://``)
 can only be filled by the process that serves it, so there the job always runs in-process.
 """
@@ -33,6 +33,7 @@ from recomind.storage.tables import video_actions
 logger = logging.getLogger(__name__)
 
 BATCH = 64
+MAX_AUTO_WORKERS = 4  # each worker holds a copy of the model
 
 
 def active_users(conn: Connection, *, since: datetime, limit: int) -> list[str]:
@@ -56,10 +57,10 @@ def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 
 def worker_count(settings: Settings, n_users: int) -> int:
     """Processes to rank in: 1 with an in-process cache; else ``precompute_workers``
-    (0: one per core), never more than there are chunks."""
+    (0: one per core, at most :data:`MAX_AUTO_WORKERS`), never more than there are chunks."""
     if settings.cache_url.startswith("memory://"):
         return 1
-    wanted = settings.precompute_workers or (os.cpu_count() or 1)
+    wanted = settings.precompute_workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
     return max(1, min(wanted, -(-n_users // BATCH)))
 
 
