@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from recomind.cache import Cache, keys, open_cache
-from recomind.cache.safe import SafeCache
+from recomind.cache.safe import NO_LOCK, SafeCache
 
 
 def test_set_get_delete(cache: Cache, key_prefix: str) -> None:
@@ -41,6 +41,25 @@ def test_incr_counts_and_expires(cache: Cache, key_prefix: str) -> None:
     assert cache.incr(k, 0.4) == 1
 
 
+def test_lock_is_exclusive_until_released_or_expired(cache: Cache, key_prefix: str) -> None:
+    k = keys.key(key_prefix, keys.JOBS_LOCK)
+    first = cache.try_lock(k, 60)
+    assert first is not None
+    assert cache.try_lock(k, 60) is None  # held
+    assert cache.unlock(k, "not-the-token") is False
+    assert cache.try_lock(k, 60) is None  # a wrong token released nothing
+    assert cache.unlock(k, first) is True
+    assert cache.unlock(k, first) is False  # only once
+    second = cache.try_lock(k, 0.3)
+    assert second is not None and second != first
+    time.sleep(0.5)
+    third = cache.try_lock(k, 60)  # the holder never released it, but it expired
+    assert third is not None
+    assert cache.unlock(k, second) is False  # the late holder cannot free the new lock
+    assert cache.try_lock(k, 60) is None
+    assert cache.unlock(k, third) is True
+
+
 def test_delete_prefix_removes_only_that_prefix(cache: Cache, key_prefix: str) -> None:
     for i in range(5):
         cache.set(keys.key(key_prefix, "a", str(i)), b"1", 60)
@@ -66,5 +85,8 @@ def test_dead_redis_becomes_misses_not_errors() -> None:
     safe.set("k", b"v", 10)
     safe.delete("k")
     assert safe.incr("k") is None
+    # A lock cannot be checked: the caller goes ahead unguarded rather than never.
+    assert safe.try_lock("lock", 60) == NO_LOCK
+    assert safe.unlock("lock", NO_LOCK) is True
     assert safe.available is False  # the breaker is open: no more waiting on timeouts
     assert safe.ping() is False

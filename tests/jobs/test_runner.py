@@ -14,10 +14,13 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine, insert, select
 
+from recomind.cache import Cache, keys
+from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JOBS, JobContext, run_jobs
 from recomind.jobs.runner import Job
 from recomind.jobs.scheduler import Scheduler
+from recomind.recommend.serving import RecommendationService
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.storage import migrate
 from recomind.storage import repository as repo
@@ -114,6 +117,35 @@ def test_train_consumes_pending_signals_and_the_scheduler_runs_it(
     assert (tmp_path / "m" / "LATEST").exists()
     with engine.connect() as conn:
         assert conn.execute(select(retrain_signals.c.consumed_at)).scalar_one() is not None
+
+
+def test_only_one_scheduler_runs_the_jobs_at_a_time(
+    engine: Engine, cache: Cache, key_prefix: str, tmp_path: Path
+) -> None:
+    """Two serve processes' schedulers share a cache: while one holds the jobs lock, the
+    other's run is skipped (and counted); once it is released, the other runs."""
+    _seed(engine)
+    settings = Settings(model_dir=str(tmp_path / "m"), cache_prefix=key_prefix)
+    shared = SafeCache(cache)
+    one, two = (
+        Scheduler(
+            JobContext(settings, engine, RecommendationService(engine, shared, settings)),
+            interval_s=3600,
+        )
+        for _ in range(2)
+    )
+    lock = keys.key(key_prefix, keys.JOBS_LOCK)
+    token = shared.try_lock(lock, 60)  # process one is running the jobs
+    assert token is not None
+    skipped = REGISTRY.get_sample_value("recomind_jobs_skipped_total") or 0.0
+    assert two.run_locked(["popularity"]) is None
+    assert REGISTRY.get_sample_value("recomind_jobs_skipped_total") == skipped + 1
+    assert shared.unlock(lock, token)
+    results = two.run_locked(["popularity"])
+    assert results is not None and [r.ok for r in results] == [True]
+    # The run released the lock: the first scheduler can take its turn.
+    again = one.run_locked(["popularity"])
+    assert again is not None and again[0].ok
 
 
 def test_cli_jobs_run_and_list(tmp_path: Path) -> None:

@@ -46,6 +46,18 @@ class Cache(ABC):
         """Remove every key starting with ``prefix`` (tests and admin only)."""
 
     @abstractmethod
+    def try_lock(self, key: str, ttl_s: float) -> str | None:
+        """Take the lock ``key`` for at most ``ttl_s`` seconds unless another holder has it.
+
+        Returns the holder's token (pass it to :meth:`unlock`), or ``None`` when it is held.
+        """
+
+    @abstractmethod
+    def unlock(self, key: str, token: str) -> bool:
+        """Release ``key`` if ``token`` still holds it; ``False`` when it expired (and may
+        have been taken by someone else since), which leaves the other holder's lock alone."""
+
+    @abstractmethod
     def ping(self) -> bool:
         """True when the backend answers."""
 

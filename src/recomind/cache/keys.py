@@ -22,3 +22,5 @@ GENERATION = "recommendations_generation"
 FRESH = "recommendations_fresh"
 #: Bumped whenever a user's profile changes; a read that raced with it is not cached.
 PROFILE_GENERATION = "user_profile_generation"
+#: Held while one process runs the scheduled batch jobs (``recomind serve --workers N``).
+JOBS_LOCK = "jobs_lock"

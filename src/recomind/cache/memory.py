@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import threading
 import time
+import uuid
 
 from recomind.cache.base import Cache
 
@@ -13,6 +14,7 @@ class MemoryCache(Cache):
     def __init__(self, max_keys: int = 100_000) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._sets: dict[str, tuple[builtins.set[str], float]] = {}
+        self._locks: dict[str, tuple[str, float]] = {}  # key -> (token, expiry)
         self._lock = threading.Lock()
         self._max_keys = max_keys
 
@@ -65,6 +67,24 @@ class MemoryCache(Cache):
                 value, exp = int(item[0]) + 1, item[1]
             self._data[key] = (str(value).encode(), exp)
             return value
+
+    def try_lock(self, key: str, ttl_s: float) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            held = self._locks.get(key)
+            if held is not None and held[1] > now:
+                return None
+            token = uuid.uuid4().hex
+            self._locks[key] = (token, now + ttl_s)
+            return token
+
+    def unlock(self, key: str, token: str) -> bool:
+        with self._lock:
+            held = self._locks.get(key)
+            if held is None or held[0] != token or held[1] <= time.monotonic():
+                return False
+            del self._locks[key]
+            return True
 
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
         now = time.monotonic()

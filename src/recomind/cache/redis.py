@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import uuid
 
 import redis
+from redis.exceptions import LockError
 
 from recomind.cache.base import Cache, CacheError
 
@@ -57,6 +59,26 @@ class RedisCache(Cache):
             return value
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
+
+    def try_lock(self, key: str, ttl_s: float) -> str | None:
+        token = uuid.uuid4().hex
+        # redis-py's Lock: SET NX PX to take it, a Lua compare-and-delete to release it.
+        lock = self._client.lock(key, timeout=ttl_s, blocking=False, thread_local=False)
+        try:
+            return token if lock.acquire(token=token) else None
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def unlock(self, key: str, token: str) -> bool:
+        lock = self._client.lock(key, thread_local=False)
+        lock.local.token = token.encode()
+        try:
+            lock.release()
+        except LockError:  # expired, or another holder's now
+            return False
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return True
 
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
         if not members:

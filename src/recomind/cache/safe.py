@@ -16,6 +16,9 @@ from recomind.cache.base import Cache, CacheError
 
 logger = logging.getLogger(__name__)
 
+#: The token :meth:`SafeCache.try_lock` grants when the cache cannot be reached.
+NO_LOCK = "no-lock"
+
 CACHE_ERRORS = Counter("recomind_cache_errors_total", "Cache backend errors (served without cache)")
 
 
@@ -76,6 +79,26 @@ class SafeCache:
         except CacheError as exc:
             self._failed("incr", exc)
             return None
+
+    def try_lock(self, key: str, ttl_s: float) -> str | None:
+        """As :meth:`Cache.try_lock`, but an unreachable cache grants :data:`NO_LOCK`: the
+        caller goes ahead unguarded rather than never (work done twice beats work never done)."""
+        if self.available:
+            try:
+                return self.backend.try_lock(key, ttl_s)
+            except CacheError as exc:
+                self._failed("try_lock", exc)
+        logger.warning("cache unreachable: %s taken without a lock", key)
+        return NO_LOCK
+
+    def unlock(self, key: str, token: str) -> bool:
+        if token == NO_LOCK:
+            return True
+        try:
+            return self.backend.unlock(key, token)
+        except CacheError as exc:
+            self._failed("unlock", exc)
+            return False
 
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
         try:
