@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from recomind.cache import keys
+from recomind.config import Settings
 from recomind.jobs import JobContext, precompute, run_jobs
 from recomind.recommend.engine_ranker import EngineRanker
 from tests.jobs.conftest import Served, load_design
@@ -35,6 +36,17 @@ def test_batched_precompute_stores_the_refreshed_lists(served: Served) -> None:
         assert cached == fresh
 
 
+def test_small_jobs_and_in_process_caches_rank_in_process() -> None:
+    redis = Settings(cache_url="redis://127.0.0.1:6379/0", precompute_workers=2)
+    per_worker = precompute.BATCH * precompute.MIN_CHUNKS_PER_WORKER
+    assert precompute.worker_count(redis, 10_000) == 2
+    assert precompute.worker_count(redis, 2 * per_worker) == 2
+    assert precompute.worker_count(redis, 2 * per_worker - precompute.BATCH) == 1  # 15 chunks
+    assert precompute.worker_count(redis, 10) == 1
+    assert precompute.worker_count(redis.model_copy(update={"precompute_workers": 1}), 10_000) == 1
+    assert precompute.worker_count(Settings(cache_url="memory://"), 10_000) == 1
+
+
 def test_store_list_respects_the_generation_guard(served: Served) -> None:
     load_design(served)
     served.settle()
@@ -53,7 +65,8 @@ def test_precompute_in_worker_processes_stores_the_same_lists(
 ) -> None:
     """Two worker processes fill a shared cache (Redis) with the lists an in-process run
     stores; an in-process cache (the embedded default) is always filled in-process."""
-    monkeypatch.setattr(precompute, "BATCH", 4)  # 15 users: 4 chunks to share out
+    monkeypatch.setattr(precompute, "BATCH", 2)  # 15 users: 8 chunks to share out
+    monkeypatch.setattr(precompute, "MIN_CHUNKS_PER_WORKER", 4)
     load_design(served)
     served.settle()
     served.run("train")

@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 BATCH = 64
 MAX_AUTO_WORKERS = 4  # each worker holds a copy of the model
+#: Chunks each worker must have for a pool to pay off: starting a worker (imports, model
+#: load) costs ~1-3 s, ranking one chunk ~0.5 s.
+MIN_CHUNKS_PER_WORKER = 8
 
 
 def active_users(conn: Connection, *, since: datetime, limit: int) -> list[str]:
@@ -57,11 +60,13 @@ def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
 
 def worker_count(settings: Settings, n_users: int) -> int:
     """Processes to rank in: 1 with an in-process cache; else ``precompute_workers``
-    (0: one per core, at most :data:`MAX_AUTO_WORKERS`), never more than there are chunks."""
+    (0: one per core, at most :data:`MAX_AUTO_WORKERS`), but no more than give each worker
+    :data:`MIN_CHUNKS_PER_WORKER` chunks (a small job runs in-process)."""
     if settings.cache_url.startswith("memory://"):
         return 1
     wanted = settings.precompute_workers or min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
-    return max(1, min(wanted, -(-n_users // BATCH)))
+    n_chunks = -(-n_users // BATCH)
+    return max(1, min(wanted, n_chunks // MIN_CHUNKS_PER_WORKER))
 
 
 def _service(ctx: JobContext) -> RecommendationService:
