@@ -23,6 +23,9 @@ def _scenario(api: Api) -> list[Any]:
         ("post", "/users", {"user_id": "alice", "name": "Alice"}),
         ("post", "/video_action", {"user_id": "alice", "video_id": "v2", "action_type": "like"}),
         ("post", "/video_action", {"user_id": "bob", "video_id": "v2", "action_type": "like"}),
+        # A like refreshes bob's list in the background; a skip does not. Without this
+        # settle, whether that refresh already sees the skip is a race (the list differs).
+        ("settle", "", None),
         ("post", "/video_action", {"user_id": "bob", "video_id": "v5", "action_type": "skip"}),
         (
             "post",
