@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import datetime, timedelta
 from typing import Any
@@ -190,7 +190,9 @@ def _worker_chunk(chunk: Sequence[str]) -> tuple[int, int]:
     return len(chunk), precompute_chunk(settings, service, ranker, chunk)
 
 
-def _in_processes(settings: Settings, work: list[Sequence[str]], workers: int) -> Any:
+def _in_processes(
+    settings: Settings, work: list[Sequence[str]], workers: int
+) -> Iterator[tuple[int, int]]:
     """Yield ``(users, stored)`` per chunk as ``workers`` spawned processes finish them."""
     context = multiprocessing.get_context("spawn")  # no forked locks, threads or sockets
     with ProcessPoolExecutor(
