@@ -41,6 +41,18 @@ def test_incr_counts_and_expires(cache: Cache, key_prefix: str) -> None:
     assert cache.incr(k, 0.4) == 1
 
 
+def test_add_members_many_writes_every_key_with_its_ttl(cache: Cache, key_prefix: str) -> None:
+    a, b, empty = (keys.key(key_prefix, "seen", u) for u in ("a", "b", "c"))
+    cache.add_members(a, ["old"], 60)
+    cache.add_members_many({a: ["x", "y"], b: ["z"], empty: []}, 30)
+    assert cache.members(a) == {"old", "x", "y"}
+    assert cache.members(b) == {"z"}
+    assert cache.members(empty) == set()
+    for k in (a, b):
+        left = cache.ttl(k)
+        assert left is not None and 25 < left <= 30  # restarted at the new TTL
+
+
 def test_lock_is_exclusive_until_released_or_expired(cache: Cache, key_prefix: str) -> None:
     k = keys.key(key_prefix, keys.JOBS_LOCK)
     first = cache.try_lock(k, 60)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from recomind.api.notes import NoteBatcher
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
@@ -48,9 +49,13 @@ class AppState:
     recommendations: RecommendationService
     producer: Producer
     known_videos: set[str] = field(default_factory=set)
+    notes: NoteBatcher = field(init=False)
     _stop: asyncio.Event | None = None
     _consumers: asyncio.Task[None] | None = None
     _scheduler: Scheduler | None = None
+
+    def __post_init__(self) -> None:
+        self.notes = NoteBatcher(self.recommendations.note_actions)
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 
 
 class CacheError(Exception):
@@ -32,6 +33,12 @@ class Cache(ABC):
     @abstractmethod
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
         """Add strings to the set at ``key``; its TTL restarts at ``ttl_s``."""
+
+    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
+        """:meth:`add_members` for several keys at once (one round trip where the backend
+        can); each key's TTL restarts at ``ttl_s``."""
+        for key, members in items.items():
+            self.add_members(key, members, ttl_s)
 
     @abstractmethod
     def members(self, key: str) -> builtins.set[str]:

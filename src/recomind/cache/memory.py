@@ -108,9 +108,10 @@ class MemoryCache(Cache):
         now = time.monotonic()
         with self._lock:
             item = self._live(key, now)
-            if item is None or item[1] is None:
-                return None
-            return item[1] - now
+            if item is None:
+                members = self._sets.get(key)  # a set key has a TTL too, as in Redis
+                return members[1] - now if members and members[1] > now else None
+            return None if item[1] is None else item[1] - now
 
     def delete_prefix(self, prefix: str) -> int:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Mapping
 
 import redis
 from redis.exceptions import LockError
@@ -87,6 +88,18 @@ class RedisCache(Cache):
             pipe = self._client.pipeline(transaction=True)
             pipe.sadd(key, *members)
             pipe.pexpire(key, max(1, int(ttl_s * 1000)))
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
+        ms = max(1, int(ttl_s * 1000))
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key, members in items.items():
+                if members:
+                    pipe.sadd(key, *members)
+                    pipe.pexpire(key, ms)
             pipe.execute()
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc

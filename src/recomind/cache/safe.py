@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import logging
 import time
+from collections.abc import Mapping
 
 from prometheus_client import Counter
 
@@ -105,6 +106,12 @@ class SafeCache:
             self.backend.add_members(key, members, ttl_s)
         except CacheError as exc:
             self._failed("add_members", exc)
+
+    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
+        try:
+            self.backend.add_members_many(items, ttl_s)
+        except CacheError as exc:
+            self._failed("add_members_many", exc)
 
     def members(self, key: str) -> builtins.set[str]:
         if not self.available:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -346,14 +347,20 @@ class RecommendationService:
         The video is never served to them again, the action counts in their next ranking,
         and a like drops their cached list at once (when ``refresh_on_like`` is set).
         """
-        self.cache.add_members(
-            self._key(keys.RECENT_ACTIONS, user_id),
-            [f"{action_type}:{video_id}"],
-            self.settings.recommendations_ttl_s,
-        )
-        if action_type == "like" and self.settings.refresh_on_like:
-            self.mark_stale(user_id)
-            self.refresh_soon(user_id)
+        self.note_actions([(user_id, video_id, action_type)])
+
+    def note_actions(self, actions: Sequence[tuple[str, str, str]]) -> None:
+        """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
+        cache round trip for all of them (the API batches concurrent requests' actions)."""
+        recent: dict[str, list[str]] = {}
+        for user_id, video_id, action_type in actions:
+            key = self._key(keys.RECENT_ACTIONS, user_id)
+            recent.setdefault(key, []).append(f"{action_type}:{video_id}")
+        self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
+        if self.settings.refresh_on_like:
+            for user_id in dict.fromkeys(u for u, _, a in actions if a == "like"):
+                self.mark_stale(user_id)
+                self.refresh_soon(user_id)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
         """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""

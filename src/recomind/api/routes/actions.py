@@ -54,10 +54,9 @@ async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
         )
     except BusUnavailableError as exc:
         raise UnavailableError(str(exc)) from exc
-    note = state.recommendations.note_action
     if state.cache.is_local:  # an in-process dict: no I/O, no thread hop
-        note(body.user_id, body.video_id, body.action_type)
-    else:
-        await run_in_threadpool(note, body.user_id, body.video_id, body.action_type)
+        state.recommendations.note_action(body.user_id, body.video_id, body.action_type)
+    else:  # one Redis round trip for every request noting at the same moment
+        await state.notes.note(body.user_id, body.video_id, body.action_type)
     ACTIONS.labels(body.action_type).inc()
     return ActionAccepted(event_id=event.event_id)
