@@ -30,13 +30,17 @@ class NoteBatcher:
         self._write = write
         self._pending: list[Note] = []
         self._written: asyncio.Future[None] | None = None
+        self._flushing: set[asyncio.Task[None]] = set()
         self.batches = 0  # batches written (tests and stats)
 
     async def note(self, user_id: str, video_id: str, action_type: str) -> None:
         self._pending.append((user_id, video_id, action_type))
         if self._written is None:
-            self._written = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().create_task(self._flush())
+            loop = asyncio.get_running_loop()
+            self._written = loop.create_future()
+            flush = loop.create_task(self._flush())
+            self._flushing.add(flush)  # the loop holds tasks weakly: keep it until done
+            flush.add_done_callback(self._flushing.discard)
         await asyncio.shield(self._written)
 
     async def _flush(self) -> None:
