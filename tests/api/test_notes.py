@@ -20,10 +20,16 @@ class Writer:
         self.batches: list[list[Note]] = []
         self.fail_first = fail_first
         self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
 
     def __call__(self, batch: list[Note]) -> None:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
         time.sleep(0.02)
         with self.lock:
+            self.active -= 1
             if self.fail_first and not self.batches:
                 self.batches.append([])
                 raise ConnectionError("cache write failed")
@@ -49,6 +55,21 @@ def test_concurrent_notes_share_writes_and_each_waits_for_its_own() -> None:
     assert sorted(writer.written()) == sorted((f"u{i}", f"v{i}", "view") for i in range(60))
     assert len(writer.batches) == batcher.batches
     assert batcher.batches < 20  # 60 notes, far fewer writes
+
+
+def test_writes_never_overlap_and_late_notes_form_the_next_batch() -> None:
+    writer = Writer()
+    batcher = NoteBatcher(writer)
+
+    async def main() -> None:
+        first = asyncio.ensure_future(batcher.note("a", "v", "view"))
+        await asyncio.sleep(0.005)  # the first write is in flight now
+        late = [batcher.note(f"l{i}", "v", "view") for i in range(10)]
+        await asyncio.gather(first, *late)
+
+    run_sync(main())
+    assert writer.batches == [[("a", "v", "view")], [(f"l{i}", "v", "view") for i in range(10)]]
+    assert writer.max_active == 1
 
 
 def test_a_failed_write_fails_its_batch_only() -> None:

@@ -29,30 +29,36 @@ class NoteBatcher:
     def __init__(self, write: Callable[[list[Note]], None]) -> None:
         self._write = write
         self._pending: list[Note] = []
-        self._written: asyncio.Future[None] | None = None
-        self._flushing: set[asyncio.Task[None]] = set()
+        self._written: asyncio.Future[None] | None = None  # resolves when _pending is written
+        self._writer: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
         self.batches = 0  # batches written (tests and stats)
 
     async def note(self, user_id: str, video_id: str, action_type: str) -> None:
+        loop = asyncio.get_running_loop()
         self._pending.append((user_id, video_id, action_type))
         if self._written is None:
-            loop = asyncio.get_running_loop()
             self._written = loop.create_future()
-            flush = loop.create_task(self._flush())
-            self._flushing.add(flush)  # the loop holds tasks weakly: keep it until done
-            flush.add_done_callback(self._flushing.discard)
-        await asyncio.shield(self._written)
+        written = self._written
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_all())
+        await asyncio.shield(written)
 
-    async def _flush(self) -> None:
-        await asyncio.sleep(0)  # requests already running this loop turn join the batch
-        batch, written = self._pending, self._written
-        self._pending, self._written = [], None
-        assert written is not None
+    async def _write_all(self) -> None:
+        """Write batches one at a time until none is pending: notes that arrive while a
+        write is in flight form the next batch."""
         try:
-            await run_in_threadpool(self._write, batch)
-        except Exception as exc:  # every waiter of this batch sees the failure
-            written.set_exception(exc)
-        else:
-            written.set_result(None)
+            await asyncio.sleep(0)  # requests already running this loop turn join the batch
+            while self._pending:
+                batch, written = self._pending, self._written
+                self._pending, self._written = [], None
+                assert written is not None
+                try:
+                    await run_in_threadpool(self._write, batch)
+                except Exception as exc:  # every waiter of this batch sees the failure
+                    written.set_exception(exc)
+                else:
+                    written.set_result(None)
+                finally:
+                    self.batches += 1
         finally:
-            self.batches += 1
+            self._writer = None
