@@ -82,20 +82,13 @@ class RedisCache(Cache):
         return True
 
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
-        if not members:
-            return
-        try:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.sadd(key, *members)
-            pipe.pexpire(key, max(1, int(ttl_s * 1000)))
-            pipe.execute()
-        except redis.RedisError as exc:
-            raise CacheError(str(exc)) from exc
+        self.add_members_many({key: members}, ttl_s)
 
     def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
         ms = max(1, int(ttl_s * 1000))
         try:
-            pipe = self._client.pipeline(transaction=False)
+            # MULTI/EXEC: a set never exists without its TTL.
+            pipe = self._client.pipeline(transaction=True)
             for key, members in items.items():
                 if members:
                     pipe.sadd(key, *members)
