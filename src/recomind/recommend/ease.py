@@ -96,11 +96,11 @@ class EASERecommender(Recommender):
         pos = np.minimum(pos, self.modelled.size - 1)
         known = self.modelled[pos] == h.indices
         hist_items, hist_rows, hist_w = h.indices[known], pos[known], h.data[known]
+        if hist_items.size == 0:
+            return [None] * len(items)
         want = np.asarray(items, dtype=np.int64)
         cols = np.minimum(np.searchsorted(self.modelled, want), self.modelled.size - 1)
         modelled = self.modelled[cols] == want
-        if hist_items.size == 0:
-            return [None] * len(items)
         contrib = self.weights[np.ix_(hist_rows, cols)] * hist_w[:, None]
         contrib[:, ~modelled] = 0.0
         best = contrib.argmax(axis=0)
