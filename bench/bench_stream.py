@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text
+from tests.utils.tansu import tansu_broker
 
 from bench.common import percentiles, server, write_results
 from recomind.config import Settings
@@ -41,8 +42,7 @@ from recomind.schemas import ActionEvent, utcnow
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import video_actions
-from recomind.stream.bus import open_producer
-from recomind.stream.tansu import tansu_broker
+from recomind.stream.factory import open_producer
 
 TAGS = [f"t{i}" for i in range(50)]
 N_VIDEOS = 1000

@@ -9,8 +9,8 @@ import pytest
 
 from recomind.lake.reader import iter_events, read_table
 from recomind.lake.writer import LakeWriter
+from recomind.records import Record
 from recomind.schemas import ActionEvent
-from recomind.stream.bus import Record
 from tests.utils.server import free_port
 from tests.utils.services import unavailable, unique_name
 

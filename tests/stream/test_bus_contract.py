@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from recomind.config import Settings
-from recomind.stream.bus import Record, open_consumer, open_producer
+from recomind.records import Record
+from recomind.stream.factory import open_consumer, open_producer
 from recomind.stream.local import LocalLog, bus_path
 from tests.utils.kafka import LazyBroker
 from tests.utils.services import unique_name

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from recomind.config import Settings
+from recomind.records import Record
 from recomind.schemas import ActionEvent, utcnow
 from recomind.storage.tables import video_actions
-from recomind.stream.bus import Record, open_consumer, open_producer
+from recomind.stream.factory import open_consumer, open_producer
 from recomind.stream.runner import dlq_topic
 from tests.api.helpers import counts, load_catalogue
 from tests.conftest import truncate

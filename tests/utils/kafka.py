@@ -10,8 +10,8 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from recomind.stream.tansu import tansu_broker as local_broker
 from tests.utils.services import unavailable
+from tests.utils.tansu import tansu_broker as local_broker
 
 
 @contextmanager

@@ -17,8 +17,9 @@ from recomind.jobs.scheduler import Scheduler, start_scheduler
 from recomind.recommend.engine_ranker import EngineRanker
 from recomind.recommend.serving import RecommendationService
 from recomind.storage.engine import make_engine
-from recomind.stream.bus import Producer, open_producer
+from recomind.stream.bus import Producer
 from recomind.stream.consumers import GROUPS, Context
+from recomind.stream.factory import open_producer
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from recomind.lake.fs import open_lake
 from recomind.lake.schema import EVENTS
+from recomind.records import Record
 from recomind.schemas import ActionEvent, to_naive_utc
-from recomind.stream.bus import Record
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The event-bus interface and the factory that picks a backend by URL.
+"""The event-bus interface every backend implements (:mod:`recomind.stream.factory` picks one).
 
 ``kafka://host:port[,host:port]`` speaks the Kafka protocol (aiokafka); ``sqlite:///path`` is
 the embedded default: a durable log in one SQLite file, for running with no servers.
@@ -7,22 +7,12 @@ the embedded default: a durable log in one SQLite file, for running with no serv
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
-from recomind.config import Settings
+from recomind.records import Record
 
 
 class BusUnavailableError(Exception):
     """The bus did not take the message (unreachable, timed out): nothing was accepted."""
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
 
 
 class Producer(ABC):
@@ -63,25 +53,3 @@ class Consumer(ABC):
     @abstractmethod
     async def lag(self) -> dict[int, int]:
         """Messages not yet committed, per assigned partition."""
-
-
-def open_producer(settings: Settings) -> Producer:
-    url = settings.event_bus_url
-    if url.startswith("kafka://"):
-        from recomind.stream.kafka import KafkaProducer
-
-        return KafkaProducer(settings)
-    from recomind.stream.local import LocalProducer
-
-    return LocalProducer(settings)
-
-
-def open_consumer(settings: Settings, group: str, topic: str) -> Consumer:
-    url = settings.event_bus_url
-    if url.startswith("kafka://"):
-        from recomind.stream.kafka import KafkaConsumer
-
-        return KafkaConsumer(settings, group, topic)
-    from recomind.stream.local import LocalConsumer
-
-    return LocalConsumer(settings, group, topic)

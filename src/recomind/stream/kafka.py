@@ -20,7 +20,8 @@ from aiokafka.errors import (
 )
 
 from recomind.config import Settings
-from recomind.stream.bus import BusUnavailableError, Consumer, Producer, Record
+from recomind.records import Record
+from recomind.stream.bus import BusUnavailableError, Consumer, Producer
 
 logger = logging.getLogger(__name__)
 

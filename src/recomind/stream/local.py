@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from recomind.config import Settings
-from recomind.stream.bus import BusUnavailableError, Consumer, Producer, Record
+from recomind.records import Record
+from recomind.stream.bus import BusUnavailableError, Consumer, Producer
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select, update
 
+from recomind.records import Record
 from recomind.schemas import utcnow
 from recomind.storage.repository import insert_ignore
 from recomind.storage.tables import consumer_offsets
-from recomind.stream.bus import Record
 
 
 def claim(conn: Connection, *, group: str, records: Sequence[Record]) -> list[Record]:

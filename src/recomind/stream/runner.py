@@ -15,10 +15,12 @@ import orjson
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
+from recomind.records import Record
 from recomind.schemas import ActionEvent
-from recomind.stream.bus import Consumer, Producer, Record, open_consumer, open_producer
+from recomind.stream.bus import Consumer, Producer
 from recomind.stream.consumers import Context, Handler, build
 from recomind.stream.consumers.base import Item
+from recomind.stream.factory import open_consumer, open_producer
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from sqlalchemy import Connection, Engine
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.recommend.serving import RecommendationService
+from recomind.records import Record
 from recomind.schemas import ActionEvent
 from recomind.storage.engine import retrying, write_tx
 from recomind.stream import offsets
-from recomind.stream.bus import Record
 
 Item = tuple[Record, ActionEvent | None]  # None: the message could not be parsed (sent to DLQ)
 

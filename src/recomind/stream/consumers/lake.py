@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 
 from recomind.lake.writer import LakeWriter
+from recomind.records import Record
 from recomind.schemas import ActionEvent
-from recomind.stream.bus import Record
 from recomind.stream.consumers.base import Context, Handler, Item, next_offsets
 
 logger = logging.getLogger(__name__)
