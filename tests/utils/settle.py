@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from recomind.config import Settings
 from recomind.stream.consumers import GROUPS
-from recomind.stream.progress import group_lag
+from recomind.stream.lag import group_lag
 
 T = TypeVar("T")
 

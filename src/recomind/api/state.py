@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from recomind.api.notes import NoteBatcher
+from recomind.api.action_notes import NoteBatcher
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings

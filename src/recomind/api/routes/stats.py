@@ -26,7 +26,7 @@ from recomind.schemas import RecommendedVideo, utcnow
 from recomind.storage import activity
 from recomind.storage.engine import read_tx
 from recomind.stream.consumers import GROUPS
-from recomind.stream.progress import group_lag
+from recomind.stream.lag import group_lag
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from recomind.api.notes import Note, NoteBatcher
+from recomind.api.action_notes import Note, NoteBatcher
 from tests.api.helpers import load_catalogue
 from tests.utils.settle import run_sync
 from tests.utils.stacks import Api
