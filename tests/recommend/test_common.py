@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, Recommender, history_row
+from recomind.recommend.base import Interactions, Recommender, history_row
 from recomind.recommend.registry import STRATEGIES, build
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 #: Small, fast settings per strategy.
 PARAMS: dict[str, dict[str, Any]] = {

@@ -19,11 +19,12 @@ from recommend_design import (
 from scipy import sparse
 
 from recomind.recommend.als import ALSRecommender
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, history_row
+from recomind.recommend.base import Interactions, history_row
 from recomind.recommend.content import ContentRecommender
 from recomind.recommend.itemknn import ItemKNNRecommender
 from recomind.recommend.popularity import PopularityRecommender
 from recomind.recommend.userknn import UserKNNRecommender
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 FUNNY_OR_MEME = set(FUNNY) | set(MEME)
 

@@ -28,9 +28,6 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-#: Default implicit-feedback weights of each action type (a skip is negative evidence).
-ACTION_WEIGHTS: dict[str, float] = {"like": 4.0, "view": 1.0, "skip": -1.0}
-
 
 @dataclass
 class Interactions:
@@ -252,7 +249,7 @@ def history_row(
     items
         Item indices the user interacted with (repeats add up).
     weights
-        Matching interaction weights (see :data:`ACTION_WEIGHTS`); ``None`` means all 1.0.
+        Matching interaction weights (see :mod:`recomind.weights`); ``None`` means all 1.0.
     n_items
         Catalogue size (number of columns).
 
