@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy import sparse
 
@@ -119,3 +122,31 @@ def test_empty_history_rows(fitted: Recommender, synthetic: Interactions) -> Non
 def test_wrong_width_is_rejected(fitted: Recommender) -> None:
     with pytest.raises(ValueError, match="columns"):
         fitted.score(sparse.csr_matrix((1, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_params_are_the_constructor_arguments(name: str) -> None:
+    cls = STRATEGIES[name]
+    model = cls(**PARAMS.get(name, {}))
+    params = model.get_params()
+    assert list(params) == list(inspect.signature(cls.__init__).parameters)[1:]
+    assert cls(**params).get_params() == params
+    assert json.loads(json.dumps(params)) == params  # what save writes
+
+
+def test_params_stored_under_another_name_are_refused() -> None:
+    class Misnamed(Recommender):
+        name = "misnamed"
+
+        def __init__(self, k: int = 3) -> None:
+            super().__init__()
+            self.neighbours = k
+
+        def fit(self, data: Interactions) -> Misnamed:
+            return self
+
+        def score(self, histories: sparse.csr_matrix) -> npt.NDArray[np.float32]:
+            return np.zeros(histories.shape, dtype=np.float32)
+
+    with pytest.raises(TypeError, match=r"\['k'\]"):
+        Misnamed().get_params()

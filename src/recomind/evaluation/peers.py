@@ -103,9 +103,6 @@ class ItemKNN(Recommender):
         self.block = block
         self.sim = sparse.csr_matrix((0, 0), dtype=np.float32)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"k": self.k, "shrink": self.shrink, "block": self.block}
-
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix()).tocsc()
         n = data.n_items
@@ -177,9 +174,6 @@ class EASE(Recommender):
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.known = np.zeros(0, dtype=bool)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"lam": self.lam}
-
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
@@ -240,16 +234,6 @@ class ImplicitALS(Recommender):
         self.num_threads = num_threads
         self._model: Any = None
         self.known = np.zeros(0, dtype=bool)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "num_threads": self.num_threads,
-        }
 
     def _new_model(self) -> Any:
         return implicit_als(
@@ -326,16 +310,6 @@ class ImplicitBPR(Recommender):
         self.item_factors = np.zeros((0, 0), dtype=np.float32)
         self.known = np.zeros(0, dtype=bool)
         self._rows: dict[bytes, int] = {}
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "num_threads": self.num_threads,
-        }
 
     def fit(self, data: Interactions) -> Self:
         from implicit.cpu.bpr import BayesianPersonalizedRanking

@@ -96,17 +96,6 @@ class ALSRecommender(Recommender):
         self._model: Any = None
         self._yty: npt.NDArray[np.float64] | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "negative_weight": self.negative_weight,
-            "num_threads": self.num_threads,
-        }
-
     def _make_model(self) -> Any:
         return implicit_als(
             self.factors,

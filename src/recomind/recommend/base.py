@@ -12,6 +12,8 @@ user's first like change their next feed at once, without waiting for a refit.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -132,7 +134,8 @@ class Recommender(ABC):
     """Base of every strategy: ``fit`` / ``score`` / ``recommend`` / ``save`` / ``load``.
 
     Subclasses keep hyper-parameters as constructor arguments (with ``random_state`` where
-    the method is random) and store learnt state as numpy arrays so ``save`` needs no pickle.
+    the method is random), each stored under its own name (so :meth:`get_params` reads them
+    back), and store learnt state as numpy arrays so ``save`` needs no pickle.
     """
 
     #: Short, stable name used in settings, reports and reasons.
@@ -185,8 +188,24 @@ class Recommender(ABC):
     # -- persistence -------------------------------------------------------------------------
 
     def get_params(self) -> dict[str, Any]:
-        """JSON-serialisable constructor arguments (override when there are any)."""
-        return {}
+        """Constructor arguments, read from the attributes of the same names.
+
+        ``type(self)(**self.get_params())`` builds the same, unfitted strategy; :meth:`save`
+        writes them as JSON and :meth:`load` passes them back to the constructor.
+
+        Raises
+        ------
+        TypeError
+            If the class stores a constructor parameter under another name.
+        """
+        cls = type(self)
+        missing = [name for name in _init_params(cls) if not hasattr(self, name)]
+        if missing:
+            raise TypeError(
+                f"{cls.__name__} must store its constructor parameters {missing} "
+                "as attributes of the same names"
+            )
+        return {name: getattr(self, name) for name in _init_params(cls)}
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
         """Learnt arrays to save; override in subclasses."""
@@ -216,6 +235,14 @@ class Recommender(ABC):
         model.set_state(arrays)
         model.fitted = True
         return model
+
+
+@functools.cache
+def _init_params(cls: type[Recommender]) -> tuple[str, ...]:
+    """Names of the keyword-passable parameters of ``cls.__init__`` (``self`` excluded)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return tuple(p.name for p in params if p.kind in kinds)
 
 
 def top_n(

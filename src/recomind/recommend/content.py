@@ -62,9 +62,6 @@ class ContentRecommender(Recommender):
         self.vocab_: list[str] = []
         self.is_tag_ = np.zeros(0, dtype=bool)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"tag_weight": self.tag_weight, "negative_weight": self.negative_weight}
-
     def fit(self, data: Interactions) -> Self:
         """Build the L2-normalised TF-IDF item x feature matrix."""
         self.n_items = data.n_items

@@ -239,24 +239,6 @@ class HybridRecommender(Recommender):
         self._freshness: tuple[tuple[float, float, float], FloatArray] | None = None
         self._item_meta: tuple[list[int], list[tuple[int, ...]]] | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "components": self.components,
-            "component_params": self.component_params,
-            "cold_weights": self.cold_weights,
-            "warm_weights": self.warm_weights,
-            "warm_after": self.warm_after,
-            "normalisation": self.normalisation,
-            "candidates": self.candidates,
-            "max_per_creator": self.max_per_creator,
-            "max_per_tag": self.max_per_tag,
-            "freshness_boost": self.freshness_boost,
-            "freshness_half_life_hours": self.freshness_half_life_hours,
-            "now": self.now,
-            "recency_half_life": self.recency_half_life,
-            "recency_floor": self.recency_floor,
-        }
-
     # -- fitting --------------------------------------------------------------------------
 
     def fit(self, data: Interactions) -> Self:

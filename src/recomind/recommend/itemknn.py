@@ -73,14 +73,6 @@ class ItemKNNRecommender(Recommender):
         self.block_products = int(block_products)
         self.similarity_ = sparse.csr_matrix((0, 0), dtype=np.float32)
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "shrinkage": self.shrinkage,
-            "negative_weight": self.negative_weight,
-            "block_products": self.block_products,
-        }
-
     def fit(self, data: Interactions) -> Self:
         """Compute the top-``k`` neighbour matrix, block by block."""
         self.n_items = data.n_items

@@ -66,13 +66,6 @@ class PopularityRecommender(Recommender):
             self._order = order
         return self._order
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "half_life_hours": self.half_life_hours,
-            "min_users": self.min_users,
-            "now": self.now,
-        }
-
     def fit(self, data: Interactions) -> Self:
         """Compute the decayed, shrunk popularity of every item."""
         self.n_items = data.n_items
