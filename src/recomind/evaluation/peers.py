@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from recomind.recommend.als import implicit_als, single_threaded_blas
+from recomind.recommend.als import implicit_als
 from recomind.recommend.base import FloatArray, Interactions, Recommender
 from recomind.recommend.ease import ease_weights
+from recomind.recommend.extras import require, single_threaded_blas
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ class ImplicitALS(Recommender):
             self.iterations,
             self.random_state,
             self.num_threads or default_threads(),
+            strategy=self.name,
         )
 
     def fit(self, data: Interactions) -> Self:
@@ -312,12 +314,11 @@ class ImplicitBPR(Recommender):
         self._rows: dict[bytes, int] = {}
 
     def fit(self, data: Interactions) -> Self:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
-
+        bpr = require("implicit.cpu.bpr", extra="ml", strategy=self.name)
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
         with single_threaded_blas():
-            model = BayesianPersonalizedRanking(
+            model = bpr.BayesianPersonalizedRanking(
                 factors=self.factors,
                 learning_rate=self.learning_rate,
                 regularization=self.regularization,

@@ -1,4 +1,9 @@
-"""Content-based recommendations: TF-IDF over tags and title words, cosine ranking."""
+"""Content-based recommendations: TF-IDF over tags and title words, cosine ranking.
+
+Fitting needs ``scikit-learn`` (the ``ml`` extra; without it :meth:`ContentRecommender.fit`
+raises :class:`~recomind.recommend.extras.MissingExtraError`); a fitted, saved model scores
+with numpy and scipy alone.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recomind.recommend._sparse import (
     as_csr,
@@ -21,6 +25,7 @@ from recomind.recommend._sparse import (
     strings_state,
 )
 from recomind.recommend.base import FloatArray, Interactions, Recommender
+from recomind.recommend.extras import require
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +74,9 @@ class ContentRecommender(Recommender):
             _tokens(tags, title)
             for tags, title in zip(data.item_tags, data.item_titles, strict=True)
         ]
+        text = require("sklearn.feature_extraction.text", extra="ml", strategy=self.name)
         if any(docs):
-            vec = TfidfVectorizer(
+            vec = text.TfidfVectorizer(
                 analyzer=lambda d: d, sublinear_tf=True, norm=None, dtype=np.float32
             )
             x = sparse.csr_matrix(vec.fit_transform(docs), dtype=np.float32)

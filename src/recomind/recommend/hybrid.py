@@ -22,7 +22,7 @@ from recomind.recommend._sparse import (
     strings_state,
     tag_matrix,
 )
-from recomind.recommend.als import ALSRecommender, single_threaded_blas
+from recomind.recommend.als import ALSRecommender
 from recomind.recommend.base import (
     FloatArray,
     IntArray,
@@ -33,6 +33,7 @@ from recomind.recommend.base import (
 from recomind.recommend.candidates import CandidateRow
 from recomind.recommend.content import ContentRecommender
 from recomind.recommend.ease import EASERecommender
+from recomind.recommend.extras import single_threaded_blas
 from recomind.recommend.itemknn import ItemKNNRecommender
 from recomind.recommend.popularity import PopularityRecommender
 from recomind.recommend.userknn import UserKNNRecommender
