@@ -150,3 +150,29 @@ def test_params_stored_under_another_name_are_refused() -> None:
 
     with pytest.raises(TypeError, match=r"\['k'\]"):
         Misnamed().get_params()
+
+
+def test_optional_abilities_keep_their_one_meaning(
+    fitted: Recommender, synthetic: Interactions
+) -> None:
+    hist = synthetic.matrix()[:6]
+    scores = fitted.score(hist)
+    np.testing.assert_allclose(fitted.score_rows(hist), scores, rtol=1e-5, atol=1e-6)
+    as_sparse = fitted.score_sparse(hist)
+    if as_sparse is not None:
+        assert as_sparse.has_sorted_indices
+        np.testing.assert_allclose(as_sparse.toarray(), scores, rtol=1e-5, atol=1e-6)
+    ranking = fitted.ranking()
+    if ranking is not None:
+        values, order = ranking
+        np.testing.assert_array_equal(scores, np.tile(values, (hist.shape[0], 1)))
+        assert np.array_equal(order, np.argsort(-values, kind="stable"))
+    items = [0, 3, 7]
+    by_item = fitted.explain_items(hist[0], items)
+    by_tag = fitted.explain_tags(hist[0], items)
+    assert len(by_item) == len(by_tag) == len(items)
+    assert all(i is None or i in set(hist[0].indices.tolist()) for i in by_item)
+    assert all(
+        t is None or t in synthetic.item_tags[item] for t, item in zip(by_tag, items, strict=True)
+    )
+    fitted.warm()

@@ -101,7 +101,7 @@ def test_content_suggests_funny_and_meme(
     content = ContentRecommender().fit(design)
     top, _ = content.recommend(history_a, 6, exclude=A_LIKES)
     assert set(top.tolist()) <= FUNNY_OR_MEME
-    assert content.explain(history_a, int(top[0])) in {"funny", "meme"}
+    assert content.explain_tag(history_a, int(top[0])) in {"funny", "meme"}
 
 
 def test_content_reaches_cold_items(design: Interactions, history_a: sparse.csr_matrix) -> None:

@@ -185,6 +185,80 @@ class Recommender(ABC):
         scores = self.score(history)[0]
         return top_n(scores, n, exclude)
 
+    # -- optional abilities: what the hybrid uses when a strategy has it ---------------------
+
+    def score_rows(self, histories: sparse.csr_matrix) -> FloatArray:
+        """:meth:`score` of a small batch (a request, a precompute chunk): the same values.
+
+        Default: :meth:`score`. A strategy overrides it where another way of computing the
+        same scores is faster for a few rows.
+        """
+        return self.score(histories)
+
+    def score_sparse(self, histories: sparse.csr_matrix) -> sparse.csr_matrix | None:
+        """:meth:`score` as a sparse matrix (sorted indices), where scores are mostly 0.
+
+        Returns ``None`` (the default) when the strategy's scores are dense; otherwise a
+        ``(n_rows, n_items)`` matrix whose implicit entries are scores of exactly 0.
+        """
+        return None
+
+    def ranking(self) -> tuple[FloatArray, IntArray] | None:
+        """History-independent scores and every item index, best first (ties by index).
+
+        Returns ``None`` (the default) when scores depend on the history row; otherwise
+        ``(scores, order)`` where every history row scores ``scores``.
+        """
+        return None
+
+    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
+        """For each of ``items``, the history item contributing most to its score.
+
+        Parameters
+        ----------
+        history
+            ``(1, n_items)`` history row.
+        items
+            Item indices to explain.
+
+        Returns
+        -------
+        list of int or None
+            One history item index per item, ``None`` where none contributes positively.
+            The default (a strategy whose scores do not come from single history items)
+            is ``None`` for every item.
+        """
+        return [None] * len(items)
+
+    def explain(self, history: sparse.csr_matrix, item: int) -> int | None:
+        """:meth:`explain_items` of one item."""
+        return self.explain_items(history, [item])[0]
+
+    def explain_tags(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
+        """For each of ``items``, the tag (without ``#``) of the history's taste it matches most.
+
+        Parameters
+        ----------
+        history
+            ``(1, n_items)`` history row.
+        items
+            Item indices to explain.
+
+        Returns
+        -------
+        list of str or None
+            One tag per item, ``None`` where it shares none; the default (a strategy that
+            does not score by tags) is ``None`` for every item.
+        """
+        return [None] * len(items)
+
+    def explain_tag(self, history: sparse.csr_matrix, item: int) -> str | None:
+        """:meth:`explain_tags` of one item."""
+        return self.explain_tags(history, [item])[0]
+
+    def warm(self) -> None:  # noqa: B027
+        """Build lazily cached state now, not on the first request (default: none)."""
+
     # -- persistence -------------------------------------------------------------------------
 
     def get_params(self) -> dict[str, Any]:

@@ -114,11 +114,7 @@ class ContentRecommender(Recommender):
             out[r] = self.item_vectors_ @ prof[r]
         return out
 
-    def explain(self, history: sparse.csr_matrix, item: int) -> str | None:
-        """The history's strongest tag shared with ``item`` (without ``#``), or ``None``."""
-        return self.explain_items(history, [item])[0]
-
-    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
+    def explain_tags(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
         """For each of ``items``, the strongest profile tag it carries (or ``None``)."""
         if not self.vocab_:
             return [None] * len(items)

@@ -388,24 +388,26 @@ class HybridRecommender(Recommender):
         # Component rows: dense arrays, sparse matrices or the popularity ranking.
         dense: dict[str, FloatArray] = {}
         sparse_rows: dict[str, sparse.csr_matrix] = {}
+        ranked: dict[str, tuple[FloatArray, IntArray]] = {}
         for name, model in self.models.items():
-            active = weights[name] > 0
-            if not active.any() or name == "popularity":
+            ranking = model.ranking()
+            if ranking is not None:
+                ranked[name] = ranking
                 continue
-            if isinstance(model, ItemKNNRecommender | UserKNNRecommender):
-                sparse_rows[name] = model.score_sparse(h)
-            elif isinstance(model, ContentRecommender):
-                dense[name] = model.score_rows(h)
-            else:
-                # Serving batches are small (one request, a precompute chunk of 64): BLAS
-                # threads mostly spin against other work on the cores (~15% CPU measured).
-                with single_threaded_blas():
-                    dense[name] = np.ascontiguousarray(model.score(h), dtype=np.float32)
-        pop = self.models.get("popularity")
+            if not (weights[name] > 0).any():
+                continue
+            sparse_scores = model.score_sparse(h)
+            if sparse_scores is not None:
+                sparse_rows[name] = sparse_scores
+                continue
+            # Serving batches are small (one request, a precompute chunk of 64): BLAS
+            # threads mostly spin against other work on the cores (~15% CPU measured).
+            with single_threaded_blas():
+                dense[name] = np.ascontiguousarray(model.score_rows(h), dtype=np.float32)
         pop_scores: FloatArray | None = None
         pop_order: IntArray | None = None
-        if isinstance(pop, PopularityRecommender):
-            pop_scores, pop_order = pop.scores_, pop.order()
+        if "popularity" in ranked:
+            pop_scores, pop_order = ranked["popularity"]
         out: list[CandidateRow] = []
         in_hist = np.zeros(self.n_items, dtype=bool)  # one row's history, reset after it
         for i in range(n_rows):
@@ -495,9 +497,8 @@ class HybridRecommender(Recommender):
     def warm(self) -> None:
         """Build the lazily cached per-item data now (not on the first request)."""
         self.item_meta()
-        pop = self.models.get("popularity")
-        if isinstance(pop, PopularityRecommender):
-            pop.order()
+        for model in self.models.values():
+            model.warm()
 
     def item_meta(self) -> tuple[list[int], list[tuple[int, ...]]]:
         """Per item, its creator code and tag codes as Python values (for the greedy caps)."""
@@ -693,19 +694,15 @@ class HybridRecommender(Recommender):
         for src, js in by_source.items():
             its = [items[j] for j in js]
             if src == "content":
-                content = self.models["content"]
-                assert isinstance(content, ContentRecommender)
                 texts = [
                     f"because you liked #{tag}" if tag else "similar to videos you watched"
-                    for tag in content.explain_items(h, its)
+                    for tag in self.models[src].explain_tags(h, its)
                 ]
             elif src in _SOURCE_ITEM_REASONS:
-                model = self.models[src]
-                assert isinstance(model, ItemKNNRecommender | EASERecommender)
                 template, fallback = _SOURCE_ITEM_REASONS[src]
                 texts = [
                     fallback if s is None else template.format(self.titles_[s] or self.item_ids_[s])
-                    for s in model.explain_items(h, its)
+                    for s in self.models[src].explain_items(h, its)
                 ]
             elif src == "userknn":
                 texts = ["users like you liked this"] * len(its)

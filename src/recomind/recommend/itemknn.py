@@ -129,10 +129,6 @@ class ItemKNNRecommender(Recommender):
         order, best = top_n(vals, n)
         return idx[order], best
 
-    def explain(self, history: sparse.csr_matrix, item: int) -> int | None:
-        """The history item contributing most to ``item``'s score, or ``None``."""
-        return self.explain_items(history, [item])[0]
-
     def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
         """For each of ``items``, the history item contributing most (``None`` if none)."""
         h = self._weights(history)[:1]

@@ -66,6 +66,14 @@ class PopularityRecommender(Recommender):
             self._order = order
         return self._order
 
+    def ranking(self) -> tuple[FloatArray, IntArray]:
+        """The trending scores (every history gets them) and :meth:`order`."""
+        return self.scores_, self.order()
+
+    def warm(self) -> None:
+        """Compute :meth:`order` now."""
+        self.order()
+
     def fit(self, data: Interactions) -> Self:
         """Compute the decayed, shrunk popularity of every item."""
         self.n_items = data.n_items
