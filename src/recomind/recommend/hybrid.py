@@ -22,7 +22,6 @@ from recomind.recommend._sparse import (
     strings_state,
     tag_matrix,
 )
-from recomind.recommend.als import ALSRecommender
 from recomind.recommend.base import (
     FloatArray,
     IntArray,
@@ -31,27 +30,10 @@ from recomind.recommend.base import (
     Recommender,
 )
 from recomind.recommend.candidates import CandidateRow
-from recomind.recommend.content import ContentRecommender
-from recomind.recommend.ease import EASERecommender
+from recomind.recommend.components import COMPONENTS
 from recomind.recommend.extras import single_threaded_blas
-from recomind.recommend.itemknn import ItemKNNRecommender
-from recomind.recommend.popularity import PopularityRecommender
-from recomind.recommend.userknn import UserKNNRecommender
 
 logger = logging.getLogger(__name__)
-
-#: Strategies a hybrid can blend, by their stable ``name`` (the registry adds the hybrid).
-COMPONENTS: dict[str, type[Recommender]] = {
-    c.name: c
-    for c in (
-        PopularityRecommender,
-        ContentRecommender,
-        ItemKNNRecommender,
-        UserKNNRecommender,
-        ALSRecommender,
-        EASERecommender,
-    )
-}
 
 DEFAULT_COMPONENTS = ["popularity", "content", "itemknn", "userknn", "als"]
 #: Weights for a user with no positive interactions yet.
