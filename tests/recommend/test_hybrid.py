@@ -12,7 +12,8 @@ from recommend_design import A_LIKES, COOKING, DANCE, FUNNY, MEME, N_ITEMS, NEW_
 from scipy import sparse
 
 from recomind.recommend.base import Interactions, history_row
-from recomind.recommend.hybrid import HISTORY_SCORE, HybridRecommender, normalise_rows
+from recomind.recommend.blend import HISTORY_SCORE, normalise_rows
+from recomind.recommend.hybrid import HybridRecommender
 from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 FUNNY_OR_MEME = set(FUNNY) | set(MEME)
