@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import sparse
+from tests.utils.synthetic import make_synthetic
 
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.pages import (
@@ -14,7 +15,6 @@ from recomind.recommend.pages import (
     freshness_factor,
     page_order,
 )
-from recomind.recommend.synthetic import make_synthetic
 
 # Ten candidates, best first: creators (-1 unknown) and tag codes by key.
 CREATORS = [0, 0, 0, 1, -1, -1, -1, 1, 2, 2]
