@@ -237,18 +237,9 @@ class Recommender(ABC):
     def explain_tags(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
         """For each of ``items``, the tag (without ``#``) of the history's taste it matches most.
 
-        Parameters
-        ----------
-        history
-            ``(1, n_items)`` history row.
-        items
-            Item indices to explain.
-
-        Returns
-        -------
-        list of str or None
-            One tag per item, ``None`` where it shares none; the default (a strategy that
-            does not score by tags) is ``None`` for every item.
+        Takes the arguments of :meth:`explain_items`; returns one tag per item, ``None``
+        where it shares none. The default (a strategy that does not score by tags) is
+        ``None`` for every item.
         """
         return [None] * len(items)
 

@@ -36,16 +36,12 @@ def rank_rows(
     ----------
     hybrid
         A fitted hybrid.
-    histories
-        ``(k, n_items)`` history rows; their items are never returned.
+    histories, excludes, now
+        As in :meth:`~recomind.recommend.hybrid.HybridRecommender.pages`.
     n
         Items per row.
     page
         Page size the creator / tag caps apply to.
-    excludes
-        Per row, further item indices never to return.
-    now
-        Reference time of the freshness boost (default: the model's).
 
     Returns
     -------
