@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from recomind.recommend import pages, reasons, recency
+from recomind.recommend import reasons, recency
 from recomind.recommend._sparse import as_csr
 from recomind.recommend.base import (
     FloatArray,
@@ -31,7 +31,7 @@ from recomind.recommend.blend import Blend, BlendWeights, Normalisation
 from recomind.recommend.candidates import CandidateRow
 from recomind.recommend.catalogue import ItemCatalogue
 from recomind.recommend.components import COMPONENTS
-from recomind.recommend.pages import PagePolicy
+from recomind.recommend.pages import PagePolicy, pick
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +346,7 @@ class HybridRecommender(Recommender):
             kept = row.without(exclude)
             total = kept.total()
             total *= self.freshness(now, kept.items)
-            picked = pages.pick(
+            picked = pick(
                 kept.items,
                 total,
                 policy,
