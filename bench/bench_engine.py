@@ -6,7 +6,7 @@ users in batches. Results are printed and written to ``bench/results/engine.json
 
 Usage::
 
-    PYTHONPATH=src python bench/bench_engine.py --scale 0.05
+    PYTHONPATH=src python -m bench.bench_engine --scale 0.05
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from tests.utils.synthetic import make_synthetic
 
 from recomind.recommend.base import Interactions, Recommender
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.registry import build
-from recomind.recommend.synthetic import make_synthetic
 
 logger = logging.getLogger("bench_engine")
 

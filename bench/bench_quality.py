@@ -7,7 +7,7 @@ regressions in the blend, not to claim results: the offline-evaluation harness o
 
 Usage::
 
-    PYTHONPATH=src python bench/bench_quality.py --scale 0.02
+    PYTHONPATH=src python -m bench.bench_quality --scale 0.02
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from tests.utils.synthetic import make_synthetic
 
 from recomind.recommend.base import Interactions, Recommender
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.registry import build
-from recomind.recommend.synthetic import make_synthetic
 
 logger = logging.getLogger("bench_quality")
 

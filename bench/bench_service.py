@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import numpy as np
 from sqlalchemy import Engine, insert
+from tests.utils.synthetic import make_synthetic
 
 from bench.common import percentiles, server, write_results
 from recomind.cache import open_cache
@@ -38,7 +39,6 @@ from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
 from recomind.recommend.engine_ranker import EngineRanker
 from recomind.recommend.serving import RecommendationService
-from recomind.recommend.synthetic import make_synthetic
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import video_actions, video_popularity, videos

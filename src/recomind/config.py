@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recomind import weights
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -91,9 +94,9 @@ class Settings(BaseSettings):
 
     # Popularity: exponential decay and action weights.
     popularity_half_life_hours: float = Field(default=6.0, gt=0)
-    weight_like: float = 4.0
-    weight_view: float = 1.0
-    weight_skip: float = -1.0
+    weight_like: float = weights.DEFAULT_ACTION_WEIGHTS["like"]
+    weight_view: float = weights.DEFAULT_ACTION_WEIGHTS["view"]
+    weight_skip: float = weights.DEFAULT_ACTION_WEIGHTS["skip"]
     profile_half_life_hours: float = Field(default=24.0 * 7, gt=0)
     profile_top_tags: int = Field(default=10, ge=1)
 
@@ -183,10 +186,21 @@ class Settings(BaseSettings):
             raise ValueError("RECOMIND_DEFAULT_N must not exceed RECOMIND_MAX_N")
         return self
 
-    def action_weight(self, action_type: str) -> float:
-        return {"like": self.weight_like, "view": self.weight_view, "skip": self.weight_skip}[
-            action_type
-        ]
+    @property
+    def action_weights(self) -> Mapping[str, float]:
+        """Weight of each action type (``RECOMIND_WEIGHT_LIKE`` / ``_VIEW`` / ``_SKIP``)."""
+        return {"like": self.weight_like, "view": self.weight_view, "skip": self.weight_skip}
+
+    def action_weight(
+        self,
+        action_type: str,
+        watch_time_ms: int | None = None,
+        duration_s: float | None = None,
+    ) -> float:
+        """:func:`recomind.weights.action_weight` with this deployment's weights."""
+        return weights.action_weight(
+            action_type, watch_time_ms, duration_s, weights=self.action_weights
+        )
 
 
 @lru_cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from recommend_design import A_LIKES, N_ITEMS, make_design
 from scipy import sparse
+from tests.utils.synthetic import make_synthetic
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, history_row
-from recomind.recommend.synthetic import make_synthetic
+from recomind.recommend.base import Interactions, history_row
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions
+from recomind.recommend.base import Interactions
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 NOW = 1_750_000_000.0
 HOUR = 3600.0

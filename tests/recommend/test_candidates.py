@@ -50,7 +50,7 @@ def test_candidate_parts_equal_the_dense_blend(
 ) -> None:
     h = _histories(synthetic)
     rows = fitted.candidate_rows(h, fill=10)
-    dense = list(fitted._iter_parts(h))
+    dense = list(fitted.blend().parts(h))
     assert any(not r.complete for r in rows)  # the sparse machinery did run
     for i, row in enumerate(rows):
         hist = h[i].indices

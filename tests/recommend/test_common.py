@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from scipy import sparse
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, Recommender, history_row
+from recomind.recommend.base import Interactions, Recommender, history_row
 from recomind.recommend.registry import STRATEGIES, build
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 #: Small, fast settings per strategy.
 PARAMS: dict[str, dict[str, Any]] = {
@@ -118,3 +122,57 @@ def test_empty_history_rows(fitted: Recommender, synthetic: Interactions) -> Non
 def test_wrong_width_is_rejected(fitted: Recommender) -> None:
     with pytest.raises(ValueError, match="columns"):
         fitted.score(sparse.csr_matrix((1, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_params_are_the_constructor_arguments(name: str) -> None:
+    cls = STRATEGIES[name]
+    model = cls(**PARAMS.get(name, {}))
+    params = model.get_params()
+    assert list(params) == list(inspect.signature(cls.__init__).parameters)[1:]
+    assert cls(**params).get_params() == params
+    assert json.loads(json.dumps(params)) == params  # what save writes
+
+
+def test_params_stored_under_another_name_are_refused() -> None:
+    class Misnamed(Recommender):
+        name = "misnamed"
+
+        def __init__(self, k: int = 3) -> None:
+            super().__init__()
+            self.neighbours = k
+
+        def fit(self, data: Interactions) -> Misnamed:
+            return self
+
+        def score(self, histories: sparse.csr_matrix) -> npt.NDArray[np.float32]:
+            return np.zeros(histories.shape, dtype=np.float32)
+
+    with pytest.raises(TypeError, match=r"\['k'\]"):
+        Misnamed().get_params()
+
+
+def test_optional_abilities_keep_their_one_meaning(
+    fitted: Recommender, synthetic: Interactions
+) -> None:
+    hist = synthetic.matrix()[:6]
+    scores = fitted.score(hist)
+    np.testing.assert_allclose(fitted.score_rows(hist), scores, rtol=1e-5, atol=1e-6)
+    as_sparse = fitted.score_sparse(hist)
+    if as_sparse is not None:
+        assert as_sparse.has_sorted_indices
+        np.testing.assert_allclose(as_sparse.toarray(), scores, rtol=1e-5, atol=1e-6)
+    ranking = fitted.ranking()
+    if ranking is not None:
+        values, order = ranking
+        np.testing.assert_array_equal(scores, np.tile(values, (hist.shape[0], 1)))
+        assert np.array_equal(order, np.argsort(-values, kind="stable"))
+    items = [0, 3, 7]
+    by_item = fitted.explain_items(hist[0], items)
+    by_tag = fitted.explain_tags(hist[0], items)
+    assert len(by_item) == len(by_tag) == len(items)
+    assert all(i is None or i in set(hist[0].indices.tolist()) for i in by_item)
+    assert all(
+        t is None or t in synthetic.item_tags[item] for t, item in zip(by_tag, items, strict=True)
+    )
+    fitted.warm()

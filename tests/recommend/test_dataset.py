@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 from recomind.config import Settings
 from recomind.recommend.dataset import load_dataset, load_interactions, vector_weights
 from recomind.schemas import ActionEvent, VideoCreate
-from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.engine import write_tx
 
@@ -96,10 +95,10 @@ def test_dataset_matches_the_rows(engine: Engine) -> None:
         for u, i, w, t in zip(data.users, data.items, data.weights, data.timestamps, strict=True)
     }
     want = {
-        ("ub", "v1"): (action_weight(settings, "like"), _unix(T0)),
-        ("ua", "v1"): (action_weight(settings, "view", 10_000, 20), _unix(T0) + 1),
-        ("ua", "v2"): (action_weight(settings, "skip"), _unix(T0) + 2),
-        ("ub", "v2"): (action_weight(settings, "view", 5_000, None), _unix(T0) + 30 * 86400),
+        ("ub", "v1"): (settings.action_weight("like"), _unix(T0)),
+        ("ua", "v1"): (settings.action_weight("view", 10_000, 20), _unix(T0) + 1),
+        ("ua", "v2"): (settings.action_weight("skip"), _unix(T0) + 2),
+        ("ub", "v2"): (settings.action_weight("view", 5_000, None), _unix(T0) + 30 * 86400),
     }
     assert set(got) == set(want)
     for k, (w, t) in want.items():
@@ -132,5 +131,5 @@ def test_vector_weights_match_action_weight() -> None:
     watch = np.asarray([np.nan if c[1] is None else c[1] for c in cases], dtype=np.float64)
     dur = np.asarray([np.nan if c[2] is None else c[2] for c in cases], dtype=np.float64)
     got = vector_weights(s, codes, watch, dur)
-    want = [action_weight(s, *c) for c in cases]
+    want = [s.action_weight(*c) for c in cases]
     np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -16,7 +16,6 @@ from recomind.jobs import JobContext, run_jobs
 from recomind.recommend.base import Interactions
 from recomind.recommend.engine_ranker import EngineRanker, UserInput, cap_pages
 from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
-from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, read_tx, write_tx
 from recomind.storage.repository import HistoryItem, ProfileRow
@@ -145,7 +144,7 @@ def test_serving_rows_weigh_actions_as_the_evaluation_does(
         users=np.zeros(len(events), dtype=np.int64),
         items=np.array([model.item_index[v] for v, *_ in events]),
         weights=np.array(
-            [action_weight(trained, a, w, 30.0) for _, a, w, _ in events], dtype=np.float32
+            [trained.action_weight(a, w, 30.0) for _, a, w, _ in events], dtype=np.float32
         ),
         timestamps=np.array([ts for *_, ts in events]),
     )

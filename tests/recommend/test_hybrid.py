@@ -11,8 +11,10 @@ import pytest
 from recommend_design import A_LIKES, COOKING, DANCE, FUNNY, MEME, N_ITEMS, NEW_VIDEO, NOW
 from scipy import sparse
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, history_row
-from recomind.recommend.hybrid import HISTORY_SCORE, HybridRecommender, normalise_rows
+from recomind.recommend.base import Interactions, history_row
+from recomind.recommend.blend import HISTORY_SCORE, normalise_rows
+from recomind.recommend.hybrid import HybridRecommender
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 FUNNY_OR_MEME = set(FUNNY) | set(MEME)
 SMALL: dict[str, Any] = {

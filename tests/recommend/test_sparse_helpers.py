@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+from tests.utils.synthetic import make_synthetic
 
 from recomind.recommend._sparse import (
     csr_from_state,
@@ -15,7 +16,6 @@ from recomind.recommend._sparse import (
     tag_matrix,
     topk_per_row,
 )
-from recomind.recommend.synthetic import make_synthetic
 
 
 def test_topk_per_row_matches_a_loop() -> None:

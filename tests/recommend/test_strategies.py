@@ -19,11 +19,12 @@ from recommend_design import (
 from scipy import sparse
 
 from recomind.recommend.als import ALSRecommender
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions, history_row
+from recomind.recommend.base import Interactions, history_row
 from recomind.recommend.content import ContentRecommender
 from recomind.recommend.itemknn import ItemKNNRecommender
 from recomind.recommend.popularity import PopularityRecommender
 from recomind.recommend.userknn import UserKNNRecommender
+from recomind.weights import DEFAULT_ACTION_WEIGHTS as ACTION_WEIGHTS
 
 FUNNY_OR_MEME = set(FUNNY) | set(MEME)
 
@@ -100,7 +101,7 @@ def test_content_suggests_funny_and_meme(
     content = ContentRecommender().fit(design)
     top, _ = content.recommend(history_a, 6, exclude=A_LIKES)
     assert set(top.tolist()) <= FUNNY_OR_MEME
-    assert content.explain(history_a, int(top[0])) in {"funny", "meme"}
+    assert content.explain_tag(history_a, int(top[0])) in {"funny", "meme"}
 
 
 def test_content_reaches_cold_items(design: Interactions, history_a: sparse.csr_matrix) -> None:

@@ -16,7 +16,6 @@ from recomind.errors import ConflictError
 from recomind.ingest.pipeline import apply_events
 from recomind.ingest.popularity import score_at
 from recomind.schemas import ActionEvent, VideoCreate
-from recomind.signals import action_weight
 from recomind.storage import migrate
 from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx, write_tx
@@ -177,7 +176,7 @@ def test_popularity_in_any_batching_equals_from_scratch(engine: Engine) -> None:
     half_life = SETTINGS.popularity_half_life_hours * 3600
     expected: dict[str, float] = {}
     for e in events:
-        w = action_weight(SETTINGS, e.action_type, e.watch_time_ms, 20.0)
+        w = SETTINGS.action_weight(e.action_type, e.watch_time_ms, 20.0)
         age = (now - e.timestamp).total_seconds()
         expected[e.video_id] = expected.get(e.video_id, 0.0) + w * 2 ** (-age / half_life)
     with read_tx(engine) as conn:

@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from recomind.recommend.als import implicit_als, single_threaded_blas
+from recomind.recommend.als import implicit_als
 from recomind.recommend.base import FloatArray, Interactions, Recommender
 from recomind.recommend.ease import ease_weights
+from recomind.recommend.extras import require, single_threaded_blas
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +104,6 @@ class ItemKNN(Recommender):
         self.block = block
         self.sim = sparse.csr_matrix((0, 0), dtype=np.float32)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"k": self.k, "shrink": self.shrink, "block": self.block}
-
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix()).tocsc()
         n = data.n_items
@@ -177,9 +175,6 @@ class EASE(Recommender):
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.known = np.zeros(0, dtype=bool)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"lam": self.lam}
-
     def fit(self, data: Interactions) -> Self:
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
@@ -241,16 +236,6 @@ class ImplicitALS(Recommender):
         self._model: Any = None
         self.known = np.zeros(0, dtype=bool)
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "num_threads": self.num_threads,
-        }
-
     def _new_model(self) -> Any:
         return implicit_als(
             self.factors,
@@ -259,6 +244,7 @@ class ImplicitALS(Recommender):
             self.iterations,
             self.random_state,
             self.num_threads or default_threads(),
+            strategy=self.name,
         )
 
     def fit(self, data: Interactions) -> Self:
@@ -327,23 +313,12 @@ class ImplicitBPR(Recommender):
         self.known = np.zeros(0, dtype=bool)
         self._rows: dict[bytes, int] = {}
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "num_threads": self.num_threads,
-        }
-
     def fit(self, data: Interactions) -> Self:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
-
+        bpr = require("implicit.cpu.bpr", extra="ml", strategy=self.name)
         x = binary(data.matrix())
         self.known = np.asarray(x.sum(axis=0)).ravel() > 0
         with single_threaded_blas():
-            model = BayesianPersonalizedRanking(
+            model = bpr.BayesianPersonalizedRanking(
                 factors=self.factors,
                 learning_rate=self.learning_rate,
                 regularization=self.regularization,

@@ -13,9 +13,9 @@ from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import ActionEvent
-from recomind.signals import action_weight, decay_factor
 from recomind.storage import repository as repo
 from recomind.storage.repository import PopularityRow
+from recomind.weights import decay_factor
 
 
 def fold(row: PopularityRow, *, at: datetime, weight: float, half_life_s: float) -> PopularityRow:
@@ -48,7 +48,7 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
     }
     rows = repo.lock_popularity(conn, video_ids=[e.video_id for e in events])
     for e in events:
-        w = action_weight(settings, e.action_type, e.watch_time_ms, durations.get(e.video_id))
+        w = settings.action_weight(e.action_type, e.watch_time_ms, durations.get(e.video_id))
         rows[e.video_id] = fold(
             rows[e.video_id], at=e.timestamp.replace(tzinfo=None), weight=w, half_life_s=half_life
         )

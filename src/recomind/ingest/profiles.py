@@ -9,9 +9,9 @@ from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import ActionEvent, Video, utcnow
-from recomind.signals import action_weight, decay_factor
 from recomind.storage import repository as repo
 from recomind.storage.repository import ProfileRow
+from recomind.weights import decay_factor
 
 
 def top_tags(weights: dict[str, float], k: int) -> list[str]:
@@ -34,7 +34,7 @@ def fold_pending(
         video = videos.get(video_id)
         if video is None or not video.tags:
             continue
-        w = action_weight(settings, action_type, None, video.duration_s)
+        w = settings.action_weight(action_type, None, video.duration_s)
         for tag in video.tags:
             weights[tag] = weights.get(tag, 0.0) + w / len(video.tags)
     updated = profile.updated_at if profile else utcnow()
@@ -61,7 +61,7 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
             if video is None or not video.tags:
                 continue
             at = e.timestamp.replace(tzinfo=None)
-            w = action_weight(settings, e.action_type, e.watch_time_ms, video.duration_s)
+            w = settings.action_weight(e.action_type, e.watch_time_ms, video.duration_s)
             if at >= last:
                 factor = decay_factor((at - last).total_seconds(), half_life)
                 weights = {t: v * factor for t, v in weights.items()}

@@ -1,7 +1,6 @@
 """Recommendation strategies behind one interface (:class:`Recommender`)."""
 
 from recomind.recommend.base import (
-    ACTION_WEIGHTS,
     Interactions,
     Recommendation,
     Recommender,
@@ -10,7 +9,6 @@ from recomind.recommend.base import (
 )
 
 __all__ = [
-    "ACTION_WEIGHTS",
     "Interactions",
     "Recommendation",
     "Recommender",

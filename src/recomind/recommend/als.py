@@ -1,4 +1,9 @@
-"""Implicit-feedback matrix factorisation (iALS) via ``implicit``'s CPU solver."""
+"""Implicit-feedback matrix factorisation (iALS) via ``implicit``'s CPU solver.
+
+``implicit`` comes with the ``ml`` extra: without it this module imports, and fitting (or
+folding in more than :data:`SMALL_BATCH` rows at once) raises
+:class:`~recomind.recommend.extras.MissingExtraError`.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,15 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from recomind.recommend._sparse import as_csr, scale_negatives
 from recomind.recommend.base import FloatArray, Interactions, Recommender
+from recomind.recommend.extras import require, single_threaded_blas
 
 logger = logging.getLogger(__name__)
 
 #: Batches up to this many rows are folded in with numpy (no thread start-up cost).
 SMALL_BATCH = 32
-
-_controller: Any = None
-
-
-def single_threaded_blas() -> Any:
-    """Context manager pinning BLAS to one thread (library scan done once)."""
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
 
 
 def implicit_als(
@@ -36,13 +31,18 @@ def implicit_als(
     iterations: int,
     random_state: int | None,
     num_threads: int,
+    *,
+    strategy: str = "als",
 ) -> Any:
-    """An unfitted ``implicit`` CPU ALS model (built with BLAS pinned, as implicit wants)."""
-    from implicit.cpu.als import AlternatingLeastSquares
+    """An unfitted ``implicit`` CPU ALS model (built with BLAS pinned, as implicit wants).
 
+    Raises :class:`~recomind.recommend.extras.MissingExtraError` (naming ``strategy``)
+    without the ``ml`` extra.
+    """
+    solver = require("implicit.cpu.als", extra="ml", strategy=strategy)
     # implicit warns (and runs slowly) unless BLAS is single-threaded while it works.
     with single_threaded_blas():
-        return AlternatingLeastSquares(
+        return solver.AlternatingLeastSquares(
             factors=factors,
             regularization=regularization,
             alpha=alpha,
@@ -95,17 +95,6 @@ class ALSRecommender(Recommender):
         self.item_factors_ = np.zeros((0, self.factors), dtype=np.float32)
         self._model: Any = None
         self._yty: npt.NDArray[np.float64] | None = None
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "alpha": self.alpha,
-            "iterations": self.iterations,
-            "random_state": self.random_state,
-            "negative_weight": self.negative_weight,
-            "num_threads": self.num_threads,
-        }
 
     def _make_model(self) -> Any:
         return implicit_als(

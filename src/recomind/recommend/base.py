@@ -12,6 +12,8 @@ user's first like change their next feed at once, without waiting for a refit.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -27,9 +29,6 @@ logger = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-
-#: Default implicit-feedback weights of each action type (a skip is negative evidence).
-ACTION_WEIGHTS: dict[str, float] = {"like": 4.0, "view": 1.0, "skip": -1.0}
 
 
 @dataclass
@@ -135,7 +134,8 @@ class Recommender(ABC):
     """Base of every strategy: ``fit`` / ``score`` / ``recommend`` / ``save`` / ``load``.
 
     Subclasses keep hyper-parameters as constructor arguments (with ``random_state`` where
-    the method is random) and store learnt state as numpy arrays so ``save`` needs no pickle.
+    the method is random), each stored under its own name (so :meth:`get_params` reads them
+    back), and store learnt state as numpy arrays so ``save`` needs no pickle.
     """
 
     #: Short, stable name used in settings, reports and reasons.
@@ -185,11 +185,92 @@ class Recommender(ABC):
         scores = self.score(history)[0]
         return top_n(scores, n, exclude)
 
+    # -- optional abilities: what the hybrid uses when a strategy has it ---------------------
+
+    def score_rows(self, histories: sparse.csr_matrix) -> FloatArray:
+        """:meth:`score` of a small batch (a request, a precompute chunk): the same values.
+
+        Default: :meth:`score`. A strategy overrides it where another way of computing the
+        same scores is faster for a few rows.
+        """
+        return self.score(histories)
+
+    def score_sparse(self, histories: sparse.csr_matrix) -> sparse.csr_matrix | None:
+        """:meth:`score` as a sparse matrix (sorted indices), where scores are mostly 0.
+
+        Returns ``None`` (the default) when the strategy's scores are dense; otherwise a
+        ``(n_rows, n_items)`` matrix whose implicit entries are scores of exactly 0.
+        """
+        return None
+
+    def ranking(self) -> tuple[FloatArray, IntArray] | None:
+        """History-independent scores and every item index, best first (ties by index).
+
+        Returns ``None`` (the default) when scores depend on the history row; otherwise
+        ``(scores, order)`` where every history row scores ``scores``.
+        """
+        return None
+
+    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
+        """For each of ``items``, the history item contributing most to its score.
+
+        Parameters
+        ----------
+        history
+            ``(1, n_items)`` history row.
+        items
+            Item indices to explain.
+
+        Returns
+        -------
+        list of int or None
+            One history item index per item, ``None`` where none contributes positively.
+            The default (a strategy whose scores do not come from single history items)
+            is ``None`` for every item.
+        """
+        return [None] * len(items)
+
+    def explain(self, history: sparse.csr_matrix, item: int) -> int | None:
+        """:meth:`explain_items` of one item."""
+        return self.explain_items(history, [item])[0]
+
+    def explain_tags(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
+        """For each of ``items``, the tag (without ``#``) of the history's taste it matches most.
+
+        Takes the arguments of :meth:`explain_items`; returns one tag per item, ``None``
+        where it shares none. The default (a strategy that does not score by tags) is
+        ``None`` for every item.
+        """
+        return [None] * len(items)
+
+    def explain_tag(self, history: sparse.csr_matrix, item: int) -> str | None:
+        """:meth:`explain_tags` of one item."""
+        return self.explain_tags(history, [item])[0]
+
+    def warm(self) -> None:  # noqa: B027
+        """Build lazily cached state now, not on the first request (default: none)."""
+
     # -- persistence -------------------------------------------------------------------------
 
     def get_params(self) -> dict[str, Any]:
-        """JSON-serialisable constructor arguments (override when there are any)."""
-        return {}
+        """Constructor arguments, read from the attributes of the same names.
+
+        ``type(self)(**self.get_params())`` builds the same, unfitted strategy; :meth:`save`
+        writes them as JSON and :meth:`load` passes them back to the constructor.
+
+        Raises
+        ------
+        TypeError
+            If the class stores a constructor parameter under another name.
+        """
+        cls = type(self)
+        missing = [name for name in _init_params(cls) if not hasattr(self, name)]
+        if missing:
+            raise TypeError(
+                f"{cls.__name__} must store its constructor parameters {missing} "
+                "as attributes of the same names"
+            )
+        return {name: getattr(self, name) for name in _init_params(cls)}
 
     def state(self) -> dict[str, npt.NDArray[Any]]:
         """Learnt arrays to save; override in subclasses."""
@@ -219,6 +300,14 @@ class Recommender(ABC):
         model.set_state(arrays)
         model.fitted = True
         return model
+
+
+@functools.cache
+def _init_params(cls: type[Recommender]) -> tuple[str, ...]:
+    """Names of the keyword-passable parameters of ``cls.__init__`` (``self`` excluded)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return tuple(p.name for p in params if p.kind in kinds)
 
 
 def top_n(
@@ -252,7 +341,7 @@ def history_row(
     items
         Item indices the user interacted with (repeats add up).
     weights
-        Matching interaction weights (see :data:`ACTION_WEIGHTS`); ``None`` means all 1.0.
+        Matching interaction weights (see :mod:`recomind.weights`); ``None`` means all 1.0.
     n_items
         Catalogue size (number of columns).
 

@@ -1,20 +1,24 @@
 """The hybrid's blend evaluated on candidates only: the items that can score above zero.
 
-:func:`~recomind.recommend.hybrid.normalise_rows` (``"minmax"``) maps a component's row to
+:func:`~recomind.recommend.blend.normalise_rows` (``"minmax"``) maps a component's row to
 ``[0, 1]`` using its maximum and its ``c``-th best score: every item at or below the
 ``c``-th best gets 0. So the blended score of an item is positive only if it is among the
 top ``c`` of at least one weighted component, and the blend over the union of those top
 lists equals the dense blend exactly, item for item. This module finds each component's
 top ``c`` and its scale without dense, catalogue-wide work where the model allows it:
 
-* popularity: one cached ranking of the catalogue, walked past the history;
-* item-kNN and user-kNN: sparse score rows (only the neighbours' items are non-zero);
-* content and ALS: one dense row each (a sparse or small dense product), one partition.
+* a history-independent strategy (popularity): its cached ranking
+  (:meth:`~recomind.recommend.base.Recommender.ranking`), walked past the history;
+* strategies with sparse scores (item-kNN, user-kNN): their
+  :meth:`~recomind.recommend.base.Recommender.score_sparse` rows (only the neighbours'
+  items are non-zero);
+* the others (content, ALS, EASE): one dense row each, one partition.
 
-Per row this gives the candidate items (sorted, history removed, a few trending items added
-as filler for pages the caps starve) and each component's weighted, normalised score on
-them. Rows this cannot handle exactly (tiny catalogues, ``"rank"`` normalisation) get every
-item as a candidate, scored by the dense path.
+Per row, :func:`candidate_row` gives the candidate items (sorted, history removed, a few
+trending items added as filler for pages the caps starve) and each component's weighted,
+normalised score on them. Rows this cannot handle exactly (tiny catalogues, ``"rank"``
+normalisation) get every item as a candidate, scored by the dense path
+(:class:`~recomind.recommend.blend.Blend`).
 """
 
 from __future__ import annotations
@@ -57,6 +61,39 @@ class CandidateRow:
         for _, part in self.parts:
             out += part
         return out
+
+    def without(self, exclude: IntArray) -> CandidateRow:
+        """This row less the candidates in ``exclude`` (``complete`` unchanged)."""
+        if not exclude.size:
+            return self
+        keep = ~np.isin(self.items, exclude)
+        parts = [(name, p[keep]) for name, p in self.parts]
+        return CandidateRow(self.items[keep], parts, self.complete)
+
+
+@dataclass(frozen=True)
+class ComponentRows:
+    """A batch's component score rows, each in the form the candidate path reads.
+
+    Parameters
+    ----------
+    weights
+        Per component, its blend weight per row.
+    dense
+        Dense ``(n_rows, n_items)`` scores of the components scored densely.
+    sparse_rows
+        Sparse scores (sorted indices) of the components whose scores are mostly 0.
+    ranked
+        ``(scores, order)`` of the history-independent components.
+    fill_order
+        Items best first that fill starved pages (``None``: no filler).
+    """
+
+    weights: dict[str, FloatArray]
+    dense: dict[str, FloatArray]
+    sparse_rows: dict[str, sparse.csr_matrix]
+    ranked: dict[str, tuple[FloatArray, IntArray]]
+    fill_order: IntArray | None
 
 
 @dataclass
@@ -162,3 +199,71 @@ def values_at(row: sparse.csr_matrix, items: IntArray) -> FloatArray:
     found = idx[pos_c] == items
     out[found] = data[pos_c[found]]
     return out
+
+
+def candidate_row(
+    rows: ComponentRows,
+    i: int,
+    hist: IntArray,
+    in_hist: BoolArray,
+    *,
+    n_items: int,
+    c: int,
+    fill: int,
+) -> CandidateRow | None:
+    """Row ``i``'s candidates and weighted, normalised parts; ``None`` if not exact here.
+
+    Parameters
+    ----------
+    rows
+        The batch's component rows.
+    i
+        The row.
+    hist
+        Its history items; ``in_hist`` flags them over the whole catalogue.
+    n_items
+        Catalogue size.
+    c
+        Top items per component that define its scale (the blend's ``candidates``).
+    fill
+        How many of ``rows.fill_order``'s best non-history items to add.
+    """
+    scales: dict[str, Scale] = {}
+    found: list[IntArray] = []
+    for name, weight in rows.weights.items():
+        if weight[i] <= 0:
+            continue
+        scale: Scale | None
+        if name in rows.dense:
+            scale = dense_scale(rows.dense[name][i], hist, c)
+        elif name in rows.sparse_rows:
+            r = rows.sparse_rows[name][i]
+            scale = sparse_scale(r.indices.astype(np.int64), r.data, hist, n_items, c, in_hist)
+        elif name in rows.ranked:
+            ranked = ranked_scale(*rows.ranked[name], hist, c, in_hist)
+            scale = ranked[0] if ranked is not None else None
+        else:
+            return None
+        if scale is None:
+            return None
+        scales[name] = scale
+        found.append(scale.top)
+    if rows.fill_order is not None and fill > 0:
+        head = rows.fill_order[: fill + hist.size]
+        found.append(head[~in_hist[head]][:fill] if hist.size else head)
+    items = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    if hist.size and items.size:
+        items = items[~in_hist[items]]
+    items = items.astype(np.int64)
+    parts: list[tuple[str, FloatArray]] = []
+    for name, scale in scales.items():
+        if name in rows.dense:
+            raw = rows.dense[name][i][items]
+        elif name in rows.sparse_rows:
+            raw = values_at(rows.sparse_rows[name][i], items)
+        else:
+            raw = rows.ranked[name][0][items]
+        part = scale.apply(raw)
+        part *= rows.weights[name][i]
+        parts.append((name, part))
+    return CandidateRow(items, parts, complete=items.size + hist.size >= n_items)

@@ -1,4 +1,9 @@
-"""Content-based recommendations: TF-IDF over tags and title words, cosine ranking."""
+"""Content-based recommendations: TF-IDF over tags and title words, cosine ranking.
+
+Fitting needs ``scikit-learn`` (the ``ml`` extra; without it :meth:`ContentRecommender.fit`
+raises :class:`~recomind.recommend.extras.MissingExtraError`); a fitted, saved model scores
+with numpy and scipy alone.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recomind.recommend._sparse import (
     as_csr,
@@ -21,6 +25,7 @@ from recomind.recommend._sparse import (
     strings_state,
 )
 from recomind.recommend.base import FloatArray, Interactions, Recommender
+from recomind.recommend.extras import require
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +67,6 @@ class ContentRecommender(Recommender):
         self.vocab_: list[str] = []
         self.is_tag_ = np.zeros(0, dtype=bool)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"tag_weight": self.tag_weight, "negative_weight": self.negative_weight}
-
     def fit(self, data: Interactions) -> Self:
         """Build the L2-normalised TF-IDF item x feature matrix."""
         self.n_items = data.n_items
@@ -72,8 +74,9 @@ class ContentRecommender(Recommender):
             _tokens(tags, title)
             for tags, title in zip(data.item_tags, data.item_titles, strict=True)
         ]
+        text = require("sklearn.feature_extraction.text", extra="ml", strategy=self.name)
         if any(docs):
-            vec = TfidfVectorizer(
+            vec = text.TfidfVectorizer(
                 analyzer=lambda d: d, sublinear_tf=True, norm=None, dtype=np.float32
             )
             x = sparse.csr_matrix(vec.fit_transform(docs), dtype=np.float32)
@@ -111,11 +114,7 @@ class ContentRecommender(Recommender):
             out[r] = self.item_vectors_ @ prof[r]
         return out
 
-    def explain(self, history: sparse.csr_matrix, item: int) -> str | None:
-        """The history's strongest tag shared with ``item`` (without ``#``), or ``None``."""
-        return self.explain_items(history, [item])[0]
-
-    def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
+    def explain_tags(self, history: sparse.csr_matrix, items: list[int]) -> list[str | None]:
         """For each of ``items``, the strongest profile tag it carries (or ``None``)."""
         if not self.vocab_:
             return [None] * len(items)

@@ -22,8 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from recomind.config import Settings
 from recomind.recommend.base import Interactions
 from recomind.schemas import utcnow
-from recomind.signals import MAX_VIEW_FRACTION, MIN_VIEW_FRACTION
 from recomind.storage.tables import video_actions, videos
+from recomind.weights import MAX_VIEW_FRACTION, MIN_VIEW_FRACTION
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def vector_weights(
     watch_ms: npt.NDArray[np.float64],
     duration_s: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float32]:
-    """:func:`recomind.signals.action_weight` over arrays (``nan`` = unknown watch/duration).
+    """:func:`recomind.weights.action_weight` over arrays (``nan`` = unknown watch/duration).
 
     Parameters
     ----------

@@ -55,9 +55,6 @@ class EASERecommender(Recommender):
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.modelled = np.zeros(0, dtype=np.int64)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"lam": self.lam, "max_items": self.max_items}
-
     def fit(self, data: Interactions) -> Self:
         """Solve for ``B`` on the positive part of ``data``'s user x item matrix."""
         x = data.matrix(positive_only=True)

@@ -25,7 +25,6 @@ from recomind.recommend.batch_rank import rank_rows
 from recomind.recommend.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.recommend.serving import TagAffinityRanker
 from recomind.schemas import RecommendedVideo, Video, recommended
-from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.repository import HistoryItem, ProfileRow
 from recomind.storage.tables import user_profiles, video_actions
@@ -265,7 +264,7 @@ class EngineRanker:
                 d = float(durations[i])
                 dur = d if np.isfinite(d) else None
                 items.append(i)
-                weights.append(action_weight(self.settings, h.action_type, h.watch_time_ms, dur))
+                weights.append(self.settings.action_weight(h.action_type, h.watch_time_ms, dur))
                 positions.append(position)
             weights_all = np.asarray(weights, dtype=np.float64)
             weights_all *= model.hybrid.recency_factors(np.asarray(positions, dtype=np.int64))

@@ -73,14 +73,6 @@ class ItemKNNRecommender(Recommender):
         self.block_products = int(block_products)
         self.similarity_ = sparse.csr_matrix((0, 0), dtype=np.float32)
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "shrinkage": self.shrinkage,
-            "negative_weight": self.negative_weight,
-            "block_products": self.block_products,
-        }
-
     def fit(self, data: Interactions) -> Self:
         """Compute the top-``k`` neighbour matrix, block by block."""
         self.n_items = data.n_items
@@ -136,10 +128,6 @@ class ItemKNNRecommender(Recommender):
         vals = np.asarray(row.data, dtype=np.float32)
         order, best = top_n(vals, n)
         return idx[order], best
-
-    def explain(self, history: sparse.csr_matrix, item: int) -> int | None:
-        """The history item contributing most to ``item``'s score, or ``None``."""
-        return self.explain_items(history, [item])[0]
 
     def explain_items(self, history: sparse.csr_matrix, items: list[int]) -> list[int | None]:
         """For each of ``items``, the history item contributing most (``None`` if none)."""

@@ -66,12 +66,13 @@ class PopularityRecommender(Recommender):
             self._order = order
         return self._order
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "half_life_hours": self.half_life_hours,
-            "min_users": self.min_users,
-            "now": self.now,
-        }
+    def ranking(self) -> tuple[FloatArray, IntArray]:
+        """The trending scores (every history gets them) and :meth:`order`."""
+        return self.scores_, self.order()
+
+    def warm(self) -> None:
+        """Compute :meth:`order` now."""
+        self.order()
 
     def fit(self, data: Interactions) -> Self:
         """Compute the decayed, shrunk popularity of every item."""

@@ -1,6 +1,6 @@
 """Recency weighting of a user's history: recent actions steer the next feed the most.
 
-A history row normally sums each action's weight (:data:`~recomind.recommend.base.ACTION_WEIGHTS`).
+A history row normally sums each action's weight (:func:`recomind.weights.action_weight`).
 With recency weighting, an action's weight is multiplied by
 
 ``floor + (1 - floor) * 2 ** (-position / half_life)``
@@ -11,9 +11,10 @@ long-term taste in play (and keeps every history item non-zero, so it is still e
 from the feed). Positions, not clock times, are used: a short-video session is a burst of
 actions minutes apart, and one data set (MicroLens) has only the order of events.
 
-The service (:class:`~recomind.recommend.engine_ranker.EngineRanker`, history newest
-first) and the offline evaluation (:func:`history_matrix`, from timestamps) weight rows
-with the same :func:`factors`.
+The service (its history rows, newest first, through
+:meth:`~recomind.recommend.hybrid.HybridRecommender.recency_factors`) and the offline
+evaluation (:func:`history_matrix`, from timestamps) weight rows with the same
+:func:`factors`.
 """
 
 from __future__ import annotations

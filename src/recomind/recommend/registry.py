@@ -1,4 +1,8 @@
-"""Construct strategies by name (used by the service and the offline evaluation)."""
+"""Every strategy by name, and building one (used by the service and the offline evaluation).
+
+:data:`COMPONENTS` (from :mod:`recomind.recommend.components`) are the strategies a hybrid
+can blend; :data:`STRATEGIES` adds the hybrid.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ import logging
 from typing import Any
 
 from recomind.recommend.base import Recommender
-from recomind.recommend.hybrid import COMPONENTS, HybridRecommender
+from recomind.recommend.components import COMPONENTS
+from recomind.recommend.hybrid import HybridRecommender
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["COMPONENTS", "STRATEGIES", "build"]
 
 #: Every strategy class by its stable ``name``: the hybrid's components, then the hybrid.
 STRATEGIES: dict[str, type[Recommender]] = {**COMPONENTS, HybridRecommender.name: HybridRecommender}

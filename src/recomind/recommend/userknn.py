@@ -59,14 +59,6 @@ class UserKNNRecommender(Recommender):
         self.users_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self._users_t: sparse.csr_matrix | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "power": self.power,
-            "negative_weight": self.negative_weight,
-            "batch_rows": self.batch_rows,
-        }
-
     def fit(self, data: Interactions) -> Self:
         """Store the L2-normalised positive user x item matrix."""
         self.n_items = data.n_items

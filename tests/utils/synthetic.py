@@ -6,7 +6,8 @@ import logging
 
 import numpy as np
 
-from recomind.recommend.base import ACTION_WEIGHTS, Interactions
+from recomind.recommend.base import Interactions
+from recomind.weights import DEFAULT_ACTION_WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,10 @@ def make_synthetic(
     skip_p = np.where(in_taste, 0.05, 0.35)
     weights = np.where(
         u < like_p,
-        ACTION_WEIGHTS["like"],
-        np.where(u < like_p + skip_p, ACTION_WEIGHTS["skip"], ACTION_WEIGHTS["view"]),
+        DEFAULT_ACTION_WEIGHTS["like"],
+        np.where(
+            u < like_p + skip_p, DEFAULT_ACTION_WEIGHTS["skip"], DEFAULT_ACTION_WEIGHTS["view"]
+        ),
     ).astype(np.float32)
 
     span = days * 86400.0
