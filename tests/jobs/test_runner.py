@@ -20,8 +20,8 @@ from recomind.config import Settings
 from recomind.jobs import JOBS, JobContext, run_jobs
 from recomind.jobs.runner import Job
 from recomind.jobs.scheduler import Scheduler
-from recomind.recommend.serving import RecommendationService
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
+from recomind.serving.service import RecommendationService
 from recomind.storage import migrate
 from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, write_tx

@@ -16,10 +16,10 @@ from recomind.jobs import precompute
 from recomind.jobs.runner import JobContext, job
 from recomind.recommend import registry
 from recomind.recommend.base import Recommender
-from recomind.recommend.dataset import load_dataset, training_window
 from recomind.recommend.hybrid import HybridRecommender
-from recomind.recommend.model_store import ModelStore
 from recomind.schemas import ActionEvent, utcnow
+from recomind.serving.model_store import ModelStore
+from recomind.serving.training_data import load_dataset, training_window
 from recomind.storage.engine import retrying, write_tx
 from recomind.storage.tables import retrain_signals, user_profiles, video_popularity
 

@@ -21,8 +21,9 @@ from recomind.api.deps import StateDep
 from recomind.api.middleware import REQUESTS
 from recomind.api.routes.actions import ACTIONS
 from recomind.api.state import AppState
-from recomind.recommend.serving import CACHE_LOOKUPS, compute_trending
 from recomind.schemas import RecommendedVideo, utcnow
+from recomind.serving.service import CACHE_LOOKUPS
+from recomind.serving.trending import compute_trending
 from recomind.storage import activity
 from recomind.storage.engine import read_tx
 from recomind.stream.consumers import GROUPS

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from recomind.config import Settings
-from recomind.recommend.dataset import load_dataset, load_interactions, vector_weights
 from recomind.schemas import ActionEvent, VideoCreate
+from recomind.serving.training_data import load_dataset, load_interactions, vector_weights
 from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.engine import write_tx

@@ -4,7 +4,7 @@ The user's history row is built from the database (plus videos the cache says th
 acted on), so a brand-new user's first like changes their next list at once, without a
 refit. Videos uploaded after the last fit are unknown to the model: a few of them that match
 the user's profile tags are blended in ("new upload in #tag"). Until a model is published
-the :class:`~recomind.recommend.serving.TagAffinityRanker` answers.
+the :class:`~recomind.serving.fallback.TagAffinityRanker` answers.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from sqlalchemy import Connection, select
 from recomind.config import Settings
 from recomind.recommend.base import history_row
 from recomind.recommend.batch_rank import rank_rows
-from recomind.recommend.model_store import LoadedModel, ModelLoader, ModelStore
-from recomind.recommend.serving import TagAffinityRanker
 from recomind.schemas import RecommendedVideo, Video, recommended
+from recomind.serving.fallback import TagAffinityRanker
+from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.signals import action_weight
 from recomind.storage import repository as repo
 from recomind.storage.repository import HistoryItem, ProfileRow
@@ -34,7 +34,7 @@ from recomind.storage.types import as_datetime
 logger = logging.getLogger(__name__)
 
 FRESH_POOL = 200
-#: Videos kept by :meth:`EngineRanker.videos` (dropped all at once beyond this, or every
+#: Videos kept by :meth:`ModelRanker.videos` (dropped all at once beyond this, or every
 #: ``candidate_pool_ttl_s``).
 VIDEO_CACHE_SIZE = 50_000
 
@@ -89,8 +89,8 @@ def cap_pages(
 
 
 @dataclass
-class EngineRanker:
-    """:class:`~recomind.recommend.serving.Ranker` backed by the published hybrid.
+class ModelRanker:
+    """:class:`~recomind.serving.service.Ranker` backed by the published hybrid.
 
     Parameters
     ----------
@@ -113,7 +113,7 @@ class EngineRanker:
     _videos: tuple[float, dict[str, Video]] = field(default=(-1e18, {}), init=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, background: bool = True) -> EngineRanker:
+    def from_settings(cls, settings: Settings, *, background: bool = True) -> ModelRanker:
         """The ranker of ``settings.model_dir`` (fallback only when it is empty)."""
         loader = (
             ModelLoader(
