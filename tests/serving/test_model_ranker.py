@@ -16,9 +16,10 @@ from recomind.recommend.base import Interactions
 from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
 from recomind.serving.model_ranker import ModelRanker, UserInput, cap_pages
 from recomind.signals import action_weight
-from recomind.storage import repository as repo
+from recomind.storage.actions import HistoryItem, insert_actions
 from recomind.storage.engine import make_engine, read_tx, write_tx
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.profiles import ProfileRow
+from recomind.storage.videos import create_videos
 from tests.conftest import truncate
 
 TAGS = [["funny", "meme"], ["dance"], ["cooking"], ["travel"], ["pets"], ["gaming"]]
@@ -53,8 +54,8 @@ def _seed(engine: Engine) -> None:
             events.append((f"o{u}", f"v{6 * (j + u % 3) + 1}", "like"))
         events.append((f"k{u}", f"v{6 * (u % 5) + 2}", "like"))
     with write_tx(engine) as conn:
-        repo.create_videos(conn, items=videos)
-        repo.insert_actions(
+        create_videos(conn, items=videos)
+        insert_actions(
             conn,
             events=[
                 ActionEvent(
@@ -200,7 +201,7 @@ def test_new_uploads_in_the_users_tags_are_blended_in(
 ) -> None:
     ranker = ModelRanker.from_settings(trained, background=False)
     with write_tx(sqlite_engine) as conn:  # uploaded after the fit: unknown to the model
-        repo.create_videos(
+        create_videos(
             conn,
             items=[
                 VideoCreate(video_id="new-dance", title="New", url="u", tags=["dance"]),

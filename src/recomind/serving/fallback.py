@@ -15,8 +15,9 @@ from sqlalchemy import Connection
 from recomind.config import Settings
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.trending import compute_trending
-from recomind.storage import repository as repo
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.actions import HistoryItem
+from recomind.storage.profiles import ProfileRow
+from recomind.storage.videos import get_videos, newest_videos
 
 
 @dataclass
@@ -38,10 +39,10 @@ class CandidatePool:
             if time.monotonic() - self._built_at > self.settings.candidate_pool_ttl_s:
                 trending = compute_trending(conn, settings=self.settings, limit=self.size)
                 popularity = {t.video_id: t.score for t in trending}
-                newest = repo.newest_videos(conn, limit=self.size // 2)
+                newest = newest_videos(conn, limit=self.size // 2)
                 ids = list(popularity)
                 ids += [v.video_id for v in newest if v.video_id not in popularity]
-                self._videos = repo.get_videos(conn, video_ids=ids)
+                self._videos = get_videos(conn, video_ids=ids)
                 self._popularity = popularity
                 self._built_at = time.monotonic()
             return self._popularity, self._videos

@@ -26,10 +26,11 @@ from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.signals import action_weight
-from recomind.storage import repository as repo
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.actions import HistoryItem
+from recomind.storage.profiles import ProfileRow
 from recomind.storage.tables import user_profiles, video_actions
 from recomind.storage.types import as_datetime
+from recomind.storage.videos import get_videos, newest_videos
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class ModelRanker:
             self._videos = (built, known)
         missing = sorted(i for i in ids if i not in known)
         if missing:
-            known.update(repo.get_videos(conn, video_ids=missing))
+            known.update(get_videos(conn, video_ids=missing))
         return {i: known[i] for i in ids if i in known}
 
     def prime(self, conn: Connection, users: Sequence[UserInput], *, n: int) -> int:
@@ -281,7 +282,7 @@ class ModelRanker:
         ttl = self.settings.candidate_pool_ttl_s
         if version == model.version and time.monotonic() - built <= ttl:
             return videos
-        newest = repo.newest_videos(conn, limit=FRESH_POOL)
+        newest = newest_videos(conn, limit=FRESH_POOL)
         videos = [v for v in newest if v.video_id not in model.item_index]
         self._fresh = (time.monotonic(), model.version, videos)
         return videos

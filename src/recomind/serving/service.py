@@ -24,9 +24,11 @@ from recomind.ingest.profiles import fold_pending
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.trending import compute_trending, top_up
-from recomind.storage import repository as repo
+from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.profiles import ProfileRow, get_profile
+from recomind.storage.users import get_user
+from recomind.storage.videos import get_videos
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +194,10 @@ class RecommendationService:
         limit = self.settings.max_n
         recent = self.recent_actions(user_id)
         with read_tx(self.engine) as conn:
-            history = repo.user_history(conn, user_id=user_id)
+            history = user_history(conn, user_id=user_id)
             if not history and not recent:
                 return compute_trending(conn, settings=self.settings, limit=limit)
-            profile = repo.get_profile(conn, user_id=user_id)
+            profile = get_profile(conn, user_id=user_id)
             history, profile = self._with_pending(conn, user_id, history, profile, recent)
             exclude = {h.video_id for h in history}
             items = self.ranker.rank(
@@ -219,7 +221,7 @@ class RecommendationService:
         pending = [(a, v) for a, v in recent if (a, v) not in stored]
         if not pending:
             return history, profile
-        videos = repo.get_videos(conn, video_ids=[v for _, v in pending])
+        videos = get_videos(conn, video_ids=[v for _, v in pending])
         now = utcnow()
         extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
         folded = fold_pending(
@@ -275,9 +277,9 @@ class RecommendationService:
         generation_key = self._key(keys.PROFILE_GENERATION, user_id)
         before = self.cache.get(generation_key)
         with read_tx(self.engine) as conn:
-            if repo.get_user(conn, user_id=user_id) is None:
+            if get_user(conn, user_id=user_id) is None:
                 return None
-            row = repo.get_profile(conn, user_id=user_id)
+            row = get_profile(conn, user_id=user_id)
         profile = Profile(
             user_id=user_id,
             top_tags=row.top_tags if row else [],

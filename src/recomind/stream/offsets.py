@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, select, update
 
 from recomind.schemas import utcnow
-from recomind.storage.repository import insert_ignore
+from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import consumer_offsets
 from recomind.stream.bus import Record
 

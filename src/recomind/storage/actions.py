@@ -1,23 +1,69 @@
-"""Read-only queries for the web app and the operator dashboard (users, recent actions)."""
+"""Data functions over ``video_actions``: storing events, a user's actions, counts.
+
+Keyword-only; every function takes a :class:`sqlalchemy.Connection` so callers choose the
+transaction.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from recomind.schemas import User
-from recomind.storage.tables import users, video_actions, videos
+from recomind.schemas import ActionEvent
+from recomind.storage.inserts import insert_new
+from recomind.storage.tables import video_actions, videos
 from recomind.storage.types import as_datetime
 
 
-def list_users(conn: Connection, *, limit: int) -> list[User]:
-    """The first ``limit`` users, oldest first (ties by id)."""
-    stmt = select(users).order_by(users.c.created_at, users.c.user_id).limit(limit)
+def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[ActionEvent]:
+    """Store events idempotently on ``event_id``. Returns the events that were new."""
+    if not events:
+        return []
+    unique: dict[str, ActionEvent] = {}
+    for e in events:
+        unique.setdefault(e.event_id, e)
+    rows = [
+        {
+            "id": e.event_id,
+            "user_id": e.user_id,
+            "video_id": e.video_id,
+            "action_type": e.action_type,
+            "timestamp": e.timestamp.replace(tzinfo=None),
+            "watch_time_ms": e.watch_time_ms,
+        }
+        for e in unique.values()
+    ]
+    inserted = insert_new(conn, video_actions, rows, "id")
+    return [e for eid, e in unique.items() if eid in inserted]
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    video_id: str
+    action_type: str
+    timestamp: datetime
+    watch_time_ms: int | None
+
+
+def user_history(conn: Connection, *, user_id: str, limit: int = 2000) -> list[HistoryItem]:
+    """The user's most recent actions, newest first."""
+    stmt = (
+        select(
+            video_actions.c.video_id,
+            video_actions.c.action_type,
+            video_actions.c.timestamp,
+            video_actions.c.watch_time_ms,
+        )
+        .where(video_actions.c.user_id == user_id)
+        .order_by(video_actions.c.timestamp.desc())
+        .limit(limit)
+    )
     return [
-        User(user_id=r.user_id, name=r.name, created_at=as_datetime(r.created_at))
+        HistoryItem(r.video_id, r.action_type, as_datetime(r.timestamp), r.watch_time_ms)
         for r in conn.execute(stmt)
     ]
 
@@ -68,12 +114,8 @@ def recent_actions(
     ]
 
 
-def count_rows(conn: Connection) -> dict[str, int]:
-    """How many users, videos and actions are stored."""
-    return {
-        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-        for name, t in (("users", users), ("videos", videos), ("actions", video_actions))
-    }
+def count_actions(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(video_actions)).scalar_one())
 
 
 def actions_by_type(conn: Connection) -> dict[str, int]:
