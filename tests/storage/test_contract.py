@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,13 +19,13 @@ from recomind.ingest.popularity import score_at
 from recomind.schemas import ActionEvent, VideoCreate
 from recomind.signals import action_weight
 from recomind.storage import migrate
-from recomind.storage.actions import count_actions, user_history
+from recomind.storage.actions import active_users, all_events, count_actions, user_history
 from recomind.storage.engine import read_tx, write_tx
 from recomind.storage.inserts import new_id
 from recomind.storage.popularity import top_popularity
 from recomind.storage.profiles import get_profile
 from recomind.storage.tables import metadata, video_actions
-from recomind.storage.users import create_user, ensure_users, get_user
+from recomind.storage.users import count_users, create_user, ensure_users, get_user, list_users
 from recomind.storage.videos import count_videos, create_videos, get_video, newest_videos
 
 SETTINGS = Settings(database_url="sqlite:///unused.db")
@@ -156,6 +157,38 @@ def test_history_is_newest_first(engine: Engine) -> None:
         hist = user_history(conn, user_id="u1")
         assert user_history(conn, user_id="nobody") == []
     assert [h.video_id for h in hist] == ["v2", "v1", "v0"]
+
+
+def test_users_list_oldest_first_and_count(engine: Engine) -> None:
+    for uid in ("b", "a", "c"):
+        with write_tx(engine) as conn:
+            create_user(conn, user_id=uid, name=uid.upper())
+        time.sleep(0.002)  # distinct creation times
+    with read_tx(engine) as conn:
+        assert count_users(conn) == 3
+        listed = [u.user_id for u in list_users(conn, limit=2)]
+    assert listed == ["b", "a"]  # creation order, not id order
+
+
+def test_all_events_oldest_first_and_active_users_newest_first(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        create_videos(conn, items=_videos(2))
+    events = [
+        _event("u1", "v0", "like", T0, 1000),
+        _event("u2", "v1", "view", T0 + timedelta(minutes=2)),
+        _event("u3", "v0", "skip", T0 - timedelta(minutes=5)),
+        _event("u1", "v1", "view", T0 + timedelta(minutes=3)),
+    ]
+    apply_events(engine, settings=SETTINGS, events=events)
+    with read_tx(engine) as conn:
+        stored = all_events(conn)
+        recent = active_users(conn, since=T0, limit=0)
+        newest = active_users(conn, since=T0, limit=1)
+        assert active_users(conn, since=T0 + timedelta(hours=1), limit=0) == []
+    by_time = sorted(events, key=lambda e: e.timestamp)
+    assert [e.event_id for e in stored] == [e.event_id for e in by_time]
+    assert stored[1] == by_time[1]  # every field round-trips
+    assert recent == ["u1", "u2"] and newest == ["u1"]  # u3 acted before T0 only
 
 
 def test_popularity_in_any_batching_equals_from_scratch(engine: Engine) -> None:

@@ -15,10 +15,8 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Connection, func, select
 
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
@@ -28,8 +26,8 @@ from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving.model_ranker import ModelRanker, batch_inputs
 from recomind.serving.service import RecommendationService
 from recomind.serving.trending import compute_trending, top_up
+from recomind.storage.actions import active_users
 from recomind.storage.engine import make_engine, read_tx
-from recomind.storage.tables import video_actions
 
 logger = logging.getLogger(__name__)
 
@@ -38,21 +36,6 @@ MAX_AUTO_WORKERS = 4  # each worker holds a copy of the model
 #: Chunks each worker must have for a pool to pay off: starting a worker (imports, model
 #: load) costs ~1-3 s, ranking one chunk ~0.5 s.
 MIN_CHUNKS_PER_WORKER = 8
-
-
-def active_users(conn: Connection, *, since: datetime, limit: int) -> list[str]:
-    """Users with actions at or after ``since``, most recently active first."""
-    a = video_actions.c
-    last = func.max(a.timestamp)
-    stmt = (
-        select(a.user_id)
-        .where(a.timestamp >= since)
-        .group_by(a.user_id)
-        .order_by(last.desc(), a.user_id)
-    )
-    if limit > 0:
-        stmt = stmt.limit(limit)
-    return list(conn.execute(stmt).scalars())
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:

@@ -137,3 +137,35 @@ def events_per_minute(conn: Connection, *, now: datetime, minutes: int) -> list[
     for (ts,) in conn.execute(stmt):
         buckets[int((as_datetime(ts) - start).total_seconds() // 60)] += 1
     return [buckets.get(i, 0) for i in range(minutes)]
+
+
+def all_events(conn: Connection) -> list[ActionEvent]:
+    """Every stored action as an event, oldest first."""
+    rows = conn.execute(select(video_actions).order_by(video_actions.c.timestamp)).all()
+    return [
+        ActionEvent(
+            event_id=r.id,
+            user_id=r.user_id,
+            video_id=r.video_id,
+            action_type=r.action_type,
+            timestamp=r.timestamp,
+            watch_time_ms=r.watch_time_ms,
+        )
+        for r in rows
+    ]
+
+
+def active_users(conn: Connection, *, since: datetime, limit: int) -> list[str]:
+    """Users with actions at or after ``since``, most recently active first (``limit`` 0:
+    all of them)."""
+    a = video_actions.c
+    last = func.max(a.timestamp)
+    stmt = (
+        select(a.user_id)
+        .where(a.timestamp >= since)
+        .group_by(a.user_id)
+        .order_by(last.desc(), a.user_id)
+    )
+    if limit > 0:
+        stmt = stmt.limit(limit)
+    return list(conn.execute(stmt).scalars())

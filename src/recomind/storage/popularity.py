@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import video_popularity
@@ -78,3 +78,8 @@ def top_popularity(conn: Connection, *, limit: int) -> list[PopularityRow]:
         PopularityRow(r.video_id, r.score, as_datetime(r.last_updated), r.n_events)
         for r in conn.execute(stmt)
     ]
+
+
+def clear_popularity(conn: Connection) -> None:
+    """Delete every row (a rebuild folds all events again in the same transaction)."""
+    conn.execute(delete(video_popularity))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import user_profiles
@@ -77,3 +77,8 @@ def save_profiles(conn: Connection, *, rows: Sequence[ProfileRow]) -> None:
             for r in rows
         ],
     )
+
+
+def clear_profiles(conn: Connection) -> None:
+    """Delete every row (a rebuild folds all events again in the same transaction)."""
+    conn.execute(delete(user_profiles))
