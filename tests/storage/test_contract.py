@@ -19,11 +19,20 @@ from recomind.ingest.popularity import score_at
 from recomind.schemas import ActionEvent, VideoCreate
 from recomind.signals import action_weight
 from recomind.storage import migrate
-from recomind.storage.actions import active_users, all_events, count_actions, user_history
+from recomind.storage.actions import (
+    ActionRow,
+    HistoryItem,
+    active_users,
+    all_events,
+    count_actions,
+    insert_actions,
+    user_actions,
+    user_history,
+)
 from recomind.storage.engine import read_tx, write_tx
 from recomind.storage.inserts import new_id
 from recomind.storage.popularity import top_popularity
-from recomind.storage.profiles import get_profile
+from recomind.storage.profiles import get_profile, get_profiles
 from recomind.storage.tables import metadata, video_actions
 from recomind.storage.users import count_users, create_user, ensure_users, get_user, list_users
 from recomind.storage.videos import count_videos, create_videos, get_video, newest_videos
@@ -157,6 +166,61 @@ def test_history_is_newest_first(engine: Engine) -> None:
         hist = user_history(conn, user_id="u1")
         assert user_history(conn, user_id="nobody") == []
     assert [h.video_id for h in hist] == ["v2", "v1", "v0"]
+
+
+def test_user_actions_per_user_newest_first_with_limit_kind_and_video(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        create_videos(conn, items=_videos(3, [["funny", "meme"], ["dance"], []]))
+        insert_actions(
+            conn,
+            events=[
+                _event("u1", "v0", "like", T0, 1000),
+                _event("u1", "v1", "view", T0 + timedelta(minutes=1), 2000),
+                _event("u1", "gone", "like", T0 + timedelta(minutes=2)),  # no such video
+                _event("u2", "v2", "skip", T0),
+            ],
+        )
+        # Equal timestamps come back in event-id order.
+        insert_actions(
+            conn,
+            events=[
+                ActionEvent(
+                    event_id=eid, user_id="u3", video_id=v, action_type="view", timestamp=T0
+                )
+                for eid, v in (("b", "v1"), ("c", "v2"), ("a", "v0"))
+            ],
+        )
+    with read_tx(engine) as conn:
+        got = user_actions(conn, user_ids=["u3", "u1", "nobody", "u1"], limit=2)
+        one = user_actions(conn, user_ids=["u1"], limit=5, action_type="like", with_video=True)
+        many = user_actions(conn, user_ids=["u1", "u2"], limit=5, with_video=True)
+    assert list(got) == ["u3", "u1", "nobody"]
+    assert [h.video_id for h in got["u1"]] == ["gone", "v1"]
+    assert [h.video_id for h in got["u3"]] == ["v0", "v1"]  # ids a, b
+    assert got["nobody"] == []
+    assert got["u1"][1] == HistoryItem("v1", "view", T0 + timedelta(minutes=1), 2000)
+    assert [(r.video_id, r.title, r.tags) for r in one["u1"]] == [
+        ("gone", None, []),
+        ("v0", "Video 0", ["funny", "meme"]),
+    ]
+    assert one["u1"][1].url == "https://cdn.example/v0.mp4" and one["u1"][1].timestamp == T0
+    assert [r.video_id for r in many["u1"]] == ["gone", "v1", "v0"]
+    assert [(r.action_type, r.tags) for r in many["u2"]] == [("skip", [])]
+    v1_url = "https://cdn.example/v1.mp4"
+    at = T0 + timedelta(minutes=1)
+    assert many["u1"][1] == ActionRow("v1", "view", at, 2000, "Video 1", v1_url, ["dance"])
+
+
+def test_profiles_of_several_users(engine: Engine) -> None:
+    with write_tx(engine) as conn:
+        create_videos(conn, items=_videos(2, [["funny"], ["dance"]]))
+    events = [_event("u1", "v0", "like", T0), _event("u2", "v1", "like", T0)]
+    apply_events(engine, settings=SETTINGS, events=events)
+    with read_tx(engine) as conn:
+        got = get_profiles(conn, user_ids=["u2", "nobody", "u1", "u2"])
+        want = {u: get_profile(conn, user_id=u) for u in ("u1", "u2")}
+    assert got == want
+    assert got["u1"].top_tags == ["funny"] and got["u2"].top_tags == ["dance"]
 
 
 def test_users_list_oldest_first_and_count(engine: Engine) -> None:

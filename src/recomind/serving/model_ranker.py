@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.recommend.base import history_row
@@ -26,10 +26,8 @@ from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.signals import action_weight
-from recomind.storage.actions import HistoryItem
-from recomind.storage.profiles import ProfileRow
-from recomind.storage.tables import user_profiles, video_actions
-from recomind.storage.types import as_datetime
+from recomind.storage.actions import HistoryItem, user_actions
+from recomind.storage.profiles import ProfileRow, get_profiles
 from recomind.storage.videos import get_videos, newest_videos
 
 logger = logging.getLogger(__name__)
@@ -322,7 +320,7 @@ def batch_inputs(
     seen: dict[str, set[str]],
     history_limit: int = 2000,
 ) -> list[UserInput]:
-    """Histories and profiles of several users in two queries (for batch ranking).
+    """Histories and profiles of several users, two queries per 500 users (batch ranking).
 
     Parameters
     ----------
@@ -341,28 +339,8 @@ def batch_inputs(
         In ``user_ids`` order; ``exclude`` is history plus ``seen``, as the service does.
     """
     ids = list(dict.fromkeys(user_ids))
-    histories: dict[str, list[HistoryItem]] = {u: [] for u in ids}
-    profiles: dict[str, ProfileRow] = {}
-    a = video_actions.c
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        stmt = (
-            select(a.user_id, a.video_id, a.action_type, a.timestamp, a.watch_time_ms)
-            .where(a.user_id.in_(chunk))
-            .order_by(a.user_id, a.timestamp.desc())
-        )
-        for r in conn.execute(stmt):
-            hist = histories[r.user_id]
-            if len(hist) < history_limit:
-                hist.append(
-                    HistoryItem(
-                        r.video_id, r.action_type, as_datetime(r.timestamp), r.watch_time_ms
-                    )
-                )
-        for p in conn.execute(select(user_profiles).where(user_profiles.c.user_id.in_(chunk))):
-            profiles[p.user_id] = ProfileRow(
-                p.user_id, list(p.top_tags), dict(p.tag_weights), as_datetime(p.updated_at)
-            )
+    histories = user_actions(conn, user_ids=ids, limit=history_limit)
+    profiles = get_profiles(conn, user_ids=ids)
     return [
         UserInput(
             u,

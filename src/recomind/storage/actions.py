@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, overload
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, FromClause, func, select
 
 from recomind.schemas import ActionEvent
 from recomind.storage.inserts import insert_new
@@ -43,75 +44,116 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
 
 @dataclass(frozen=True)
 class HistoryItem:
+    """One of a user's actions."""
+
     video_id: str
     action_type: str
     timestamp: datetime
     watch_time_ms: int | None
-
-
-def user_history(conn: Connection, *, user_id: str, limit: int = 2000) -> list[HistoryItem]:
-    """The user's most recent actions, newest first."""
-    stmt = (
-        select(
-            video_actions.c.video_id,
-            video_actions.c.action_type,
-            video_actions.c.timestamp,
-            video_actions.c.watch_time_ms,
-        )
-        .where(video_actions.c.user_id == user_id)
-        .order_by(video_actions.c.timestamp.desc())
-        .limit(limit)
-    )
-    return [
-        HistoryItem(r.video_id, r.action_type, as_datetime(r.timestamp), r.watch_time_ms)
-        for r in conn.execute(stmt)
-    ]
 
 
 @dataclass(frozen=True)
-class ActionRow:
-    video_id: str
-    action_type: str
-    timestamp: datetime
-    watch_time_ms: int | None
+class ActionRow(HistoryItem):
+    """One of a user's actions with its video (``title`` and ``url`` ``None`` if it is gone)."""
+
     title: str | None
     url: str | None
     tags: list[str]
 
 
-def recent_actions(
-    conn: Connection, *, user_id: str, action_type: str | None, limit: int
-) -> list[ActionRow]:
-    """The user's newest actions (optionally of one type) with their video, newest first."""
-    stmt = (
-        select(
-            video_actions.c.video_id,
-            video_actions.c.action_type,
-            video_actions.c.timestamp,
-            video_actions.c.watch_time_ms,
-            videos.c.title,
-            videos.c.url,
-            videos.c.tags,
+@overload
+def user_actions(
+    conn: Connection,
+    *,
+    user_ids: Sequence[str],
+    limit: int,
+    action_type: str | None = None,
+    with_video: Literal[False] = False,
+) -> dict[str, list[HistoryItem]]: ...
+
+
+@overload
+def user_actions(
+    conn: Connection,
+    *,
+    user_ids: Sequence[str],
+    limit: int,
+    action_type: str | None = None,
+    with_video: Literal[True],
+) -> dict[str, list[ActionRow]]: ...
+
+
+def user_actions(
+    conn: Connection,
+    *,
+    user_ids: Sequence[str],
+    limit: int,
+    action_type: str | None = None,
+    with_video: bool = False,
+) -> dict[str, list[HistoryItem]] | dict[str, list[ActionRow]]:
+    """Each user's newest actions, newest first (ties by event id): the one query of a
+    user's actions, for serving histories, batch ranking and the API's activity list.
+
+    Parameters
+    ----------
+    conn
+        An open connection.
+    user_ids
+        The users (one query per 500 of them; for a single user the database applies
+        ``limit``).
+    limit
+        Newest actions kept per user.
+    action_type
+        Only actions of this kind (``None``: all).
+    with_video
+        Join each action's video: :class:`ActionRow` instead of :class:`HistoryItem`.
+
+    Returns
+    -------
+    dict
+        ``user_id -> actions`` for every user asked about (an empty list when none).
+    """
+    a = video_actions.c
+    columns = [a.user_id, a.video_id, a.action_type, a.timestamp, a.watch_time_ms]
+    source: FromClause = video_actions
+    if with_video:
+        columns += [videos.c.title, videos.c.url, videos.c.tags]
+        source = video_actions.outerjoin(videos, videos.c.video_id == a.video_id)
+    ids = list(dict.fromkeys(user_ids))
+    out: dict[str, list[HistoryItem]] = {u: [] for u in ids}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        # One user: every row is theirs, even where a case-insensitive collation (MariaDB)
+        # matched an id spelled differently.
+        only = chunk[0] if len(chunk) == 1 else None
+        stmt = (
+            select(*columns)
+            .select_from(source)
+            .where(a.user_id.in_(chunk) if only is None else a.user_id == only)
+            .order_by(a.user_id, a.timestamp.desc(), a.id)
         )
-        .select_from(video_actions.outerjoin(videos, videos.c.video_id == video_actions.c.video_id))
-        .where(video_actions.c.user_id == user_id)
-        .order_by(video_actions.c.timestamp.desc(), video_actions.c.id)
-        .limit(limit)
-    )
-    if action_type is not None:
-        stmt = stmt.where(video_actions.c.action_type == action_type)
-    return [
-        ActionRow(
-            r.video_id,
-            r.action_type,
-            as_datetime(r.timestamp),
-            r.watch_time_ms,
-            r.title,
-            r.url,
-            list(r.tags or []),
-        )
-        for r in conn.execute(stmt)
-    ]
+        if action_type is not None:
+            stmt = stmt.where(a.action_type == action_type)
+        if only is not None:
+            stmt = stmt.limit(limit)
+        result = conn.execute(stmt)
+        if with_video:
+            for uid, vid, kind, ts, watch, title, url, tags in result:
+                rows = out[uid if only is None else only]
+                if len(rows) < limit:
+                    at = as_datetime(ts)
+                    rows.append(ActionRow(vid, kind, at, watch, title, url, list(tags or [])))
+        else:
+            for uid, vid, kind, ts, watch in result:
+                rows = out[uid if only is None else only]
+                if len(rows) < limit:
+                    rows.append(HistoryItem(vid, kind, as_datetime(ts), watch))
+    return out
+
+
+def user_history(conn: Connection, *, user_id: str, limit: int = 2000) -> list[HistoryItem]:
+    """The user's most recent actions, newest first (:func:`user_actions` of one user)."""
+    return user_actions(conn, user_ids=[user_id], limit=limit)[user_id]
 
 
 def count_actions(conn: Connection) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
@@ -24,6 +25,10 @@ class ProfileRow:
     updated_at: datetime
 
 
+def _profile(r: Any) -> ProfileRow:
+    return ProfileRow(r.user_id, list(r.top_tags), dict(r.tag_weights), as_datetime(r.updated_at))
+
+
 def get_profile(conn: Connection, *, user_id: str, lock: bool = False) -> ProfileRow | None:
     stmt = select(user_profiles).where(user_profiles.c.user_id == user_id)
     if lock:
@@ -31,7 +36,18 @@ def get_profile(conn: Connection, *, user_id: str, lock: bool = False) -> Profil
     r = conn.execute(stmt).first()
     if r is None:
         return None
-    return ProfileRow(r.user_id, list(r.top_tags), dict(r.tag_weights), as_datetime(r.updated_at))
+    return _profile(r)
+
+
+def get_profiles(conn: Connection, *, user_ids: Sequence[str]) -> dict[str, ProfileRow]:
+    """The stored profiles of ``user_ids`` (users without one are left out)."""
+    out: dict[str, ProfileRow] = {}
+    ids = list(dict.fromkeys(user_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for r in conn.execute(select(user_profiles).where(user_profiles.c.user_id.in_(chunk))):
+            out[r.user_id] = _profile(r)
+    return out
 
 
 def lock_profiles(conn: Connection, *, user_ids: Sequence[str]) -> dict[str, ProfileRow]:
@@ -43,12 +59,7 @@ def lock_profiles(conn: Connection, *, user_ids: Sequence[str]) -> dict[str, Pro
         [{"user_id": u, "top_tags": [], "tag_weights": {}, "updated_at": epoch} for u in ids],
     )
     stmt = select(user_profiles).where(user_profiles.c.user_id.in_(ids)).with_for_update()
-    return {
-        r.user_id: ProfileRow(
-            r.user_id, list(r.top_tags), dict(r.tag_weights), as_datetime(r.updated_at)
-        )
-        for r in conn.execute(stmt)
-    }
+    return {r.user_id: _profile(r) for r in conn.execute(stmt)}
 
 
 def save_profiles(conn: Connection, *, rows: Sequence[ProfileRow]) -> None:

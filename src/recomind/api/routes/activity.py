@@ -52,7 +52,9 @@ def user_actions(
     with read_tx(engine) as conn:
         if users.get_user(conn, user_id=user_id) is None:
             raise NotFoundError("user", "user_id", user_id)
-        rows = actions.recent_actions(conn, user_id=user_id, action_type=action_type, limit=limit)
+        rows = actions.user_actions(
+            conn, user_ids=[user_id], limit=limit, action_type=action_type, with_video=True
+        )[user_id]
     return [
         UserAction(
             video_id=r.video_id,
