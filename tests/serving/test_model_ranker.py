@@ -125,7 +125,7 @@ def test_serving_rows_weigh_actions_as_the_evaluation_does(
     model = ranker.model()
     assert model is not None and model.hybrid.recency_half_life > 0
     t = utcnow()
-    history = [  # newest first, as the repository returns it
+    history = [  # newest first, as storage returns it
         HistoryItem("v0", "like", t, None),
         HistoryItem("v13", "skip", t - timedelta(minutes=1), None),
         HistoryItem("v7", "view", t - timedelta(minutes=2), 6000),
