@@ -25,8 +25,8 @@ from recomind.config import Settings
 from recomind.ingest.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.storage import migrate
-from recomind.storage import repository as repo
 from recomind.storage.engine import make_engine, write_tx
+from recomind.storage.videos import create_videos
 
 TAGS = [f"tag{i}" for i in range(40)]
 
@@ -50,7 +50,7 @@ def load(url: str, videos: int, users: int, per_user: int) -> None:
     ]
     for i in range(0, len(catalogue), 1000):
         with write_tx(engine) as conn:
-            repo.create_videos(conn, items=catalogue[i : i + 1000])
+            create_videos(conn, items=catalogue[i : i + 1000])
     weights = [1.0 / (r + 1) ** 0.8 for r in range(videos)]
     events: list[ActionEvent] = []
     for u in range(users):

@@ -37,8 +37,8 @@ from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
-from recomind.recommend.engine_ranker import EngineRanker
-from recomind.recommend.serving import RecommendationService
+from recomind.serving.model_ranker import ModelRanker
+from recomind.serving.service import RecommendationService
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import video_actions, video_popularity, videos
@@ -244,7 +244,7 @@ def main() -> None:
     logger.info("train %s", figures["train"])
 
     cache = SafeCache(open_cache(args.cache))
-    ranker = EngineRanker.from_settings(settings, background=False)
+    ranker = ModelRanker.from_settings(settings, background=False)
     assert ranker.loader is not None and ranker.loader.refresh() is not None
     runs = []
     for workers in [int(w) for w in args.precompute_workers.split(",")]:

@@ -10,12 +10,14 @@ from sqlalchemy import Engine, delete
 
 from recomind.cache import Cache, open_cache
 from recomind.config import Settings
+from recomind.recommend.base import Interactions
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import metadata
 from tests.utils.kafka import LazyBroker
 from tests.utils.services import fresh_database, redis_or_skip, unique_name
 from tests.utils.stacks import stack_settings_factory
+from tests.utils.synthetic import make_synthetic
 
 DATABASES = ["sqlite", "postgres", "mysql"]
 
@@ -116,3 +118,9 @@ def cache(cache_url: str, key_prefix: str) -> Iterator[Cache]:
     yield backend
     backend.delete_prefix(key_prefix)
     backend.close()
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> Interactions:
+    """A small synthetic catalogue to fit and store models on (recommend and serving tests)."""
+    return make_synthetic(n_users=300, n_items=250, n_events=6000, n_tags=20, seed=3)

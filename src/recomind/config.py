@@ -104,7 +104,7 @@ class Settings(BaseSettings):
         default=None,
         description="Folder served at /media (the demo's local clips); unset: no /media mount.",
     )
-    # Model store, engine ranker and batch jobs (issue 4).
+    # Model store, model ranker and batch jobs (issue 4).
     model_dir: str = Field(
         default=str(DEFAULT_VAR_DIR / "models"),
         description="Where the train job publishes fitted models (empty: no model store).",

@@ -13,8 +13,10 @@ from sqlalchemy import Engine
 from recomind.config import Settings
 from recomind.ingest.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
-from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx, write_tx
+from recomind.storage.inserts import new_id
+from recomind.storage.users import create_user
+from recomind.storage.videos import count_videos, create_videos
 
 TAGS = [
     "funny", "meme", "dance", "music", "cooking", "travel", "pets", "fitness",
@@ -83,7 +85,7 @@ def history(videos: list[VideoCreate], seed: int = 11) -> list[ActionEvent]:
                 kind, watched = rng.choice(["skip", "skip", "view"]), int(duration_ms * 0.1)
             events.append(
                 ActionEvent(
-                    event_id=repo.new_id(),
+                    event_id=new_id(),
                     user_id=f"u{u}",
                     video_id=v.video_id or "",
                     action_type=kind,  # type: ignore[arg-type]
@@ -97,13 +99,13 @@ def history(videos: list[VideoCreate], seed: int = 11) -> list[ActionEvent]:
 def seed(engine: Engine, settings: Settings) -> bool:
     """Load the sample data unless the catalogue already has videos. True when loaded."""
     with read_tx(engine) as conn:
-        if repo.count_videos(conn) > 0:
+        if count_videos(conn) > 0:
             return False
     videos = catalogue()
     with write_tx(engine) as conn:
-        repo.create_videos(conn, items=videos)
+        create_videos(conn, items=videos)
         for u in range(1, N_USERS + 1):
-            repo.create_user(conn, user_id=f"u{u}", name=f"{_NAMES[(u - 1) % len(_NAMES)]} {u}")
+            create_user(conn, user_id=f"u{u}", name=f"{_NAMES[(u - 1) % len(_NAMES)]} {u}")
     events = history(videos)
     for i in range(0, len(events), 200):
         apply_events(engine, settings=settings, events=events[i : i + 200])

@@ -8,7 +8,7 @@ import pytest
 from recomind.cache import keys
 from recomind.config import Settings
 from recomind.jobs import JobContext, precompute, run_jobs
-from recomind.recommend.engine_ranker import EngineRanker
+from recomind.serving.model_ranker import ModelRanker
 from tests.jobs.conftest import Served, load_design
 
 
@@ -23,7 +23,7 @@ def test_batched_precompute_stores_the_refreshed_lists(served: Served) -> None:
     served.settle()
     served.run("train")
     service = served.state.recommendations
-    assert isinstance(service.ranker, EngineRanker)
+    assert isinstance(service.ranker, ModelRanker)
     [pre] = run_jobs(JobContext(served.settings, served.engine, service), ["precompute"])
     assert pre.ok, pre.error
     assert pre.summary["batched"] is True

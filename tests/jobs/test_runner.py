@@ -20,12 +20,13 @@ from recomind.config import Settings
 from recomind.jobs import JOBS, JobContext, run_jobs
 from recomind.jobs.runner import Job
 from recomind.jobs.scheduler import Scheduler
-from recomind.recommend.serving import RecommendationService
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
+from recomind.serving.service import RecommendationService
 from recomind.storage import migrate
-from recomind.storage import repository as repo
+from recomind.storage.actions import insert_actions
 from recomind.storage.engine import make_engine, write_tx
 from recomind.storage.tables import retrain_signals, video_popularity
+from recomind.storage.videos import create_videos
 from tests.utils.settle import run_sync
 
 
@@ -60,8 +61,8 @@ def _seed(engine: Engine, users: int = 6) -> None:
         for v in range(6)
     ]
     with write_tx(engine) as conn:
-        repo.create_videos(conn, items=videos)
-        repo.insert_actions(conn, events=events)
+        create_videos(conn, items=videos)
+        insert_actions(conn, events=events)
 
 
 def test_one_failing_job_does_not_stop_the_others(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from recomind.recommend.engine_ranker import EngineRanker
+from recomind.serving.model_ranker import ModelRanker
 from tests.jobs.conftest import Served, group_of, load_design, videos_in
 
 
@@ -18,7 +18,7 @@ def test_design_example_after_train(served: Served) -> None:
     assert before, "the fallback ranker answers before any model exists"
     served.run("train", "precompute")
     ranker = served.state.recommendations.ranker
-    assert isinstance(ranker, EngineRanker) and ranker.model() is not None
+    assert isinstance(ranker, ModelRanker) and ranker.model() is not None
     r = served.http.get("/recommendations/A", params={"n": 20})
     assert r.status_code == 200 and r.headers["X-Cache"] == "hit"  # precomputed
     items = r.json()

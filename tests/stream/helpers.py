@@ -62,7 +62,7 @@ def derived_state(
         return {}, profiles
     now = max(last for _, last, _ in pop.values())
     from recomind.ingest.popularity import score_at
-    from recomind.storage.repository import PopularityRow
+    from recomind.storage.popularity import PopularityRow
 
     decayed = {
         vid: (score_at(PopularityRow(vid, s, last, n), now, 6 * 3600.0), n)

@@ -14,8 +14,8 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext
 from recomind.jobs.scheduler import Scheduler, start_scheduler
-from recomind.recommend.engine_ranker import EngineRanker
-from recomind.recommend.serving import RecommendationService
+from recomind.serving.model_ranker import ModelRanker
+from recomind.serving.service import RecommendationService
 from recomind.storage.engine import make_engine
 from recomind.stream.bus import Producer
 from recomind.stream.consumers import GROUPS, Context
@@ -63,7 +63,7 @@ class AppState:
         engine = make_engine(settings.database_url)
         cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
         service = RecommendationService(
-            engine, cache, settings, EngineRanker.from_settings(settings)
+            engine, cache, settings, ModelRanker.from_settings(settings)
         )
         return cls(settings, engine, cache, service, open_producer(settings))
 

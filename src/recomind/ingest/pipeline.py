@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 from recomind.config import Settings
 from recomind.ingest import popularity, profiles
 from recomind.schemas import ActionEvent
-from recomind.storage import repository as repo
+from recomind.storage.actions import insert_actions
 from recomind.storage.engine import retrying, write_tx
+from recomind.storage.users import ensure_users
 
 
 def apply_events(
@@ -24,8 +25,8 @@ def apply_events(
 
     def tx() -> list[ActionEvent]:
         with write_tx(engine) as conn:
-            repo.ensure_users(conn, user_ids=[e.user_id for e in events])
-            fresh = repo.insert_actions(conn, events=events)
+            ensure_users(conn, user_ids=[e.user_id for e in events])
+            fresh = insert_actions(conn, events=events)
             popularity.apply(conn, settings=settings, events=fresh)
             profiles.apply(conn, settings=settings, events=fresh)
         return fresh

@@ -13,8 +13,8 @@ from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import ActionEvent
-from recomind.storage import repository as repo
-from recomind.storage.repository import PopularityRow
+from recomind.storage.popularity import PopularityRow, lock_popularity, save_popularity
+from recomind.storage.videos import get_videos
 from recomind.weights import decay_factor
 
 
@@ -44,12 +44,12 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
     half_life = settings.popularity_half_life_hours * 3600.0
     durations = {
         v.video_id: v.duration_s
-        for v in repo.get_videos(conn, video_ids=[e.video_id for e in events]).values()
+        for v in get_videos(conn, video_ids=[e.video_id for e in events]).values()
     }
-    rows = repo.lock_popularity(conn, video_ids=[e.video_id for e in events])
+    rows = lock_popularity(conn, video_ids=[e.video_id for e in events])
     for e in events:
         w = settings.action_weight(e.action_type, e.watch_time_ms, durations.get(e.video_id))
         rows[e.video_id] = fold(
             rows[e.video_id], at=e.timestamp.replace(tzinfo=None), weight=w, half_life_s=half_life
         )
-    repo.save_popularity(conn, rows=list(rows.values()))
+    save_popularity(conn, rows=list(rows.values()))

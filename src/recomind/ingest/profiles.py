@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import ActionEvent, Video, utcnow
-from recomind.storage import repository as repo
-from recomind.storage.repository import ProfileRow
+from recomind.storage.profiles import ProfileRow, lock_profiles, save_profiles
+from recomind.storage.videos import get_videos
 from recomind.weights import decay_factor
 
 
@@ -46,11 +46,11 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
     if not events:
         return []
     half_life = settings.profile_half_life_hours * 3600.0
-    vids = repo.get_videos(conn, video_ids=[e.video_id for e in events])
+    vids = get_videos(conn, video_ids=[e.video_id for e in events])
     by_user: dict[str, list[ActionEvent]] = defaultdict(list)
     for e in events:
         by_user[e.user_id].append(e)
-    rows = repo.lock_profiles(conn, user_ids=list(by_user))
+    rows = lock_profiles(conn, user_ids=list(by_user))
     changed: list[ProfileRow] = []
     for uid, evs in by_user.items():
         row = rows[uid]
@@ -73,5 +73,5 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
                 weights[tag] = weights.get(tag, 0.0) + add / len(video.tags)
         weights = {t: round(v, 9) for t, v in weights.items() if abs(v) > 1e-9}
         changed.append(ProfileRow(uid, top_tags(weights, settings.profile_top_tags), weights, last))
-    repo.save_profiles(conn, rows=changed)
+    save_profiles(conn, rows=changed)
     return [r.user_id for r in changed]

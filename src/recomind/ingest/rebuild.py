@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
 
 from recomind.config import Settings
 from recomind.ingest import popularity, profiles
 from recomind.schemas import ActionEvent
+from recomind.storage.actions import all_events
 from recomind.storage.engine import retrying, write_tx
-from recomind.storage.tables import user_profiles, video_actions, video_popularity
+from recomind.storage.popularity import clear_popularity
+from recomind.storage.profiles import clear_profiles
 
 CHUNK = 5000
 
@@ -37,8 +39,8 @@ def rebuild(engine: Engine, *, settings: Settings, events: Iterable[ActionEvent]
     def tx() -> int:
         n = 0
         with write_tx(engine) as conn:
-            conn.execute(delete(video_popularity))
-            conn.execute(delete(user_profiles))
+            clear_popularity(conn)
+            clear_profiles(conn)
             for chunk in _chunks(events, CHUNK):
                 popularity.apply(conn, settings=settings, events=chunk)
                 profiles.apply(conn, settings=settings, events=chunk)
@@ -53,15 +55,4 @@ def rebuild(engine: Engine, *, settings: Settings, events: Iterable[ActionEvent]
 def stored_events(engine: Engine) -> list[ActionEvent]:
     """Every row of ``video_actions`` as events, oldest first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(video_actions).order_by(video_actions.c.timestamp)).all()
-    return [
-        ActionEvent(
-            event_id=r.id,
-            user_id=r.user_id,
-            video_id=r.video_id,
-            action_type=r.action_type,
-            timestamp=r.timestamp,
-            watch_time_ms=r.watch_time_ms,
-        )
-        for r in rows
-    ]
+        return all_events(conn)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, select, update
+from sqlalchemy import Connection
 
 from recomind.ingest import popularity, profiles
 from recomind.ingest.rebuild import CHUNK, stored_events
@@ -16,12 +15,14 @@ from recomind.jobs import precompute
 from recomind.jobs.runner import JobContext, job
 from recomind.recommend import registry
 from recomind.recommend.base import Recommender
-from recomind.recommend.dataset import load_dataset, training_window
 from recomind.recommend.hybrid import HybridRecommender
-from recomind.recommend.model_store import ModelStore
 from recomind.schemas import ActionEvent, utcnow
+from recomind.serving.model_store import ModelStore
+from recomind.serving.training_data import load_dataset, training_window
 from recomind.storage.engine import retrying, write_tx
-from recomind.storage.tables import retrain_signals, user_profiles, video_popularity
+from recomind.storage.popularity import clear_popularity
+from recomind.storage.profiles import clear_profiles
+from recomind.storage.retrain_signals import consume_signals
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +38,14 @@ def _events(ctx: JobContext) -> list[ActionEvent]:
     return events
 
 
-def _refold(ctx: JobContext, table: Table, fold: Fold) -> dict[str, Any]:
-    """Replace ``table`` by a fold of every stored action (one transaction, like rebuild)."""
+def _refold(ctx: JobContext, clear: Callable[[Connection], None], fold: Fold) -> dict[str, Any]:
+    """Replace a table by a fold of every stored action (one transaction, like rebuild):
+    ``clear`` empties it, ``fold`` adds events to it."""
     events = _events(ctx)
 
     def tx() -> int:
         with write_tx(ctx.engine) as conn:
-            conn.execute(delete(table))
+            clear(conn)
             for i in range(0, len(events), CHUNK):
                 fold(conn, settings=ctx.settings, events=events[i : i + CHUNK])
                 ctx.report(min(i + CHUNK, len(events)), len(events))
@@ -54,12 +56,12 @@ def _refold(ctx: JobContext, table: Table, fold: Fold) -> dict[str, Any]:
 
 @job("popularity", description="Recompute decayed popularity from every stored action.")
 def popularity_job(ctx: JobContext) -> dict[str, Any]:
-    return _refold(ctx, video_popularity, popularity.apply)
+    return _refold(ctx, clear_popularity, popularity.apply)
 
 
 @job("profiles", description="Recompute users' tag profiles from every stored action.")
 def profiles_job(ctx: JobContext) -> dict[str, Any]:
-    return _refold(ctx, user_profiles, profiles.apply)
+    return _refold(ctx, clear_profiles, profiles.apply)
 
 
 # -- train ----------------------------------------------------------------------------------
@@ -77,22 +79,6 @@ def fit_hybrid(data: Any, **params: Any) -> tuple[HybridRecommender, dict[str, f
         return model
 
     return HybridRecommender(**params).fit_components(data, fit_one), seconds
-
-
-def consume_signals(conn: Connection, *, before: datetime) -> int:
-    """Mark retrain signals created up to ``before`` as consumed; returns how many."""
-    result = conn.execute(
-        update(retrain_signals)
-        .where(retrain_signals.c.consumed_at.is_(None), retrain_signals.c.created_at <= before)
-        .values(consumed_at=utcnow())
-    )
-    return int(result.rowcount or 0)
-
-
-def pending_signals(conn: Connection) -> int:
-    """Number of retrain signals the train job has not consumed yet."""
-    stmt = select(func.count()).where(retrain_signals.c.consumed_at.is_(None))
-    return int(conn.execute(stmt).scalar_one())
 
 
 @job("train", description="Fit the hybrid on recent actions and publish it to the model store.")

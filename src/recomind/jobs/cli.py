@@ -35,8 +35,8 @@ def run(
     from recomind.cache import open_cache
     from recomind.cache.safe import SafeCache
     from recomind.jobs import JOBS, JobContext, JobResult, run_jobs
-    from recomind.recommend.engine_ranker import EngineRanker
-    from recomind.recommend.serving import RecommendationService
+    from recomind.serving.model_ranker import ModelRanker
+    from recomind.serving.service import RecommendationService
     from recomind.storage.engine import make_engine
 
     settings = get_settings()
@@ -48,7 +48,7 @@ def run(
         raise typer.Exit(2)
     engine = make_engine(settings.database_url)
     cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
-    ranker = EngineRanker.from_settings(settings, background=False)
+    ranker = ModelRanker.from_settings(settings, background=False)
     service = RecommendationService(engine, cache, settings, ranker)
     names = [name] if name else list(JOBS)
     columns = (

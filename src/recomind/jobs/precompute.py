@@ -15,20 +15,19 @@ import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import Connection, func, select
 
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs.runner import JobContext
-from recomind.recommend.engine_ranker import EngineRanker, batch_inputs
-from recomind.recommend.serving import RecommendationService, compute_trending, top_up
 from recomind.schemas import RecommendedVideo, utcnow
+from recomind.serving.model_ranker import ModelRanker, batch_inputs
+from recomind.serving.service import RecommendationService
+from recomind.serving.trending import compute_trending, top_up
+from recomind.storage.actions import active_users
 from recomind.storage.engine import make_engine, read_tx
-from recomind.storage.tables import video_actions
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +36,6 @@ MAX_AUTO_WORKERS = 4  # each worker holds a copy of the model
 #: Chunks each worker must have for a pool to pay off: starting a worker (imports, model
 #: load) costs ~1-3 s, ranking one chunk ~0.5 s.
 MIN_CHUNKS_PER_WORKER = 8
-
-
-def active_users(conn: Connection, *, since: datetime, limit: int) -> list[str]:
-    """Users with actions at or after ``since``, most recently active first."""
-    a = video_actions.c
-    last = func.max(a.timestamp)
-    stmt = (
-        select(a.user_id)
-        .where(a.timestamp >= since)
-        .group_by(a.user_id)
-        .order_by(last.desc(), a.user_id)
-    )
-    if limit > 0:
-        stmt = stmt.limit(limit)
-    return list(conn.execute(stmt).scalars())
 
 
 def chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -83,10 +67,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
     with read_tx(ctx.engine) as conn:
         users = active_users(conn, since=since, limit=settings.precompute_max_users)
     ranker = service.ranker
-    engine_ranker = ranker if isinstance(ranker, EngineRanker) else None
-    if engine_ranker is not None and engine_ranker.loader is not None:
-        engine_ranker.loader.refresh()  # a model the train job just published
-    batched = engine_ranker is not None and engine_ranker.model() is not None
+    model_ranker = ranker if isinstance(ranker, ModelRanker) else None
+    if model_ranker is not None and model_ranker.loader is not None:
+        model_ranker.loader.refresh()  # a model the train job just published
+    batched = model_ranker is not None and model_ranker.model() is not None
     workers = worker_count(settings, len(users)) if batched else 1
     done = 0
     stored = 0
@@ -97,8 +81,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             ctx.report(done, len(users))
     else:
         for chunk in chunks(users, BATCH):
-            if engine_ranker is not None and batched:
-                stored += precompute_chunk(settings, service, engine_ranker, chunk)
+            if model_ranker is not None and batched:
+                stored += precompute_chunk(settings, service, model_ranker, chunk)
             else:
                 for user_id in chunk:
                     service.refresh_user(user_id)
@@ -110,7 +94,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
 def precompute_chunk(
     settings: Settings,
     service: RecommendationService,
-    ranker: EngineRanker,
+    ranker: ModelRanker,
     chunk: Sequence[str],
 ) -> int:
     """Rank ``chunk`` in one batch and cache each list (what ``refresh_user`` would store).
@@ -166,7 +150,7 @@ def precompute_chunk(
 
 # -- worker processes -----------------------------------------------------------------------
 
-_worker: tuple[Settings, RecommendationService, EngineRanker] | None = None
+_worker: tuple[Settings, RecommendationService, ModelRanker] | None = None
 
 
 def _start_worker(settings: Settings) -> None:
@@ -174,7 +158,7 @@ def _start_worker(settings: Settings) -> None:
     global _worker
     engine = make_engine(settings.database_url)
     cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
-    ranker = EngineRanker.from_settings(settings, background=False)
+    ranker = ModelRanker.from_settings(settings, background=False)
     _worker = (settings, RecommendationService(engine, cache, settings, ranker), ranker)
 
 

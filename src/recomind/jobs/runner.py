@@ -18,7 +18,7 @@ from prometheus_client import Gauge
 from sqlalchemy import Engine
 
 from recomind.config import Settings
-from recomind.recommend.serving import RecommendationService
+from recomind.serving.service import RecommendationService
 
 logger = logging.getLogger(__name__)
 

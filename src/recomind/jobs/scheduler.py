@@ -18,9 +18,9 @@ import time
 from prometheus_client import Counter
 
 from recomind.cache import keys
-from recomind.jobs.builtin import pending_signals
 from recomind.jobs.runner import JobContext, JobResult, run_jobs
 from recomind.storage.engine import read_tx
+from recomind.storage.retrain_signals import pending_signals
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,10 @@ survives a crash or restart of the process), each consumer group has its own com
 offsets, and messages are read in offset order. Concurrent publishes are written together
 by one writer thread (group commit). Several processes may share the file; one consumer
 process per group is the supported set-up (run Kafka to scale consumers out).
+
+The log file is this bus backend's own storage, not one of the service's tables: its SQL
+(plain :mod:`sqlite3`) stays here rather than in :mod:`recomind.storage`, as Kafka's log
+stays inside Kafka.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from recomind.api.deps import StateDep
 from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
 from recomind.schemas import ActionAccepted, ActionCreate, ActionEvent, utcnow
-from recomind.storage import repository as repo
 from recomind.storage.engine import read_tx
+from recomind.storage.inserts import new_id
+from recomind.storage.videos import get_video
 from recomind.stream.bus import BusUnavailableError
 
 router = APIRouter(tags=["actions"])
@@ -29,7 +30,7 @@ def _video_exists(state: AppState, video_id: str) -> bool:
     if video_id in state.known_videos:
         return True
     with read_tx(state.engine) as conn:
-        found = repo.get_video(conn, video_id=video_id) is not None
+        found = get_video(conn, video_id=video_id) is not None
     if found and len(state.known_videos) < KNOWN_VIDEOS_MAX:
         state.known_videos.add(video_id)  # videos are never deleted through the API
     return found
@@ -41,7 +42,7 @@ async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
     if not known and not await run_in_threadpool(_video_exists, state, body.video_id):
         raise NotFoundError("video", "video_id", body.video_id)
     event = ActionEvent(
-        event_id=repo.new_id(),
+        event_id=new_id(),
         user_id=body.user_id,
         video_id=body.video_id,
         action_type=body.action_type,

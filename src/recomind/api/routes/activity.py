@@ -11,8 +11,7 @@ from pydantic import BaseModel
 from recomind.api.deps import EngineDep
 from recomind.errors import NotFoundError
 from recomind.schemas import ID_PATTERN, ActionType, User
-from recomind.storage import activity
-from recomind.storage import repository as repo
+from recomind.storage import actions, users
 from recomind.storage.engine import read_tx
 
 router = APIRouter(tags=["users"])
@@ -39,7 +38,7 @@ def list_users(
 ) -> list[User]:
     """The oldest ``limit`` users, for the web app's account picker (no auth yet)."""
     with read_tx(engine) as conn:
-        return activity.list_users(conn, limit=limit)
+        return users.list_users(conn, limit=limit)
 
 
 @router.get("/users/{user_id}/actions", response_model=list[UserAction])
@@ -51,9 +50,11 @@ def user_actions(
 ) -> list[UserAction]:
     """The user's newest actions, newest first (e.g. ``?action_type=like`` for recent likes)."""
     with read_tx(engine) as conn:
-        if repo.get_user(conn, user_id=user_id) is None:
+        if users.get_user(conn, user_id=user_id) is None:
             raise NotFoundError("user", "user_id", user_id)
-        rows = activity.recent_actions(conn, user_id=user_id, action_type=action_type, limit=limit)
+        rows = actions.user_actions(
+            conn, user_ids=[user_id], limit=limit, action_type=action_type, with_video=True
+        )[user_id]
     return [
         UserAction(
             video_id=r.video_id,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from recomind.api.deps import StateDep
+from recomind.storage.engine import ping
 
 router = APIRouter(tags=["operations"])
 
@@ -20,8 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(state.engine)
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready
         checks["database"] = f"error: {type(exc).__name__}"

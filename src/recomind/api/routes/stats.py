@@ -21,10 +21,13 @@ from recomind.api.deps import StateDep
 from recomind.api.middleware import REQUESTS
 from recomind.api.routes.actions import ACTIONS
 from recomind.api.state import AppState
-from recomind.recommend.serving import CACHE_LOOKUPS, compute_trending
 from recomind.schemas import RecommendedVideo, utcnow
-from recomind.storage import activity
+from recomind.serving.service import CACHE_LOOKUPS
+from recomind.serving.trending import compute_trending
+from recomind.storage.actions import actions_by_type, count_actions, events_per_minute
 from recomind.storage.engine import read_tx
+from recomind.storage.users import count_users
+from recomind.storage.videos import count_videos
 from recomind.stream.consumers import GROUPS
 from recomind.stream.lag import group_lag
 
@@ -98,9 +101,13 @@ async def stats(
     def from_database() -> tuple[dict[str, int], dict[str, int], list[int], list[RecommendedVideo]]:
         with read_tx(state.engine) as conn:
             return (
-                activity.count_rows(conn),
-                activity.actions_by_type(conn),
-                activity.events_per_minute(conn, now=now, minutes=minutes),
+                {
+                    "users": count_users(conn),
+                    "videos": count_videos(conn),
+                    "actions": count_actions(conn),
+                },
+                actions_by_type(conn),
+                events_per_minute(conn, now=now, minutes=minutes),
                 # From the database, not the cache: polling must not move the hit rate.
                 compute_trending(conn, settings=state.settings, limit=top),
             )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from recomind.api.deps import EngineDep, StateDep
 from recomind.errors import NotFoundError
 from recomind.schemas import ID_PATTERN, Profile, User, UserCreate
-from recomind.storage import repository as repo
+from recomind.storage import users
 from recomind.storage.engine import read_tx, write_tx
 
 router = APIRouter(tags=["users"])
@@ -19,13 +19,13 @@ UserId = Annotated[str, Path(pattern=ID_PATTERN, description="The client's own u
 @router.post("/users", status_code=201, response_model=User)
 def create_user(body: UserCreate, engine: EngineDep) -> User:
     with write_tx(engine) as conn:
-        return repo.create_user(conn, user_id=body.user_id, name=body.name)
+        return users.create_user(conn, user_id=body.user_id, name=body.name)
 
 
 @router.get("/users/{user_id}", response_model=User)
 def get_user(user_id: UserId, engine: EngineDep) -> User:
     with read_tx(engine) as conn:
-        user = repo.get_user(conn, user_id=user_id)
+        user = users.get_user(conn, user_id=user_id)
     if user is None:
         raise NotFoundError("user", "user_id", user_id)
     return user

@@ -10,9 +10,9 @@ from sqlalchemy import Connection, Engine
 
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
-from recomind.recommend.serving import RecommendationService
 from recomind.records import Record
 from recomind.schemas import ActionEvent
+from recomind.serving.service import RecommendationService
 from recomind.storage.engine import retrying, write_tx
 from recomind.stream import offsets
 

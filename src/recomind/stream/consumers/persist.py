@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from recomind.schemas import ActionEvent
-from recomind.storage import repository as repo
+from recomind.storage.actions import insert_actions
+from recomind.storage.users import ensure_users
 from recomind.stream.consumers.base import DatabaseHandler
 
 
@@ -15,5 +16,5 @@ class PersistHandler(DatabaseHandler):
 
     def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
         if events:
-            repo.ensure_users(conn, user_ids=[e.user_id for e in events])  # first-time users
-            repo.insert_actions(conn, events=events)
+            ensure_users(conn, user_ids=[e.user_id for e in events])  # first-time users
+            insert_actions(conn, events=events)

@@ -15,12 +15,10 @@ from collections import Counter as Tally
 from collections.abc import Sequence
 
 from prometheus_client import Counter
-from sqlalchemy import insert
 
 from recomind.cache import keys
-from recomind.schemas import utcnow
 from recomind.storage.engine import write_tx
-from recomind.storage.tables import retrain_signals
+from recomind.storage.retrain_signals import add_signal
 from recomind.stream.consumers.base import Context, Handler, Item, next_offsets
 
 logger = logging.getLogger(__name__)
@@ -72,11 +70,7 @@ class RetrainTriggerHandler(Handler):
 
     def _signal(self, reason: str) -> None:
         with write_tx(self.ctx.engine) as conn:
-            conn.execute(
-                insert(retrain_signals).values(
-                    created_at=utcnow(), reason=reason, events=self.pending
-                )
-            )
+            add_signal(conn, reason=reason, events=self.pending)
         logger.info("retrain signal (%s) after %d events", reason, self.pending)
         SIGNALS.inc()
         self.pending = 0

@@ -1,4 +1,4 @@
-"""EngineRanker: fallback, live history rows, new uploads, exclusions and page caps."""
+"""ModelRanker: fallback, live history rows, new uploads, exclusions and page caps."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import Engine
-from tests.conftest import truncate
 
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
 from recomind.recommend.base import Interactions
-from recomind.recommend.engine_ranker import EngineRanker, UserInput, cap_pages
 from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
-from recomind.storage import repository as repo
+from recomind.serving.model_ranker import ModelRanker, UserInput, cap_pages
+from recomind.storage.actions import HistoryItem, insert_actions
 from recomind.storage.engine import make_engine, read_tx, write_tx
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.profiles import ProfileRow
+from recomind.storage.videos import create_videos
+from tests.conftest import truncate
 
 TAGS = [["funny", "meme"], ["dance"], ["cooking"], ["travel"], ["pets"], ["gaming"]]
 
@@ -52,8 +53,8 @@ def _seed(engine: Engine) -> None:
             events.append((f"o{u}", f"v{6 * (j + u % 3) + 1}", "like"))
         events.append((f"k{u}", f"v{6 * (u % 5) + 2}", "like"))
     with write_tx(engine) as conn:
-        repo.create_videos(conn, items=videos)
-        repo.insert_actions(
+        create_videos(conn, items=videos)
+        insert_actions(
             conn,
             events=[
                 ActionEvent(
@@ -69,7 +70,7 @@ def _seed(engine: Engine) -> None:
 
 
 def _rank(
-    ranker: EngineRanker,
+    ranker: ModelRanker,
     engine: Engine,
     *,
     history: list[HistoryItem],
@@ -93,7 +94,7 @@ def trained(sqlite_engine: Engine, tmp_path: Path) -> Settings:
 
 def test_falls_back_without_a_model(sqlite_engine: Engine, tmp_path: Path) -> None:
     _seed(sqlite_engine)
-    ranker = EngineRanker.from_settings(Settings(model_dir=str(tmp_path / "none")))
+    ranker = ModelRanker.from_settings(Settings(model_dir=str(tmp_path / "none")))
     assert ranker.model() is None
     profile = ProfileRow("x", ["dance"], {"dance": 1.0}, utcnow())
     got = _rank(ranker, sqlite_engine, history=[], exclude={"v1"}, profile=profile)
@@ -105,7 +106,7 @@ def test_falls_back_without_a_model(sqlite_engine: Engine, tmp_path: Path) -> No
 
 
 def test_history_row_from_exclude_alone(sqlite_engine: Engine, trained: Settings) -> None:
-    ranker = EngineRanker.from_settings(trained, background=False)
+    ranker = ModelRanker.from_settings(trained, background=False)
     assert ranker.model() is not None
     empty = _rank(ranker, sqlite_engine, history=[], exclude=set())
     # Just acted on v0 (funny): not stored yet, only in the cache's recently-seen set.
@@ -119,11 +120,11 @@ def test_serving_rows_weigh_actions_as_the_evaluation_does(
     sqlite_engine: Engine, trained: Settings
 ) -> None:
     """The live row equals ``hybrid.history_matrix`` of the same actions as Interactions."""
-    ranker = EngineRanker.from_settings(trained, background=False)
+    ranker = ModelRanker.from_settings(trained, background=False)
     model = ranker.model()
     assert model is not None and model.hybrid.recency_half_life > 0
     t = utcnow()
-    history = [  # newest first, as the repository returns it
+    history = [  # newest first, as storage returns it
         HistoryItem("v0", "like", t, None),
         HistoryItem("v13", "skip", t - timedelta(minutes=1), None),
         HistoryItem("v7", "view", t - timedelta(minutes=2), 6000),
@@ -159,7 +160,7 @@ def test_actions_on_unknown_videos_still_take_a_recency_position(
     sqlite_engine: Engine, trained: Settings
 ) -> None:
     """A new upload the model has never seen has no column, but older actions decay past it."""
-    ranker = EngineRanker.from_settings(trained, background=False)
+    ranker = ModelRanker.from_settings(trained, background=False)
     model = ranker.model()
     assert model is not None and "upload-1" not in model.item_index
     t = utcnow()
@@ -180,7 +181,7 @@ def test_actions_on_unknown_videos_still_take_a_recency_position(
 
 
 def test_seen_and_skipped_are_never_returned(sqlite_engine: Engine, trained: Settings) -> None:
-    ranker = EngineRanker.from_settings(trained, background=False)
+    ranker = ModelRanker.from_settings(trained, background=False)
     t = utcnow()
     history = [
         HistoryItem("v0", "like", t, None),
@@ -197,9 +198,9 @@ def test_seen_and_skipped_are_never_returned(sqlite_engine: Engine, trained: Set
 def test_new_uploads_in_the_users_tags_are_blended_in(
     sqlite_engine: Engine, trained: Settings
 ) -> None:
-    ranker = EngineRanker.from_settings(trained, background=False)
+    ranker = ModelRanker.from_settings(trained, background=False)
     with write_tx(sqlite_engine) as conn:  # uploaded after the fit: unknown to the model
-        repo.create_videos(
+        create_videos(
             conn,
             items=[
                 VideoCreate(video_id="new-dance", title="New", url="u", tags=["dance"]),

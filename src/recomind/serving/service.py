@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 import orjson
@@ -23,12 +20,15 @@ from sqlalchemy import Connection, Engine
 from recomind.cache import keys
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
-from recomind.ingest.popularity import score_at
 from recomind.ingest.profiles import fold_pending
-from recomind.schemas import Profile, RecommendedVideo, Video, recommended, utcnow
-from recomind.storage import repository as repo
+from recomind.schemas import Profile, RecommendedVideo, utcnow
+from recomind.serving.fallback import CandidatePool, TagAffinityRanker
+from recomind.serving.trending import compute_trending, top_up
+from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
-from recomind.storage.repository import HistoryItem, ProfileRow
+from recomind.storage.profiles import ProfileRow, get_profile
+from recomind.storage.users import get_user
+from recomind.storage.videos import get_videos
 
 logger = logging.getLogger(__name__)
 
@@ -38,39 +38,6 @@ CACHE_LOOKUPS = Counter(
 BACKGROUND_REFRESHES = Counter(
     "recomind_background_refreshes_total", "User lists recomputed in the background"
 )
-
-
-def compute_trending(
-    conn: Connection, *, settings: Settings, limit: int, now: datetime | None = None
-) -> list[RecommendedVideo]:
-    """Videos by popularity decayed to ``now``; topped up with the newest uploads."""
-    now = now or utcnow()
-    half_life = settings.popularity_half_life_hours * 3600.0
-    rows = repo.top_popularity(conn, limit=max(3 * limit, 300))
-    scored = sorted(
-        ((score_at(r, now, half_life), r.video_id) for r in rows), key=lambda p: (-p[0], p[1])
-    )
-    chosen = [(s, vid) for s, vid in scored if s > 0][:limit]
-    videos = repo.get_videos(conn, video_ids=[vid for _, vid in chosen])
-    out = [recommended(videos[vid], s, "trending now") for s, vid in chosen if vid in videos]
-    if len(out) < limit:
-        have = {i.video_id for i in out}
-        for v in repo.newest_videos(conn, limit=limit + len(have)):
-            if v.video_id not in have and len(out) < limit:
-                out.append(recommended(v, 0.0, "new upload"))
-    return out
-
-
-def top_up(
-    items: list[RecommendedVideo], have: set[str], trending: list[RecommendedVideo], limit: int
-) -> list[RecommendedVideo]:
-    """Append ``trending`` items not in ``have`` to ``items`` (in place) up to ``limit``."""
-    for t in trending:
-        if len(items) >= limit:
-            break
-        if t.video_id not in have:
-            items.append(t)
-    return items
 
 
 class Ranker(Protocol):
@@ -86,85 +53,6 @@ class Ranker(Protocol):
         exclude: set[str],
         n: int,
     ) -> list[RecommendedVideo]: ...
-
-
-@dataclass
-class CandidatePool:
-    """Popular and new videos with their data, rebuilt every ``candidate_pool_ttl_s`` seconds.
-
-    Shared by every request of this process, so a cache miss costs the user's own rows only.
-    """
-
-    settings: Settings
-    size: int = 400
-    _built_at: float = field(default=-1e18, init=False)
-    _popularity: dict[str, float] = field(default_factory=dict, init=False)
-    _videos: dict[str, Video] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def get(self, conn: Connection) -> tuple[dict[str, float], dict[str, Video]]:
-        with self._lock:
-            if time.monotonic() - self._built_at > self.settings.candidate_pool_ttl_s:
-                trending = compute_trending(conn, settings=self.settings, limit=self.size)
-                popularity = {t.video_id: t.score for t in trending}
-                newest = repo.newest_videos(conn, limit=self.size // 2)
-                ids = list(popularity)
-                ids += [v.video_id for v in newest if v.video_id not in popularity]
-                self._videos = repo.get_videos(conn, video_ids=ids)
-                self._popularity = popularity
-                self._built_at = time.monotonic()
-            return self._popularity, self._videos
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._built_at = -1e18
-
-
-@dataclass
-class TagAffinityRanker:
-    """Trending blended with the user's liked tags: the service core's simple, real ranker.
-
-    Candidates are the most popular and the newest videos; each scores its tag affinity with
-    the user's profile (skipped tags count against) plus a share of normalised popularity.
-    """
-
-    settings: Settings
-    popularity_share: float = 0.3
-    pool: CandidatePool | None = None
-
-    def rank(
-        self,
-        conn: Connection,
-        *,
-        user_id: str,
-        history: list[HistoryItem],
-        profile: ProfileRow | None,
-        exclude: set[str],
-        n: int,
-    ) -> list[RecommendedVideo]:
-        if self.pool is None:
-            self.pool = CandidatePool(self.settings)
-        pop, videos = self.pool.get(conn)
-        top_pop = max(pop.values(), default=0.0) or 1.0
-        weights = profile.tag_weights if profile else {}
-        top_w = max((w for w in weights.values() if w > 0), default=1.0)
-        scored: list[tuple[float, str, str]] = []
-        for vid, v in videos.items():
-            if vid in exclude:
-                continue
-            tag_scores = {t: weights.get(t, 0.0) / top_w for t in v.tags}
-            affinity = sum(tag_scores.values()) / len(v.tags) if v.tags else 0.0
-            score = affinity + self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop
-            best = max(tag_scores, key=lambda t: tag_scores[t], default=None)
-            if best is not None and tag_scores[best] > 0:
-                reason = f"because you liked #{best}"
-            elif vid in pop and pop[vid] > 0:
-                reason = "trending now"
-            else:
-                reason = "new upload"
-            scored.append((score, vid, reason))
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        return [recommended(videos[vid], s, r) for s, vid, r in scored[:n]]
 
 
 class RecommendationService:
@@ -306,10 +194,10 @@ class RecommendationService:
         limit = self.settings.max_n
         recent = self.recent_actions(user_id)
         with read_tx(self.engine) as conn:
-            history = repo.user_history(conn, user_id=user_id)
+            history = user_history(conn, user_id=user_id)
             if not history and not recent:
                 return compute_trending(conn, settings=self.settings, limit=limit)
-            profile = repo.get_profile(conn, user_id=user_id)
+            profile = get_profile(conn, user_id=user_id)
             history, profile = self._with_pending(conn, user_id, history, profile, recent)
             exclude = {h.video_id for h in history}
             items = self.ranker.rank(
@@ -333,7 +221,7 @@ class RecommendationService:
         pending = [(a, v) for a, v in recent if (a, v) not in stored]
         if not pending:
             return history, profile
-        videos = repo.get_videos(conn, video_ids=[v for _, v in pending])
+        videos = get_videos(conn, video_ids=[v for _, v in pending])
         now = utcnow()
         extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
         folded = fold_pending(
@@ -389,9 +277,9 @@ class RecommendationService:
         generation_key = self._key(keys.PROFILE_GENERATION, user_id)
         before = self.cache.get(generation_key)
         with read_tx(self.engine) as conn:
-            if repo.get_user(conn, user_id=user_id) is None:
+            if get_user(conn, user_id=user_id) is None:
                 return None
-            row = repo.get_profile(conn, user_id=user_id)
+            row = get_profile(conn, user_id=user_id)
         profile = Profile(
             user_id=user_id,
             top_tags=row.top_tags if row else [],

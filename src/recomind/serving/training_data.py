@@ -1,7 +1,8 @@
 """Build :class:`~recomind.recommend.base.Interactions` from the database.
 
-Rows are streamed in chunks straight into numpy arrays (no pydantic per row); timestamps are
-computed as unix seconds by the database itself, so 2M actions load in seconds. Every video
+Rows (read by :mod:`recomind.storage.training`) are streamed in chunks straight into numpy
+arrays (no pydantic per row); timestamps are computed as unix seconds by the database itself,
+so 2M actions load in seconds. Every video
 of the catalogue becomes an item, including videos nobody has acted on yet (the content
 strategy can still recommend them).
 """
@@ -12,22 +13,19 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Engine, Float, cast, func, literal_column, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, Engine
 
 from recomind.config import Settings
 from recomind.recommend.base import Interactions
 from recomind.schemas import utcnow
-from recomind.storage.tables import video_actions, videos
+from recomind.storage.training import action_rows, item_rows
 from recomind.weights import MAX_VIEW_FRACTION, MIN_VIEW_FRACTION
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 50_000
 _ACTION_CODES = {"view": 0, "like": 1, "skip": 2}
 
 
@@ -41,18 +39,6 @@ class ItemMeta:
     created: npt.NDArray[np.float64]
     creators: list[str]
     durations: npt.NDArray[np.float64]
-
-
-def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
-    """SQL expression: a naive-UTC timestamp column as unix seconds (float) on ``dialect``."""
-    if dialect == "postgresql":
-        return cast(func.extract("epoch", column), Float)
-    if dialect in ("mysql", "mariadb"):
-        # Time-zone independent (UNIX_TIMESTAMP would apply the session time zone).
-        # A DECIMAL (CAST AS FLOAT would be single precision on MySQL).
-        micros = func.timestampdiff(literal_column("MICROSECOND"), "1970-01-01 00:00:00", column)
-        return micros / literal_column("1000000.0")
-    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 def vector_weights(
@@ -90,23 +76,13 @@ def vector_weights(
 
 def load_items(conn: Connection) -> ItemMeta:
     """Every video, ordered by id: the item index space of a dataset."""
-    dialect = conn.dialect.name
-    stmt = select(
-        videos.c.video_id,
-        videos.c.tags,
-        videos.c.title,
-        epoch_seconds(videos.c.created_at, dialect).label("created"),
-        videos.c.creator_id,
-        videos.c.duration_s,
-    ).order_by(videos.c.video_id)
     ids: list[str] = []
     tags: list[list[str]] = []
     titles: list[str] = []
     created: list[float] = []
     creators: list[str] = []
     durations: list[float] = []
-    result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
-    for vid, tg, title, ts, creator, dur in result:
+    for vid, tg, title, ts, creator, dur in item_rows(conn):
         ids.append(vid)
         tags.append([str(t).lower().lstrip("#") for t in (tg or [])])
         titles.append(title or "")
@@ -169,26 +145,13 @@ def load_dataset(
     with engine.connect() as conn:
         meta = load_items(conn)
         item_index = {vid: i for i, vid in enumerate(meta.item_ids)}
-        dialect = conn.dialect.name
-        a = video_actions.c
-        stmt = select(
-            a.user_id,
-            a.video_id,
-            a.action_type,
-            epoch_seconds(a.timestamp, dialect).label("ts"),
-            a.watch_time_ms,
-        )
-        if since is not None:
-            stmt = stmt.where(a.timestamp >= since)
-        if max_events:
-            stmt = stmt.order_by(a.timestamp.desc()).limit(max_events)
         user_index: dict[str, int] = {}
         users: list[int] = []
         items: list[int] = []
         codes: list[int] = []
         stamps: list[float] = []
         watch: list[float] = []
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
+        result = action_rows(conn, since=since, max_events=max_events)
         setdefault = user_index.setdefault
         action_codes = _ACTION_CODES
         nan = float("nan")

@@ -10,7 +10,7 @@ from scipy import sparse
 
 from recomind.recommend.base import Interactions
 from recomind.recommend.hybrid import HybridRecommender
-from recomind.recommend.model_store import ModelLoader, ModelStore
+from recomind.serving.model_store import ModelLoader, ModelStore
 
 PARAMS = {"components": ["popularity", "content", "itemknn"]}
 

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import Engine
 
 from recomind.config import Settings
-from recomind.recommend.dataset import load_dataset, load_interactions, vector_weights
 from recomind.schemas import ActionEvent, VideoCreate
-from recomind.storage import repository as repo
+from recomind.serving.training_data import load_dataset, load_interactions, vector_weights
+from recomind.storage.actions import insert_actions
 from recomind.storage.engine import write_tx
+from recomind.storage.videos import create_videos
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250000)
 
@@ -66,8 +67,8 @@ def _seed(engine: Engine) -> None:
         ),
     ]
     with write_tx(engine) as conn:
-        repo.create_videos(conn, items=videos)
-        repo.insert_actions(conn, events=events)
+        create_videos(conn, items=videos)
+        insert_actions(conn, events=events)
 
 
 def _unix(dt: datetime) -> float:

@@ -4,7 +4,7 @@ The user's history row is built from the database (plus videos the cache says th
 acted on), so a brand-new user's first like changes their next list at once, without a
 refit. Videos uploaded after the last fit are unknown to the model: a few of them that match
 the user's profile tags are blended in ("new upload in #tag"). Until a model is published
-the :class:`~recomind.recommend.serving.TagAffinityRanker` answers.
+the :class:`~recomind.serving.fallback.TagAffinityRanker` answers.
 """
 
 from __future__ import annotations
@@ -17,23 +17,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.recommend.base import history_row
 from recomind.recommend.batch_rank import rank_rows
-from recomind.recommend.model_store import LoadedModel, ModelLoader, ModelStore
-from recomind.recommend.serving import TagAffinityRanker
 from recomind.schemas import RecommendedVideo, Video, recommended
-from recomind.storage import repository as repo
-from recomind.storage.repository import HistoryItem, ProfileRow
-from recomind.storage.tables import user_profiles, video_actions
-from recomind.storage.types import as_datetime
+from recomind.serving.fallback import TagAffinityRanker
+from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
+from recomind.storage.actions import HistoryItem, user_actions
+from recomind.storage.profiles import ProfileRow, get_profiles
+from recomind.storage.videos import get_videos, newest_videos
 
 logger = logging.getLogger(__name__)
 
 FRESH_POOL = 200
-#: Videos kept by :meth:`EngineRanker.videos` (dropped all at once beyond this, or every
+#: Videos kept by :meth:`ModelRanker.videos` (dropped all at once beyond this, or every
 #: ``candidate_pool_ttl_s``).
 VIDEO_CACHE_SIZE = 50_000
 
@@ -88,8 +87,8 @@ def cap_pages(
 
 
 @dataclass
-class EngineRanker:
-    """:class:`~recomind.recommend.serving.Ranker` backed by the published hybrid.
+class ModelRanker:
+    """:class:`~recomind.serving.service.Ranker` backed by the published hybrid.
 
     Parameters
     ----------
@@ -112,7 +111,7 @@ class EngineRanker:
     _videos: tuple[float, dict[str, Video]] = field(default=(-1e18, {}), init=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, background: bool = True) -> EngineRanker:
+    def from_settings(cls, settings: Settings, *, background: bool = True) -> ModelRanker:
         """The ranker of ``settings.model_dir`` (fallback only when it is empty)."""
         loader = (
             ModelLoader(
@@ -204,7 +203,7 @@ class EngineRanker:
             self._videos = (built, known)
         missing = sorted(i for i in ids if i not in known)
         if missing:
-            known.update(repo.get_videos(conn, video_ids=missing))
+            known.update(get_videos(conn, video_ids=missing))
         return {i: known[i] for i in ids if i in known}
 
     def prime(self, conn: Connection, users: Sequence[UserInput], *, n: int) -> int:
@@ -280,7 +279,7 @@ class EngineRanker:
         ttl = self.settings.candidate_pool_ttl_s
         if version == model.version and time.monotonic() - built <= ttl:
             return videos
-        newest = repo.newest_videos(conn, limit=FRESH_POOL)
+        newest = newest_videos(conn, limit=FRESH_POOL)
         videos = [v for v in newest if v.video_id not in model.item_index]
         self._fresh = (time.monotonic(), model.version, videos)
         return videos
@@ -320,7 +319,7 @@ def batch_inputs(
     seen: dict[str, set[str]],
     history_limit: int = 2000,
 ) -> list[UserInput]:
-    """Histories and profiles of several users in two queries (for batch ranking).
+    """Histories and profiles of several users, two queries per 500 users (batch ranking).
 
     Parameters
     ----------
@@ -339,28 +338,8 @@ def batch_inputs(
         In ``user_ids`` order; ``exclude`` is history plus ``seen``, as the service does.
     """
     ids = list(dict.fromkeys(user_ids))
-    histories: dict[str, list[HistoryItem]] = {u: [] for u in ids}
-    profiles: dict[str, ProfileRow] = {}
-    a = video_actions.c
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        stmt = (
-            select(a.user_id, a.video_id, a.action_type, a.timestamp, a.watch_time_ms)
-            .where(a.user_id.in_(chunk))
-            .order_by(a.user_id, a.timestamp.desc())
-        )
-        for r in conn.execute(stmt):
-            hist = histories[r.user_id]
-            if len(hist) < history_limit:
-                hist.append(
-                    HistoryItem(
-                        r.video_id, r.action_type, as_datetime(r.timestamp), r.watch_time_ms
-                    )
-                )
-        for p in conn.execute(select(user_profiles).where(user_profiles.c.user_id.in_(chunk))):
-            profiles[p.user_id] = ProfileRow(
-                p.user_id, list(p.top_tags), dict(p.tag_weights), as_datetime(p.updated_at)
-            )
+    histories = user_actions(conn, user_ids=ids, limit=history_limit)
+    profiles = get_profiles(conn, user_ids=ids)
     return [
         UserInput(
             u,

@@ -1,0 +1,95 @@
+"""Data functions over ``videos``. Keyword-only; ``None`` when a row is absent.
+
+Every function takes a :class:`sqlalchemy.Connection` so callers choose the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from recomind.errors import ConflictError
+from recomind.schemas import Video, VideoCreate, utcnow
+from recomind.storage.inserts import new_id
+from recomind.storage.tables import videos
+from recomind.storage.types import as_datetime
+
+
+def _video(row: Any) -> Video:
+    return Video(
+        video_id=row.video_id,
+        title=row.title,
+        url=row.url,
+        tags=list(row.tags or []),
+        creator_id=row.creator_id,
+        duration_s=row.duration_s,
+        created_at=as_datetime(row.created_at),
+    )
+
+
+def _video_row(v: VideoCreate, now: datetime) -> dict[str, Any]:
+    return {
+        "video_id": v.video_id or new_id(),
+        "title": v.title,
+        "url": v.url,
+        "tags": v.tags,
+        "creator_id": v.creator_id,
+        "duration_s": v.duration_s,
+        "created_at": (v.created_at.replace(tzinfo=None) if v.created_at else now),
+    }
+
+
+def create_videos(conn: Connection, *, items: Sequence[VideoCreate]) -> list[Video]:
+    """Insert videos; a duplicate id (in the batch or stored) raises and inserts nothing."""
+    now = utcnow()
+    rows = [_video_row(v, now) for v in items]
+    ids = [r["video_id"] for r in rows]
+    seen: set[str] = set()
+    for vid in ids:
+        if vid in seen:
+            raise ConflictError("video", "video_id", vid)
+        seen.add(vid)
+    existing = existing_video_ids(conn, video_ids=ids)
+    if existing:
+        raise ConflictError("video", "video_id", sorted(existing)[0])
+    conn.execute(videos.insert(), rows)
+    return [Video(**r) for r in rows]
+
+
+def get_video(conn: Connection, *, video_id: str) -> Video | None:
+    row = conn.execute(select(videos).where(videos.c.video_id == video_id)).first()
+    return _video(row) if row else None
+
+
+def get_videos(conn: Connection, *, video_ids: Sequence[str]) -> dict[str, Video]:
+    out: dict[str, Video] = {}
+    ids = list(dict.fromkeys(video_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for row in conn.execute(select(videos).where(videos.c.video_id.in_(chunk))):
+            out[row.video_id] = _video(row)
+    return out
+
+
+def existing_video_ids(conn: Connection, *, video_ids: Iterable[str]) -> set[str]:
+    ids = list(set(video_ids))
+    found: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        found.update(
+            r[0]
+            for r in conn.execute(select(videos.c.video_id).where(videos.c.video_id.in_(chunk)))
+        )
+    return found
+
+
+def newest_videos(conn: Connection, *, limit: int) -> list[Video]:
+    stmt = select(videos).order_by(videos.c.created_at.desc(), videos.c.video_id).limit(limit)
+    return [_video(r) for r in conn.execute(stmt)]
+
+
+def count_videos(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(videos)).scalar_one())
