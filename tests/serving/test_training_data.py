@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 
 from recomind.config import Settings
 from recomind.schemas import ActionEvent, VideoCreate
-from recomind.serving.training_data import load_dataset, load_interactions, vector_weights
+from recomind.serving.training_data import load_dataset, load_interactions
 from recomind.storage.actions import insert_actions
 from recomind.storage.engine import write_tx
 from recomind.storage.videos import create_videos
+from recomind.weights import action_weights
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250000)
 
@@ -117,7 +118,7 @@ def test_window_and_cap(engine: Engine) -> None:
     assert sorted(newest.timestamps.tolist())[-1] == pytest.approx(_unix(T0) + 30 * 86400)
 
 
-def test_vector_weights_match_action_weight() -> None:
+def test_vectorised_weights_match_action_weight() -> None:
     s = Settings(weight_like=5.0)
     cases = [
         ("like", None, 10.0),
@@ -131,6 +132,6 @@ def test_vector_weights_match_action_weight() -> None:
     codes = np.asarray([{"view": 0, "like": 1, "skip": 2}[c[0]] for c in cases], dtype=np.int8)
     watch = np.asarray([np.nan if c[1] is None else c[1] for c in cases], dtype=np.float64)
     dur = np.asarray([np.nan if c[2] is None else c[2] for c in cases], dtype=np.float64)
-    got = vector_weights(s, codes, watch, dur)
+    got = action_weights(codes, watch, dur, weights=s.action_weights)
     want = [s.action_weight(*c) for c in cases]
     np.testing.assert_allclose(got, want, rtol=1e-6)

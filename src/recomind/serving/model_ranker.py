@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from recomind.config import Settings
 from recomind.recommend.base import history_row
 from recomind.recommend.batch_rank import rank_rows
+from recomind.recommend.pages import page_order
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
@@ -50,40 +51,16 @@ class UserInput:
 def cap_pages(
     items: list[RecommendedVideo], *, page: int, max_per_creator: int, max_per_tag: int
 ) -> list[RecommendedVideo]:
-    """Reorder ``items`` so every page of ``page`` respects the caps (``0``: no cap).
-
-    An item that does not fit its page moves to the next page it fits. The list ends with
-    the first page that cannot be filled (pages stay aligned); the rest is dropped.
-    """
-    if max_per_creator <= 0 and max_per_tag <= 0:
-        return items
-    rest = list(items)
-    out: list[RecommendedVideo] = []
-    while rest:
-        per_creator: dict[str, int] = {}
-        per_tag: dict[str, int] = {}
-        taken: list[RecommendedVideo] = []
-        left: list[RecommendedVideo] = []
-        for it in rest:
-            c = it.creator_id
-            ok = len(taken) < page
-            if ok and max_per_creator > 0 and c and per_creator.get(c, 0) >= max_per_creator:
-                ok = False
-            if ok and max_per_tag > 0 and any(per_tag.get(t, 0) >= max_per_tag for t in it.tags):
-                ok = False
-            if not ok:
-                left.append(it)
-                continue
-            taken.append(it)
-            if c:
-                per_creator[c] = per_creator.get(c, 0) + 1
-            for t in set(it.tags):
-                per_tag[t] = per_tag.get(t, 0) + 1
-        out += taken
-        if len(taken) < page:
-            break  # a short page ends the list, so later pages stay aligned to `page`
-        rest = left
-    return out
+    """:func:`recomind.recommend.pages.page_order` applied to a list of videos: every page of
+    ``page`` respects the caps (``0``: no cap), the list ending at the first short page."""
+    keep = page_order(
+        [it.creator_id for it in items],
+        [it.tags for it in items],
+        page=page,
+        max_per_creator=max_per_creator,
+        max_per_tag=max_per_tag,
+    )
+    return [items[j] for j in keep]
 
 
 @dataclass

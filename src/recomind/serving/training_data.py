@@ -22,11 +22,12 @@ from recomind.config import Settings
 from recomind.recommend.base import Interactions
 from recomind.schemas import utcnow
 from recomind.storage.training import action_rows, item_rows
-from recomind.weights import MAX_VIEW_FRACTION, MIN_VIEW_FRACTION
+from recomind.weights import ACTION_TYPES, action_weights
 
 logger = logging.getLogger(__name__)
 
-_ACTION_CODES = {"view": 0, "like": 1, "skip": 2}
+#: Action type -> its code in :data:`recomind.weights.ACTION_TYPES` (what ``action_weights`` reads).
+_ACTION_CODES = {kind: code for code, kind in enumerate(ACTION_TYPES)}
 
 
 @dataclass(frozen=True)
@@ -39,39 +40,6 @@ class ItemMeta:
     created: npt.NDArray[np.float64]
     creators: list[str]
     durations: npt.NDArray[np.float64]
-
-
-def vector_weights(
-    settings: Settings,
-    codes: npt.NDArray[np.int8],
-    watch_ms: npt.NDArray[np.float64],
-    duration_s: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float32]:
-    """:func:`recomind.weights.action_weight` over arrays (``nan`` = unknown watch/duration).
-
-    Parameters
-    ----------
-    settings
-        Gives the like / view / skip weights.
-    codes
-        Action codes: 0 view, 1 like, 2 skip.
-    watch_ms, duration_s
-        Watch time and video duration per event, ``nan`` when unknown.
-
-    Returns
-    -------
-    numpy.ndarray
-        float32 weight per event.
-    """
-    base = np.asarray(
-        [settings.weight_view, settings.weight_like, settings.weight_skip], dtype=np.float64
-    )[codes]
-    known = (codes == 0) & np.isfinite(watch_ms) & np.isfinite(duration_s) & (duration_s != 0)
-    frac = np.ones_like(base)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac[known] = watch_ms[known] / (duration_s[known] * 1000.0)
-    frac = np.clip(frac, MIN_VIEW_FRACTION, MAX_VIEW_FRACTION)
-    return np.where(known, base * frac, base).astype(np.float32)
 
 
 def load_items(conn: Connection) -> ItemMeta:
@@ -171,8 +139,11 @@ def load_dataset(
     remap[order] = np.arange(len(user_ids), dtype=np.int64)
     item_arr = np.asarray(items, dtype=np.int64)
     code_arr = np.asarray(codes, dtype=np.int8)
-    weights = vector_weights(
-        settings, code_arr, np.asarray(watch, dtype=np.float64), meta.durations[item_arr]
+    weights = action_weights(
+        code_arr,
+        np.asarray(watch, dtype=np.float64),
+        meta.durations[item_arr],
+        weights=settings.action_weights,
     )
     data = Interactions(
         user_ids=[user_ids[i] for i in order.tolist()],
