@@ -53,7 +53,7 @@ def test_store_list_respects_the_generation_guard(served: Served) -> None:
     service = served.state.recommendations
     items = service.compute_for_user("A")
     before = service.generation("A")
-    service.invalidate_user("A")  # the user's state changed while the list was computed
+    service.lists.drop("A")  # the user's state changed while the list was computed
     assert service.store_list("A", items, before) is False
     assert _cached(served, "A") is None
     assert service.store_list("A", items, service.generation("A")) is True

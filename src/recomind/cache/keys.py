@@ -24,3 +24,6 @@ FRESH = "recommendations_fresh"
 PROFILE_GENERATION = "user_profile_generation"
 #: Held while one process runs the scheduled batch jobs (``recomind serve --workers N``).
 JOBS_LOCK = "jobs_lock"
+#: How many actions a user did since their list was last refreshed (``retrain-trigger``
+#: refreshes it every ``refresh_after_interactions``).
+ACTIONS_SINCE_REFRESH = "actions_since_refresh"

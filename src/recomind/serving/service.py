@@ -23,6 +23,7 @@ from recomind.config import Settings
 from recomind.ingest.profiles import fold_pending
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
+from recomind.serving.invalidation import ListInvalidation
 from recomind.serving.trending import compute_trending, top_up
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
@@ -70,6 +71,7 @@ class RecommendationService:
         self._refresh_lock = threading.Lock()
         self._refreshing: dict[str, bool] = {}  # user -> run again when done
         self._idle = threading.Condition(self._refresh_lock)
+        self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -144,15 +146,6 @@ class RecommendationService:
         )
         self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
         return True
-
-    def mark_stale(self, user_id: str) -> None:
-        """The user's state changed: their cached list is served at most once more, while a
-        refresh runs; a refresh already running will not store its (older) result."""
-        self.cache.incr(
-            self._key(keys.GENERATION, user_id),
-            2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s),
-        )
-        self.cache.delete(self._key(keys.FRESH, user_id))
 
     def refresh_soon(self, user_id: str) -> None:
         """Recompute the user's list in the background (one refresh per user at a time)."""
@@ -245,10 +238,7 @@ class RecommendationService:
             key = self._key(keys.RECENT_ACTIONS, user_id)
             recent.setdefault(key, []).append(f"{action_type}:{video_id}")
         self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
-        if self.settings.refresh_on_like:
-            for user_id in dict.fromkeys(u for u, _, a in actions if a == "like"):
-                self.mark_stale(user_id)
-                self.refresh_soon(user_id)
+        self.lists.liked(u for u, _, a in actions if a == "like")
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
         """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
@@ -257,11 +247,6 @@ class RecommendationService:
 
     def recently_seen(self, user_id: str) -> set[str]:
         return {video for _, video in self.recent_actions(user_id)}
-
-    def invalidate_user(self, user_id: str) -> None:
-        """Drop the user's list outright; the next request recomputes it (admin, tests)."""
-        self.mark_stale(user_id)
-        self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id))
 
     def reset_local_state(self) -> None:
         """Forget what this process memoised (tests, admin)."""

@@ -25,7 +25,4 @@ class ProfilesHandler(DatabaseHandler):
         service = self.ctx.recommendations
         for user in {e.user_id for e in events}:
             service.drop_profile(user)
-        if self.ctx.settings.refresh_on_like:
-            for user in {e.user_id for e in events if e.action_type == "like"}:
-                service.mark_stale(user)
-                service.refresh_soon(user)
+        service.lists.liked(e.user_id for e in events if e.action_type == "like")
