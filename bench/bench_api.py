@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from bench.common import percentiles, server, write_results
 from recomind.config import Settings
-from recomind.ingest.pipeline import apply_events
+from recomind.folds.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine, write_tx

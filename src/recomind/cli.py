@@ -159,12 +159,8 @@ def consume(
     ],
 ) -> None:
     """Run consumer groups of video_actions_stream until SIGINT/SIGTERM."""
-    import asyncio
-    import signal
-
-    from recomind.api.state import AppState
     from recomind.stream.consumers import GROUPS
-    from recomind.stream.runner import run_groups
+    from recomind.stream.role import consume as run_consumers
 
     groups = list(GROUPS) if "all" in group else group
     unknown = [g for g in groups if g not in GROUPS]
@@ -175,20 +171,8 @@ def consume(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    state = AppState.build(settings)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_groups(state.context, groups, stop)
-
     console.print(f"consuming {settings.kafka_topic} as {', '.join(groups)}")
-    try:
-        asyncio.run(main())
-    finally:
-        state.close()
+    run_consumers(settings, groups)
 
 
 @app.command()
@@ -201,7 +185,7 @@ def replay(
     ] = None,
 ) -> None:
     """Rebuild video_popularity and user_profiles from scratch (recovery, new consumers)."""
-    from recomind.ingest.rebuild import rebuild, stored_events
+    from recomind.folds.rebuild import rebuild, stored_events
     from recomind.lake.reader import iter_events
     from recomind.storage.engine import make_engine
 

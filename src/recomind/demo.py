@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from recomind.config import Settings
-from recomind.ingest.pipeline import apply_events
+from recomind.folds.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.storage.engine import read_tx, write_tx
 from recomind.storage.inserts import new_id

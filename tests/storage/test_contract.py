@@ -14,8 +14,8 @@ from sqlalchemy import Engine, inspect, select
 
 from recomind.config import Settings
 from recomind.errors import ConflictError
-from recomind.ingest.pipeline import apply_events
-from recomind.ingest.popularity import score_at
+from recomind.folds.pipeline import apply_events
+from recomind.folds.popularity import score_at
 from recomind.schemas import ActionEvent, VideoCreate
 from recomind.storage import migrate
 from recomind.storage.actions import (

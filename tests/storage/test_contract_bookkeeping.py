@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from recomind.config import Settings
-from recomind.ingest.pipeline import apply_events
+from recomind.folds.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.storage.engine import make_engine, ping, read_tx, write_tx
 from recomind.storage.offsets import advance_offsets, lock_offsets, stored_offsets

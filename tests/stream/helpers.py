@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from recomind.config import Settings
-from recomind.ingest.rebuild import rebuild, stored_events
+from recomind.folds.rebuild import rebuild, stored_events
 from recomind.storage.tables import user_profiles, video_popularity
 
 KINDS = ["view", "view", "like", "skip"]
@@ -61,7 +61,7 @@ def derived_state(
     if not pop:
         return {}, profiles
     now = max(last for _, last, _ in pop.values())
-    from recomind.ingest.popularity import score_at
+    from recomind.folds.popularity import score_at
     from recomind.storage.popularity import PopularityRow
 
     decayed = {

@@ -1,4 +1,9 @@
-"""The long-lived objects one app instance owns, built once at start-up."""
+"""Composition root of ``recomind serve``: the long-lived objects one app instance owns.
+
+Built once at start-up over a :class:`~recomind.serving.stack.ServingStack`, plus what only
+serving needs: the producer, the note batcher, the in-process consumer groups (on the
+embedded bus) and the job scheduler.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from recomind.api.action_notes import NoteBatcher
-from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext
 from recomind.jobs.scheduler import Scheduler, start_scheduler
-from recomind.serving.model_ranker import ModelRanker
 from recomind.serving.service import RecommendationService
-from recomind.storage.engine import make_engine
+from recomind.serving.stack import ServingStack
 from recomind.stream.bus import Producer
 from recomind.stream.consumers import GROUPS, Context
 from recomind.stream.factory import open_producer
@@ -44,10 +47,7 @@ def serve_groups(settings: Settings) -> list[str]:
 
 @dataclass
 class AppState:
-    settings: Settings
-    engine: Engine
-    cache: SafeCache
-    recommendations: RecommendationService
+    stack: ServingStack
     producer: Producer
     known_videos: set[str] = field(default_factory=set)
     notes: NoteBatcher = field(init=False)
@@ -60,12 +60,24 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        engine = make_engine(settings.database_url)
-        cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
-        service = RecommendationService(
-            engine, cache, settings, ModelRanker.from_settings(settings)
-        )
-        return cls(settings, engine, cache, service, open_producer(settings))
+        stack = ServingStack.open(settings)
+        return cls(stack, open_producer(settings))
+
+    @property
+    def settings(self) -> Settings:
+        return self.stack.settings
+
+    @property
+    def engine(self) -> Engine:
+        return self.stack.engine
+
+    @property
+    def cache(self) -> SafeCache:
+        return self.stack.cache
+
+    @property
+    def recommendations(self) -> RecommendationService:
+        return self.stack.service
 
     @property
     def context(self) -> Context:
@@ -96,6 +108,4 @@ class AppState:
         self.close()
 
     def close(self) -> None:
-        self.recommendations.close()
-        self.cache.close()
-        self.engine.dispose()
+        self.stack.close()

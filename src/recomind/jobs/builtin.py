@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection
-
-from recomind.ingest import popularity, profiles
-from recomind.ingest.rebuild import CHUNK, stored_events
+from recomind.folds.rebuild import POPULARITY, PROFILES, Table, rebuild, stored_events
 from recomind.jobs import precompute
 from recomind.jobs.runner import JobContext, job
 from recomind.recommend import registry
@@ -19,14 +15,10 @@ from recomind.recommend.hybrid import HybridRecommender
 from recomind.schemas import ActionEvent, utcnow
 from recomind.serving.model_store import ModelStore
 from recomind.serving.training_data import load_dataset, training_window
-from recomind.storage.engine import retrying, write_tx
-from recomind.storage.popularity import clear_popularity
-from recomind.storage.profiles import clear_profiles
+from recomind.storage.engine import write_tx
 from recomind.storage.retrain_signals import consume_signals
 
 logger = logging.getLogger(__name__)
-
-Fold = Callable[..., Any]
 
 
 def _events(ctx: JobContext) -> list[ActionEvent]:
@@ -38,30 +30,23 @@ def _events(ctx: JobContext) -> list[ActionEvent]:
     return events
 
 
-def _refold(ctx: JobContext, clear: Callable[[Connection], None], fold: Fold) -> dict[str, Any]:
-    """Replace a table by a fold of every stored action (one transaction, like rebuild):
-    ``clear`` empties it, ``fold`` adds events to it."""
+def _refold(ctx: JobContext, table: Table) -> dict[str, Any]:
+    """Replace ``table`` by a fold of every stored action (one transaction)."""
     events = _events(ctx)
-
-    def tx() -> int:
-        with write_tx(ctx.engine) as conn:
-            clear(conn)
-            for i in range(0, len(events), CHUNK):
-                fold(conn, settings=ctx.settings, events=events[i : i + CHUNK])
-                ctx.report(min(i + CHUNK, len(events)), len(events))
-        return len(events)
-
-    return {"events": retrying(tx)}
+    n = rebuild(
+        ctx.engine, settings=ctx.settings, events=events, tables=[table], progress=ctx.report
+    )
+    return {"events": n}
 
 
 @job("popularity", description="Recompute decayed popularity from every stored action.")
 def popularity_job(ctx: JobContext) -> dict[str, Any]:
-    return _refold(ctx, clear_popularity, popularity.apply)
+    return _refold(ctx, POPULARITY)
 
 
 @job("profiles", description="Recompute users' tag profiles from every stored action.")
 def profiles_job(ctx: JobContext) -> dict[str, Any]:
-    return _refold(ctx, clear_profiles, profiles.apply)
+    return _refold(ctx, PROFILES)
 
 
 # -- train ----------------------------------------------------------------------------------

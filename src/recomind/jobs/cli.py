@@ -32,12 +32,8 @@ def run(
     name: Annotated[str | None, typer.Argument(help="One job (default: all of them).")] = None,
 ) -> None:
     """Run one job or all of them; exits 1 if any failed."""
-    from recomind.cache import open_cache
-    from recomind.cache.safe import SafeCache
-    from recomind.jobs import JOBS, JobContext, JobResult, run_jobs
-    from recomind.serving.model_ranker import ModelRanker
-    from recomind.serving.service import RecommendationService
-    from recomind.storage.engine import make_engine
+    from recomind.jobs import JOBS, JobResult, run_jobs
+    from recomind.jobs.role import job_context
 
     settings = get_settings()
     logging.basicConfig(
@@ -46,10 +42,6 @@ def run(
     if name is not None and name not in JOBS:
         console.print(f"[red]unknown job {name!r}[/red]; known: {', '.join(JOBS)}")
         raise typer.Exit(2)
-    engine = make_engine(settings.database_url)
-    cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
-    ranker = ModelRanker.from_settings(settings, background=False)
-    service = RecommendationService(engine, cache, settings, ranker)
     names = [name] if name else list(JOBS)
     columns = (
         TextColumn("{task.description}"),
@@ -58,30 +50,26 @@ def run(
         TimeElapsedColumn(),
     )
     results: list[JobResult] = []
-    try:
-        with Progress(*columns, console=console) as progress:
-            overall = progress.add_task("jobs", total=len(names))
-            current = progress.add_task("", total=None)
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task("jobs", total=len(names))
+        current = progress.add_task("", total=None)
 
-            def on_start(job: str) -> None:
-                progress.reset(current, description=job, total=None)
+        def on_start(job: str) -> None:
+            progress.reset(current, description=job, total=None)
 
-            def on_done(result: JobResult) -> None:
-                progress.update(current, total=1, completed=1)
-                progress.advance(overall)
-                status = "[green]ok[/green]" if result.ok else f"[red]{result.error}[/red]"
-                progress.console.print(
-                    f"{result.name}: {status} in {result.seconds:.2f}s {result.summary or ''}"
-                )
-                results.append(result)
+        def on_done(result: JobResult) -> None:
+            progress.update(current, total=1, completed=1)
+            progress.advance(overall)
+            status = "[green]ok[/green]" if result.ok else f"[red]{result.error}[/red]"
+            progress.console.print(
+                f"{result.name}: {status} in {result.seconds:.2f}s {result.summary or ''}"
+            )
+            results.append(result)
 
-            def report(done: int, total: int) -> None:
-                progress.update(current, completed=done, total=total)
+        def report(done: int, total: int) -> None:
+            progress.update(current, completed=done, total=total)
 
-            ctx = JobContext(settings, engine, service, progress=report)
+        with job_context(settings, progress=report) as ctx:
             run_jobs(ctx, names, on_start=on_start, on_done=on_done)
-    finally:
-        cache.close()
-        engine.dispose()
     if not all(r.ok for r in results):
         raise typer.Exit(1)

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from recomind.cache import keys
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
-from recomind.ingest.profiles import fold_pending
+from recomind.folds.profiles import fold_pending
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.invalidation import ListInvalidation

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from recomind.config import Settings
-from recomind.ingest.popularity import score_at
+from recomind.folds.popularity import score_at
 from recomind.schemas import RecommendedVideo, recommended, utcnow
 from recomind.storage.popularity import top_popularity
 from recomind.storage.videos import get_videos, newest_videos

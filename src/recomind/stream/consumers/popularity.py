@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from recomind.ingest import popularity
+from recomind.folds import popularity
 from recomind.schemas import ActionEvent
 from recomind.stream.consumers.base import DatabaseHandler
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from recomind.ingest import profiles
+from recomind.folds import profiles
 from recomind.schemas import ActionEvent
 from recomind.stream.consumers.base import DatabaseHandler
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from recomind.config import Settings
-from recomind.ingest import popularity, profiles
+from recomind.folds import popularity, profiles
 from recomind.schemas import ActionEvent
 from recomind.storage.actions import insert_actions
 from recomind.storage.engine import retrying, write_tx

@@ -1,0 +1,2 @@
+"""The folds of accepted actions: stored rows, decayed popularity and tag profiles, and their
+rebuild from scratch."""

@@ -1,1 +1,0 @@
-"""What an accepted action changes: stored rows, popularity scores and user profiles."""
