@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= ml,stream,eval,dev
 
-.PHONY: setup demo test lint typecheck pytest services browser bench clean
+.PHONY: setup demo test lint typecheck pytest base-install services browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ services:  ## start the local PostgreSQL, MariaDB and Redis if they are not runn
 browser:  ## Debian's Chromium for the browser tests (Playwright drives it; no download)
 	bash scripts/browser.sh
 
-lint: setup
+lint: setup  ## ruff, and the layer rules (import-linter contracts in pyproject.toml)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-logo
+
+base-install:  ## a plain `pip install .` (no extras) in a fresh venv serves the embedded default
+	PYTHON=$(PYTHON) bash scripts/check_base_install.sh
 
 typecheck: setup
 	$(BIN)/mypy
@@ -33,7 +37,7 @@ typecheck: setup
 pytest: setup services browser
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest  ## everything CI runs
+test: lint typecheck pytest base-install  ## everything CI runs
 
 bench: setup services
 	$(BIN)/python -m bench.bench_api

@@ -17,8 +17,12 @@ trap cleanup EXIT
 
 echo "base-install: pip install . (no extras) into $venv"
 "$PYTHON" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet .
+if ! { "$venv/bin/python" -m pip install --quiet --upgrade pip &&
+       "$venv/bin/python" -m pip install --quiet .; } >"$work/pip.log" 2>&1; then
+  cat "$work/pip.log" >&2
+  echo "base-install: pip install . failed" >&2
+  exit 1
+fi
 for extra in implicit sklearn threadpoolctl aiokafka duckdb; do
   if "$venv/bin/python" -c "import $extra" 2>/dev/null; then
     echo "base-install: $extra is importable in the base install; the check would prove nothing" >&2
@@ -54,4 +58,12 @@ get POST "$base/video_action" '{"user_id":"u1","video_id":"v1","action_type":"li
 get GET "$base/recommendations/u1" || fail "GET /recommendations/u1"
 get GET "$base/trending" || fail "GET /trending"
 if grep -q "Traceback" "$work/serve.log"; then fail "the server logged a traceback"; fi
-echo "base-install: ok (healthz, catalogue, action, recommendations, trending on the base install)"
+# Training the default hybrid needs the ml extra: one clear line says so, no traceback.
+if "$venv/bin/recomind" jobs run train >"$work/train.log" 2>&1; then
+  fail "jobs run train succeeded without the ml extra (expected a clear error)"
+fi
+grep -q "needs the 'ml' extra: pip install 'recomind\[ml\]'" "$work/train.log" ||
+  { cat "$work/train.log" >&2; fail "jobs run train did not name the ml extra"; }
+if grep -q "Traceback" "$work/train.log"; then cat "$work/train.log" >&2; fail "train printed a traceback"; fi
+get GET "$base/recommendations/u1" || fail "GET /recommendations/u1 after the failed train"
+echo "base-install: ok (healthz, catalogue, action, recommendations, trending; train names the ml extra)"

@@ -20,6 +20,7 @@ from recomind.config import Settings
 from recomind.jobs import JOBS, JobContext, run_jobs
 from recomind.jobs.runner import Job
 from recomind.jobs.scheduler import Scheduler
+from recomind.recommend.extras import require
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
 from recomind.serving.service import RecommendationService
 from recomind.storage import migrate
@@ -90,6 +91,23 @@ def test_one_failing_job_does_not_stop_the_others(
     with engine.connect() as conn:
         assert conn.execute(select(video_popularity)).first() is not None
     assert (tmp_path / "m" / "LATEST").exists()
+
+
+def test_a_job_missing_an_extra_fails_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    def needs_ml(ctx: JobContext) -> dict[str, Any]:
+        require("recomind_no_such_module", extra="ml", strategy="als")
+        return {}
+
+    monkeypatch.setattr("recomind.jobs.runner.JOBS", {"fit": Job("fit", needs_ml, "needs ml")})
+    ctx = JobContext(Settings(model_dir=str(tmp_path / "m")), make_engine("sqlite://"))
+    with caplog.at_level("ERROR", logger="recomind.jobs.runner"):
+        [result] = run_jobs(ctx, ["fit"])
+    assert not result.ok
+    assert result.error == "strategy 'als' needs the 'ml' extra: pip install 'recomind[ml]'"
+    assert [r.getMessage() for r in caplog.records] == [f"job fit cannot run: {result.error}"]
+    assert "Traceback" not in caplog.text
 
 
 def test_train_consumes_pending_signals_and_the_scheduler_runs_it(

@@ -18,6 +18,7 @@ from prometheus_client import Gauge
 from sqlalchemy import Engine
 
 from recomind.config import Settings
+from recomind.recommend.extras import MissingExtraError
 from recomind.serving.service import RecommendationService
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,10 @@ def run_job(ctx: JobContext, name: str) -> JobResult:
     t0 = time.perf_counter()
     try:
         summary = spec.fn(ctx) or {}
+    except MissingExtraError as exc:  # an install choice, not a bug: one line says what to do
+        seconds = time.perf_counter() - t0
+        logger.error("job %s cannot run: %s", name, exc)
+        result = JobResult(name, False, seconds, error=str(exc))
     except Exception as exc:
         seconds = time.perf_counter() - t0
         logger.error(

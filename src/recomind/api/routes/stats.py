@@ -1,8 +1,9 @@
 """``GET /api/stats``: the operator dashboard's numbers in one JSON document.
 
 Counters come from this process's Prometheus metrics (since it started); totals and events per
-minute from the database, consumer lag from the event bus. Batch jobs belong to a component
-that does not exist yet: that field is present and ``null`` until it reports.
+minute from the database, consumer lag from the event bus. ``batch_jobs`` is present but
+``null``: the jobs (:mod:`recomind.jobs`) record their last runs only as Prometheus gauges
+(``recomind_job_last_*`` in ``/metrics``), not here yet.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Stats(BaseModel):
     trending: list[RecommendedVideo]
     consumer_lag: int | None = None  # messages not yet applied, summed over consumer groups
     consumer_lag_by_group: dict[str, int] | None = None
-    batch_jobs: list[BatchJob] | None = None  # once batch jobs exist
+    batch_jobs: list[BatchJob] | None = None  # not reported yet: see the module docstring
 
 
 def _samples(counter: Counter) -> list[tuple[dict[str, str], float]]:
