@@ -58,9 +58,9 @@ def test_a_short_page_ends_the_list_only_when_asked() -> None:
 
 
 def test_page_order_pins_the_serving_caps() -> None:
-    # The serving list of tests/recommend/test_engine_ranker.py: creators c0..c2 in turn,
+    # The serving list of tests/serving/test_model_ranker.py: creators c0..c2 in turn,
     # tag "a" on every fifth video, "b" on the others; expected orders are those of
-    # EngineRanker's cap_pages on the same list.
+    # ModelRanker's cap_pages on the same list.
     creators = [f"c{i % 3}" for i in range(30)]
     tags = [["a"] if i % 5 == 0 else ["b"] for i in range(30)]
 
