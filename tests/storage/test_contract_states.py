@@ -101,6 +101,9 @@ def test_states_round_trip_and_clear(engine: Engine) -> None:
     assert got == {("u1", "v1"): acts}  # microseconds and weights exact
     assert other == {("u1", "v1"): []}  # each fold has its own states
     with write_tx(engine) as conn:
+        save_states(conn, fold="profiles", states={("u1", "v1"): acts[:1]})
+    with write_tx(engine) as conn:
+        assert lock_states(conn, fold="profiles", pairs=[("u1", "v1")]) == {("u1", "v1"): acts[:1]}
         clear_states(conn, fold="popularity")
     with read_tx(engine) as conn:
         left = conn.execute(select(action_states.c.fold)).scalars().all()
@@ -245,3 +248,14 @@ def _all_profiles(engine: Engine, now: datetime) -> dict[str, dict[str, float]]:
     with read_tx(engine) as conn:
         rows = get_profiles(conn, user_ids=[f"u{i}" for i in range(10)])
     return {u: _decayed(r, now) for u, r in rows.items()}
+
+
+def test_pairs_match_as_the_database_compares_ids(engine: Engine, db_kind: str) -> None:
+    acts = [("like", 1_767_268_800_000_000, 4.0)]
+    with write_tx(engine) as conn:
+        lock_states(conn, fold="profiles", pairs=[("U1", "V1")])
+        save_states(conn, fold="profiles", states={("U1", "V1"): acts})
+    with write_tx(engine) as conn:
+        got = lock_states(conn, fold="profiles", pairs=[("u1", "v1")])
+    # MariaDB's collation is case-insensitive: the same user and video there, others apart.
+    assert got == {("u1", "v1"): acts if db_kind == "mysql" else []}

@@ -86,6 +86,11 @@ def changes(
     out: list[Term] = []
     for pair, acts in by_pair.items():
         old = stored[pair]
+        if not old and len(acts) == 1:  # a pair's first action (most of them): itself
+            new_states[pair] = acts
+            if w := counted(acts)[0]:
+                out.append(Term(*pair, w, from_us(acts[0][1])))
+            continue
         new = pair_state(old + acts, window_us=window_us)
         if new == old:
             continue

@@ -3,15 +3,21 @@ count, per fold (:func:`recomind.weights.pair_state`).
 
 A fold reads the states of a batch's pairs locked, and writes them back in the same
 transaction as its own rows and its consumer offsets. Every function takes a
-:class:`sqlalchemy.Connection` so callers choose the transaction.
+:class:`sqlalchemy.Connection` (a write transaction: ``storage.engine.write_tx``) so callers
+choose the transaction. A batch costs a few statements whatever its size: on PostgreSQL
+the pairs travel as arrays (``unnest``), elsewhere rows are read per chunk of users and
+written with one multi-row upsert.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, tuple_, update
+import orjson
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.dialects import mysql, sqlite
 
 from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import action_states
@@ -23,28 +29,52 @@ CHUNK = 500
 
 
 def _acts(value: Any) -> list[Act]:
+    if isinstance(value, str | bytes):
+        value = orjson.loads(value)
     return [(str(kind), int(at), float(w)) for kind, at, w in value or []]
 
 
+def _json(acts: Sequence[Act]) -> str:
+    return orjson.dumps([list(a) for a in acts]).decode()
+
+
 def lock_states(conn: Connection, *, fold: str, pairs: Sequence[Pair]) -> dict[Pair, list[Act]]:
-    """The stored state of each of ``pairs`` (``[]`` where there is none), read locked
-    (``FOR UPDATE``) until the transaction ends; rows are created empty first, so two
-    writers of a new pair wait for each other."""
+    """The stored state of each of ``pairs`` (``[]`` where there is none), locked until the
+    transaction ends.
+
+    On the servers, missing rows are created empty first and every row is read locked, so
+    two writers of the same pair wait for each other (SQLite's write transaction holds the
+    whole database already).
+    """
     wanted = sorted(set(pairs))
-    c = action_states.c
-    insert_ignore(
-        conn,
-        action_states,
-        [{"fold": fold, "user_id": u, "video_id": v, "acts": []} for u, v in wanted],
-    )
+    if not wanted:
+        return {}
+    dialect = conn.dialect.name
     found: dict[Pair, list[Act]] = {}
-    for i in range(0, len(wanted), CHUNK):
-        chunk = wanted[i : i + CHUNK]
-        stmt = (
-            select(c.user_id, c.video_id, c.acts)
-            .where(c.fold == fold, tuple_(c.user_id, c.video_id).in_(chunk))
-            .with_for_update()
+    if dialect == "postgresql":
+        params = {"fold": fold, "users": [u for u, _ in wanted], "videos": [v for _, v in wanted]}
+        for user_id, video_id, acts in conn.execute(text(_PG_LOCK), params):
+            found[(user_id, video_id)] = _acts(acts)
+        return {p: found.get(p, []) for p in wanted}
+    if dialect != "sqlite":
+        insert_ignore(
+            conn,
+            action_states,
+            [{"fold": fold, "user_id": u, "video_id": v, "acts": []} for u, v in wanted],
         )
+    videos_of: dict[str, set[str]] = defaultdict(set)
+    for u, v in wanted:
+        videos_of[u].add(v)
+    users = sorted(videos_of)
+    c = action_states.c
+    for i in range(0, len(users), CHUNK):
+        chunk = users[i : i + CHUNK]
+        videos = sorted(set().union(*(videos_of[u] for u in chunk)))
+        stmt = select(c.user_id, c.video_id, c.acts).where(
+            c.fold == fold, c.user_id.in_(chunk), c.video_id.in_(videos)
+        )
+        if dialect != "sqlite":
+            stmt = stmt.with_for_update()
         for user_id, video_id, acts in conn.execute(stmt):
             found[(user_id, video_id)] = _acts(acts)
     # A case-insensitive collation (MariaDB) may hand a pair back spelled as first stored.
@@ -53,29 +83,54 @@ def lock_states(conn: Connection, *, fold: str, pairs: Sequence[Pair]) -> dict[P
 
 
 def save_states(conn: Connection, *, fold: str, states: Mapping[Pair, Sequence[Act]]) -> None:
-    """Write back states :func:`lock_states` locked: one UPDATE executed for all of them."""
+    """Store the states of pairs :func:`lock_states` locked (one statement)."""
     if not states:
         return
-    c = action_states.c
-    stmt = (
-        update(action_states)
-        .where(
-            c.fold == bindparam("b_fold"),
-            c.user_id == bindparam("b_user_id"),
-            c.video_id == bindparam("b_video_id"),
+    items = sorted(states.items())
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        params = {
+            "fold": fold,
+            "users": [u for (u, _), _ in items],
+            "videos": [v for (_, v), _ in items],
+            "acts": [_json(acts) for _, acts in items],
+        }
+        conn.execute(text(_PG_UPDATE), params)
+        return
+    rows = [
+        {"fold": fold, "user_id": u, "video_id": v, "acts": [list(a) for a in acts]}
+        for (u, v), acts in items
+    ]
+    if dialect == "sqlite":
+        ins = sqlite.insert(action_states)
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["fold", "user_id", "video_id"], set_={"acts": ins.excluded.acts}
+            ),
+            rows,
         )
-        .values(acts=bindparam("b_acts", type_=c.acts.type))
-    )
-    conn.execute(
-        stmt,
-        [
-            {"b_fold": fold, "b_user_id": u, "b_video_id": v, "b_acts": [list(a) for a in acts]}
-            for (u, v), acts in sorted(states.items())
-        ],
-    )
+    else:
+        my = mysql.insert(action_states)
+        conn.execute(my.on_duplicate_key_update(acts=my.inserted.acts), rows)
 
 
 def clear_states(conn: Connection, *, fold: str) -> None:
     """Delete every state of ``fold`` (a rebuild folds all events again in the same
     transaction)."""
     conn.execute(delete(action_states).where(action_states.c.fold == fold))
+
+
+_PAIRS = "unnest(CAST(:users AS VARCHAR[]), CAST(:videos AS VARCHAR[]))"
+# Creates missing rows and locks existing ones in one statement (the no-op update takes the
+# row lock), returning every row's state.
+_PG_LOCK = (
+    "INSERT INTO action_states AS s (fold, user_id, video_id, acts) "
+    f"SELECT :fold, u, v, CAST('[]' AS JSON) FROM {_PAIRS} AS t(u, v) "
+    "ON CONFLICT (fold, user_id, video_id) DO UPDATE SET acts = s.acts "
+    "RETURNING s.user_id, s.video_id, s.acts"
+)
+_PG_UPDATE = (
+    "UPDATE action_states AS s SET acts = CAST(t.acts AS JSON) FROM unnest("
+    "CAST(:users AS VARCHAR[]), CAST(:videos AS VARCHAR[]), CAST(:acts AS TEXT[])) "
+    "AS t(u, v, acts) WHERE s.fold = :fold AND s.user_id = t.u AND s.video_id = t.v"
+)
