@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from recomind.schemas import ActionEvent
+from recomind.schemas import ActionEvent, to_naive_utc
 from recomind.storage.action_states import Pair, lock_states, save_states
 from recomind.storage.actions import HistoryItem
 from recomind.weights import REPEATED, TOGGLES, Act, counted, is_liked, pair_state, pair_terms
@@ -28,8 +28,8 @@ _US = timedelta(microseconds=1)
 
 
 def to_us(ts: datetime) -> int:
-    """A naive-UTC (or aware) time as microseconds since the epoch."""
-    return (ts.replace(tzinfo=None) - EPOCH) // _US
+    """A time (naive UTC, or aware) as microseconds since the epoch."""
+    return (to_naive_utc(ts) - EPOCH) // _US
 
 
 def from_us(us: int) -> datetime:
