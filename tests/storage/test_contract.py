@@ -29,12 +29,13 @@ from recomind.storage.actions import (
     user_history,
 )
 from recomind.storage.engine import read_tx, write_tx
-from recomind.storage.inserts import new_id
 from recomind.storage.popularity import top_popularity
 from recomind.storage.profiles import get_profile, get_profiles
 from recomind.storage.tables import metadata, video_actions
 from recomind.storage.users import count_users, create_user, ensure_users, get_user, list_users
 from recomind.storage.videos import count_videos, create_videos, get_video, newest_videos
+from tests.storage.helpers import apply_in_random_batches
+from tests.storage.helpers import event as _event
 from tests.utils.pair_reference import popularity_at
 
 SETTINGS = Settings(database_url="sqlite:///unused.db")
@@ -54,17 +55,6 @@ def _videos(n: int, tags: list[list[str]] | None = None) -> list[VideoCreate]:
         )
         for i in range(n)
     ]
-
-
-def _event(user: str, video: str, kind: str, at: datetime, watch: int | None = None) -> ActionEvent:
-    return ActionEvent(
-        event_id=new_id(),
-        user_id=user,
-        video_id=video,
-        action_type=kind,  # type: ignore[arg-type]
-        timestamp=at,
-        watch_time_ms=watch,
-    )
 
 
 def test_migrations_match_the_table_definitions(engine: Engine) -> None:
@@ -270,11 +260,7 @@ def test_popularity_in_any_batching_equals_from_scratch(engine: Engine) -> None:
         for _ in range(120)
     ]
     rng.shuffle(events)  # out of time order on purpose
-    i = 0
-    while i < len(events):
-        size = rng.randint(1, 17)
-        apply_events(engine, settings=SETTINGS, events=events[i : i + size])
-        i += size
+    apply_in_random_batches(engine, SETTINGS, events, rng, largest=17)
     now = T0 + timedelta(hours=12)
     half_life = SETTINGS.popularity_half_life_hours * 3600
     expected = popularity_at(

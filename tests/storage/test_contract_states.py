@@ -19,12 +19,13 @@ from recomind.schemas import ActionEvent, VideoCreate
 from recomind.serving.trending import compute_trending
 from recomind.storage.action_states import clear_states, lock_states, save_states
 from recomind.storage.engine import read_tx, write_tx
-from recomind.storage.inserts import new_id
 from recomind.storage.popularity import top_popularity
 from recomind.storage.profiles import ProfileRow, get_profile, get_profiles
 from recomind.storage.tables import action_states
 from recomind.storage.videos import create_videos
 from recomind.weights import MAX_REPEATS, REPEAT_RATIO
+from tests.storage.helpers import apply_in_random_batches
+from tests.storage.helpers import event as _event
 from tests.utils.pair_reference import popularity_at, profiles_at
 
 SETTINGS = Settings(database_url="sqlite:///unused.db")
@@ -49,17 +50,6 @@ def _videos(n: int) -> list[VideoCreate]:
         )
         for i in range(n)
     ]
-
-
-def _event(user: str, video: str, kind: str, at: datetime, watch: int | None = None) -> ActionEvent:
-    return ActionEvent(
-        event_id=new_id(),
-        user_id=user,
-        video_id=video,
-        action_type=kind,  # type: ignore[arg-type]
-        timestamp=at,
-        watch_time_ms=watch,
-    )
 
 
 def _seed(engine: Engine, n: int = 4) -> None:
@@ -219,11 +209,7 @@ def test_states_in_any_order_and_batching_equal_the_rules_and_a_rebuild(
         for _ in range(160)
     ]  # few pairs, equal times on purpose: every rule and tie gets exercised
     rng.shuffle(events)
-    i = 0
-    while i < len(events):
-        size = rng.randint(1, 25)
-        apply_events(engine, settings=SETTINGS, events=events[i : i + size])
-        i += size
+    apply_in_random_batches(engine, SETTINGS, events, rng, largest=25)
     now = T0 + timedelta(hours=16)
     tags = {f"v{i}": TAGS[i % len(TAGS)] for i in range(4)}
     want_pop = popularity_at(events, _weigh, now=now, half_life_s=HALF_LIFE)
