@@ -152,14 +152,15 @@ def repeat_factor(k: int) -> float:
     return REPEAT_RATIO ** (k - 1) if 1 <= k <= MAX_REPEATS else 0.0
 
 
-def _repeat_key(act: Act) -> tuple[int, float, float]:
-    # Time first; at equal times the larger weight, so equal inputs give one order.
-    return (act[1], -abs(act[2]), -act[2])
+def _repeat_key(act: Act) -> tuple[int, float]:
+    # Time first; at equal times the larger weight (one kind's weights share a sign, so
+    # equal keys mean equal actions).
+    return (act[1], -abs(act[2]))
 
 
-def _window_key(act: Act) -> tuple[float, float, int]:
+def _window_key(act: Act) -> tuple[float, int]:
     # Within a window: the largest weight, the earliest of equals.
-    return (-abs(act[2]), -act[2], act[1])
+    return (-abs(act[2]), act[1])
 
 
 def _toggle_key(act: Act) -> tuple[int, bool]:
@@ -168,7 +169,7 @@ def _toggle_key(act: Act) -> tuple[int, bool]:
 
 
 def _like_key(act: Act) -> tuple[int, float]:
-    return (act[1], -act[2])
+    return (act[1], -abs(act[2]))
 
 
 def _repeats(acts: Sequence[Act], kind: str, window_us: int) -> list[int]:
@@ -284,26 +285,37 @@ def counted_weights(
     """
     w = np.asarray(weights, dtype=np.float64)
     out = np.zeros(w.size, dtype=np.float64)
-    like = codes == ACTION_TYPES.index("like")
-    unlike = codes == ACTION_TYPES.index("unlike")
-    toggles = np.flatnonzero(like | unlike)
+    like, unlike = ACTION_TYPES.index("like"), ACTION_TYPES.index("unlike")
+    # A pair with one action (most of them) counts it, unless it is an unlike.
+    by_pair = np.argsort(pairs, kind="stable")
+    starts = _group_starts(pairs[by_pair])
+    alone = starts.copy()
+    alone[:-1] &= starts[1:]
+    one = by_pair[alone]
+    out[one] = np.where(codes[one] == unlike, 0.0, w[one])
+    # The others: one sort for every rule, by pair, time, then the larger weight (so a
+    # like comes before an unlike at the same time, and the unlike wins the tie).
+    rest = by_pair[~alone]
+    order = rest[np.lexsort((-np.abs(w[rest]), stamps[rest], pairs[rest]))]
+    kinds = codes[order]
+    toggles = order[(kinds == like) | (kinds == unlike)]
     if toggles.size:
-        order = toggles[np.lexsort((unlike[toggles], stamps[toggles], pairs[toggles]))]
-        last = np.ones(order.size, dtype=bool)
-        last[:-1] = pairs[order][1:] != pairs[order][:-1]
-        liked = pairs[order[last & like[order]]]
-        likes = np.flatnonzero(like)
-        order = likes[np.lexsort((-w[likes], stamps[likes], pairs[likes]))]
-        first = order[_group_starts(pairs[order])]
-        first = first[np.isin(pairs[first], liked)]
+        starts = _group_starts(pairs[toggles])
+        group = np.cumsum(starts) - 1
+        last = np.ones(toggles.size, dtype=bool)
+        last[:-1] = starts[1:]
+        liked = np.zeros(int(group[-1]) + 1, dtype=bool)
+        liked[group[last]] = codes[toggles[last]] == like
+        likes = np.flatnonzero(codes[toggles] == like)
+        first = likes[_group_starts(group[likes])]  # each pair's first like
+        first = toggles[first[liked[group[first]]]]
         out[first] = w[first]
     for kind in REPEATED:
-        rows = np.flatnonzero(codes == ACTION_TYPES.index(kind))
-        order = rows[np.lexsort((-w[rows], -np.abs(w[rows]), stamps[rows], pairs[rows]))]
-        starts = _group_starts(pairs[order])
-        position = np.arange(order.size)
+        rows = order[kinds == ACTION_TYPES.index(kind)]
+        starts = _group_starts(pairs[rows])
+        position = np.arange(rows.size)
         rank = position - np.maximum.accumulate(np.where(starts, position, 0))
         ok = rank < MAX_REPEATS
-        out[order[ok]] = w[order[ok]] * REPEAT_RATIO ** rank[ok]
+        out[rows[ok]] = w[rows[ok]] * REPEAT_RATIO ** rank[ok]
     result: npt.NDArray[np.float32] = out.astype(np.float32)
     return result
