@@ -4,19 +4,19 @@ count, per fold (:func:`recomind.weights.pair_state`).
 A fold reads the states of a batch's pairs locked, and writes them back in the same
 transaction as its own rows and its consumer offsets. Every function takes a
 :class:`sqlalchemy.Connection` (a write transaction: ``storage.engine.write_tx``) so callers
-choose the transaction. A batch costs a few statements whatever its size: on PostgreSQL
-the pairs travel as arrays (``unnest``), elsewhere rows are read per chunk of users and
-written with one multi-row upsert.
+choose the transaction. A batch costs a few statements whatever its size, each finding
+its rows by primary key: the pairs travel as arrays on PostgreSQL (``unnest``), as one
+JSON array on SQLite (``json_each``) and as row values on MariaDB/MySQL; writes are one
+statement (an ``UPDATE ... FROM unnest`` or a multi-row upsert).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, delete, select, text, tuple_
 from sqlalchemy.dialects import mysql, sqlite
 
 from recomind.storage.inserts import insert_ignore
@@ -56,25 +56,25 @@ def lock_states(conn: Connection, *, fold: str, pairs: Sequence[Pair]) -> dict[P
         for user_id, video_id, acts in conn.execute(text(_PG_LOCK), params):
             found[(user_id, video_id)] = _acts(acts)
         return {p: found.get(p, []) for p in wanted}
-    if dialect != "sqlite":
-        insert_ignore(
-            conn,
-            action_states,
-            [{"fold": fold, "user_id": u, "video_id": v, "acts": []} for u, v in wanted],
-        )
-    videos_of: dict[str, set[str]] = defaultdict(set)
-    for u, v in wanted:
-        videos_of[u].add(v)
-    users = sorted(videos_of)
+    if dialect == "sqlite":  # the write transaction holds the database: no row locks
+        pairs_json = orjson.dumps(wanted).decode()
+        for user_id, video_id, acts in conn.execute(
+            text(_SQLITE_SELECT), {"fold": fold, "pairs": pairs_json}
+        ):
+            found[(user_id, video_id)] = _acts(acts)
+        return {p: found.get(p, []) for p in wanted}
+    insert_ignore(
+        conn,
+        action_states,
+        [{"fold": fold, "user_id": u, "video_id": v, "acts": []} for u, v in wanted],
+    )
     c = action_states.c
-    for i in range(0, len(users), CHUNK):
-        chunk = users[i : i + CHUNK]
-        videos = sorted(set().union(*(videos_of[u] for u in chunk)))
-        stmt = select(c.user_id, c.video_id, c.acts).where(
-            c.fold == fold, c.user_id.in_(chunk), c.video_id.in_(videos)
+    for i in range(0, len(wanted), CHUNK):
+        stmt = (
+            select(c.user_id, c.video_id, c.acts)
+            .where(c.fold == fold, tuple_(c.user_id, c.video_id).in_(wanted[i : i + CHUNK]))
+            .with_for_update()
         )
-        if dialect != "sqlite":
-            stmt = stmt.with_for_update()
         for user_id, video_id, acts in conn.execute(stmt):
             found[(user_id, video_id)] = _acts(acts)
     # A case-insensitive collation (MariaDB) may hand a pair back spelled as first stored.
@@ -120,6 +120,12 @@ def clear_states(conn: Connection, *, fold: str) -> None:
     conn.execute(delete(action_states).where(action_states.c.fold == fold))
 
 
+# Pairs as a JSON array, driving the loop (CROSS JOIN): one primary-key probe per pair.
+_SQLITE_SELECT = (
+    "SELECT s.user_id, s.video_id, s.acts FROM json_each(:pairs) AS j CROSS JOIN "
+    "action_states AS s ON s.fold = :fold AND s.user_id = json_extract(j.value, '$[0]') "
+    "AND s.video_id = json_extract(j.value, '$[1]')"
+)
 _PAIRS = "unnest(CAST(:users AS VARCHAR[]), CAST(:videos AS VARCHAR[]))"
 # Creates missing rows and locks existing ones in one statement (the no-op update takes the
 # row lock), returning every row's state.
