@@ -6,10 +6,20 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
+from recomind.config import Settings
+from recomind.folds.popularity import score_at
+from recomind.storage import migrate
+from recomind.storage.actions import all_events
+from recomind.storage.engine import make_engine
+from recomind.storage.popularity import top_popularity
+from recomind.storage.videos import newest_videos
+from tests.utils.pair_reference import popularity_at
 from tests.utils.server import free_port
 
 RECOMIND = [sys.executable, "-m", "recomind"]
@@ -40,8 +50,8 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     r = _run("db", "upgrade", "--url", url)
     assert r.returncode == 0, r.stderr
-    assert "0002" in r.stdout
-    assert _run("db", "current", "--url", url).stdout.strip() == "0002"
+    assert "0003" in r.stdout
+    assert _run("db", "current", "--url", url).stdout.strip() == "0003"
 
 
 def test_bad_database_url_is_explained(tmp_path: Path) -> None:
@@ -97,3 +107,30 @@ def test_demo_catalogue_size() -> None:
     assert len({t for v in videos for t in v.tags}) >= 20
     events = demo.history(videos)
     assert len({e.user_id for e in events}) >= 20
+
+
+def test_demo_loads_with_repeated_likes_counted_once(tmp_path: Path) -> None:
+    from recomind import demo
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    settings = Settings(database_url=url)
+    assert demo.seed(engine, settings)
+    with engine.connect() as conn:
+        events = all_events(conn)
+        durations = {v.video_id: v.duration_s for v in newest_videos(conn, limit=10_000)}
+        rows = top_popularity(conn, limit=10_000)
+    likes = Counter((e.user_id, e.video_id) for e in events if e.action_type == "like")
+    assert max(likes.values()) > 1  # the sample history repeats likes ...
+    now = max(e.timestamp for e in events)
+    half_life = settings.popularity_half_life_hours * 3600
+    want = popularity_at(
+        events,
+        lambda e: settings.action_weight(e.action_type, e.watch_time_ms, durations[e.video_id]),
+        now=now,
+        half_life_s=half_life,
+    )
+    got = {r.video_id: score_at(r, now, half_life) for r in rows}
+    assert got == pytest.approx(want, rel=1e-6, abs=1e-9)  # ... and each counts once
+    engine.dispose()

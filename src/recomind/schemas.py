@@ -14,8 +14,9 @@ ID_RE = re.compile(ID_PATTERN)
 ID_RULE = "1-128 characters of letters, digits, '_', '.', ':' or '-'"
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-ActionType = Literal["view", "like", "skip"]
-ACTION_TYPES: tuple[str, ...] = ("view", "like", "skip")
+#: ``unlike`` takes a like back (a like is a state per user and video: see recomind.weights).
+ActionType = Literal["view", "like", "skip", "unlike"]
+ACTION_TYPES: tuple[str, ...] = ("view", "like", "skip", "unlike")
 
 
 def normalize_tag(tag: str) -> str:

@@ -180,6 +180,42 @@ def test_actions_on_unknown_videos_still_take_a_recency_position(
     assert row[0, model.item_index["v0"]] == pytest.approx(trained.weight_like * f[2])
 
 
+def test_live_rows_count_each_pair_by_the_state_rules(
+    sqlite_engine: Engine, trained: Settings
+) -> None:
+    """A like noted twice counts once, an unlike cancels its like, repeated views count
+    less: the row equals ``history_matrix`` of only the counted actions, as the training
+    data holds them."""
+    ranker = ModelRanker.from_settings(trained, background=False)
+    model = ranker.model()
+    assert model is not None
+    t = utcnow()
+    history = [  # newest first
+        HistoryItem("v0", "like", t, None),  # a repeat
+        HistoryItem("v12", "unlike", t - timedelta(minutes=1), None),
+        HistoryItem("v0", "like", t - timedelta(minutes=2), None),  # counts
+        HistoryItem("v12", "like", t - timedelta(minutes=3), None),  # undone
+        *[HistoryItem("v7", "view", t - timedelta(minutes=4 + k), 30_000) for k in range(3)],
+    ]
+    row, _ = ranker.history_rows(
+        model, [UserInput("x", history, None, {h.video_id for h in history})]
+    )
+    counted = [("v0", trained.weight_like, 0.0)] + [
+        ("v7", trained.weight_view * 0.5 ** (2 - k), -4.0 - k) for k in range(3)
+    ]  # the oldest view is the first: it counts in full
+    data = Interactions(
+        user_ids=["x"],
+        item_ids=model.item_ids,
+        users=np.zeros(len(counted), dtype=np.int64),
+        items=np.array([model.item_index[v] for v, _, _ in counted]),
+        weights=np.array([w for _, w, _ in counted], dtype=np.float32),
+        timestamps=np.array([ts for *_, ts in counted]),
+    )
+    want = model.hybrid.history_matrix(data)
+    assert row.nnz == 2 and row[0, model.item_index["v12"]] == 0
+    assert row.toarray() == pytest.approx(want.toarray())
+
+
 def test_seen_and_skipped_are_never_returned(sqlite_engine: Engine, trained: Settings) -> None:
     ranker = ModelRanker.from_settings(trained, background=False)
     t = utcnow()

@@ -135,3 +135,40 @@ def test_vectorised_weights_match_action_weight() -> None:
     got = action_weights(codes, watch, dur, weights=s.action_weights)
     want = [s.action_weight(*c) for c in cases]
     np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_each_pair_counts_by_the_state_rules(engine: Engine) -> None:
+    """A like once (at the first), nothing once unliked, the k-th view 1/2**(k-1)."""
+    _seed(engine)
+
+    def ev(eid: str, user: str, video: str, kind: str, s: int) -> ActionEvent:
+        return ActionEvent(
+            event_id=eid,
+            user_id=user,
+            video_id=video,
+            action_type=kind,  # type: ignore[arg-type]
+            timestamp=T0 + timedelta(minutes=10, seconds=s),
+            watch_time_ms=20_000 if kind == "view" else None,
+        )
+
+    more = [
+        ev("r1", "ub", "v1", "like", 1),  # ub liked v1 at T0 already: repeats change nothing
+        ev("r2", "ub", "v1", "like", 2),
+        *[ev(f"w{k}", "uc", "v1", "view", k) for k in range(7)],  # 7 full views of v1
+        ev("l1", "ud", "v2", "like", 0),  # liked, then unliked: ud has nothing left
+        ev("l2", "ud", "v2", "unlike", 5),
+        ev("n1", "ue", "v2", "unlike", 0),  # an unlike alone counts nothing
+    ]
+    with write_tx(engine) as conn:
+        insert_actions(conn, events=more)
+    settings = Settings()
+    data = load_interactions(engine, settings=settings)
+    assert data.user_ids == ["ua", "ub", "uc"]  # ud and ue have no counted action
+    rows = sorted(
+        (data.user_ids[u], data.item_ids[i], round(float(w), 6), float(t))
+        for u, i, w, t in zip(data.users, data.items, data.weights, data.timestamps, strict=True)
+    )
+    ub_likes = [(w, t) for u, v, w, t in rows if u == "ub" and v == "v1"]
+    assert ub_likes == [(settings.weight_like, pytest.approx(_unix(T0), abs=1e-3))]
+    uc = [w for u, _, w, _ in rows if u == "uc"]
+    assert uc == sorted(settings.weight_view * 0.5**k for k in range(5))

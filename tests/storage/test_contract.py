@@ -29,12 +29,14 @@ from recomind.storage.actions import (
     user_history,
 )
 from recomind.storage.engine import read_tx, write_tx
-from recomind.storage.inserts import new_id
 from recomind.storage.popularity import top_popularity
 from recomind.storage.profiles import get_profile, get_profiles
 from recomind.storage.tables import metadata, video_actions
 from recomind.storage.users import count_users, create_user, ensure_users, get_user, list_users
 from recomind.storage.videos import count_videos, create_videos, get_video, newest_videos
+from tests.storage.helpers import apply_in_random_batches
+from tests.storage.helpers import event as _event
+from tests.utils.pair_reference import popularity_at
 
 SETTINGS = Settings(database_url="sqlite:///unused.db")
 T0 = datetime(2026, 1, 1, 12, 0, 0, 123456)
@@ -53,17 +55,6 @@ def _videos(n: int, tags: list[list[str]] | None = None) -> list[VideoCreate]:
         )
         for i in range(n)
     ]
-
-
-def _event(user: str, video: str, kind: str, at: datetime, watch: int | None = None) -> ActionEvent:
-    return ActionEvent(
-        event_id=new_id(),
-        user_id=user,
-        video_id=video,
-        action_type=kind,  # type: ignore[arg-type]
-        timestamp=at,
-        watch_time_ms=watch,
-    )
 
 
 def test_migrations_match_the_table_definitions(engine: Engine) -> None:
@@ -262,25 +253,22 @@ def test_popularity_in_any_batching_equals_from_scratch(engine: Engine) -> None:
         _event(
             f"u{rng.randrange(7)}",
             f"v{rng.randrange(5)}",
-            rng.choice(["view", "like", "skip"]),
+            rng.choice(["view", "like", "skip", "unlike"]),
             T0 + timedelta(minutes=rng.uniform(0, 600)),
             rng.choice([None, 5000, 20000]),
         )
         for _ in range(120)
     ]
     rng.shuffle(events)  # out of time order on purpose
-    i = 0
-    while i < len(events):
-        size = rng.randint(1, 17)
-        apply_events(engine, settings=SETTINGS, events=events[i : i + size])
-        i += size
+    apply_in_random_batches(engine, SETTINGS, events, rng, largest=17)
     now = T0 + timedelta(hours=12)
     half_life = SETTINGS.popularity_half_life_hours * 3600
-    expected: dict[str, float] = {}
-    for e in events:
-        w = SETTINGS.action_weight(e.action_type, e.watch_time_ms, 20.0)
-        age = (now - e.timestamp).total_seconds()
-        expected[e.video_id] = expected.get(e.video_id, 0.0) + w * 2 ** (-age / half_life)
+    expected = popularity_at(
+        events,
+        lambda e: SETTINGS.action_weight(e.action_type, e.watch_time_ms, 20.0),
+        now=now,
+        half_life_s=half_life,
+    )
     with read_tx(engine) as conn:
         rows = {r.video_id: r for r in top_popularity(conn, limit=10)}
     assert set(rows) == set(expected)
@@ -339,4 +327,4 @@ def test_downgrade_and_upgrade_again(db_url: str) -> None:
     migrate.downgrade(db_url, "base")
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0002"
+    assert migrate.current(db_url) == "0003"

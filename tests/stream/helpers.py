@@ -13,7 +13,7 @@ from recomind.config import Settings
 from recomind.folds.rebuild import rebuild, stored_events
 from recomind.storage.tables import user_profiles, video_popularity
 
-KINDS = ["view", "view", "like", "skip"]
+KINDS = ["view", "view", "like", "skip", "unlike"]
 
 
 def actions(n: int, *, users: int = 40, videos: int = 25, seed: int = 5) -> list[dict[str, Any]]:

@@ -1,35 +1,61 @@
 """Time-decayed popularity: ``score(T) = sum_i w_i * 2 ** (-(T - t_i) / half_life)``.
 
-The fold below is order-independent, so applying events incrementally (in any order, in any
-batch size) gives the same score as a from-scratch computation over all of them.
+The ``w_i`` are what each action *counts* under the per-(user, video) rules of
+:mod:`recomind.weights`: a like once (an unlike takes it back), repeated views less and less,
+and, popularity's own rule, **distinct users per window**: within one window of
+``popularity_half_life_hours`` (aligned to the epoch) one user counts at most one view and
+one skip of a video, so one account moves a video no more than one honest viewer. The
+fold keeps its per-pair states (:mod:`recomind.folds.states`, fold ``popularity``) and is
+order-independent, so applying events incrementally (in any order, in any batch size) gives
+the same score as a from-scratch computation over all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from recomind.config import Settings
+from recomind.folds.states import Term, changes
 from recomind.schemas import ActionEvent
-from recomind.storage.popularity import PopularityRow, lock_popularity, save_popularity
+from recomind.storage.action_states import clear_states
+from recomind.storage.popularity import (
+    PopularityRow,
+    clear_popularity,
+    lock_popularity,
+    save_popularity,
+)
 from recomind.storage.videos import get_videos
 from recomind.weights import decay_factor
 
+FOLD = "popularity"
 
-def fold(row: PopularityRow, *, at: datetime, weight: float, half_life_s: float) -> PopularityRow:
-    """Add one event of ``weight`` at time ``at`` to a decayed score."""
-    if at >= row.last_updated:
-        elapsed = (at - row.last_updated).total_seconds()
-        score = row.score * decay_factor(elapsed, half_life_s) + weight
-        last = at
-    else:
-        score = row.score + weight * decay_factor(
-            (row.last_updated - at).total_seconds(), half_life_s
-        )
-        last = row.last_updated
-    return PopularityRow(row.video_id, score, last, row.n_events + 1)
+
+def window_us(settings: Settings) -> int:
+    """Popularity's distinct-user window in microseconds: one half-life."""
+    return max(1, round(settings.popularity_half_life_hours * 3600e6))
+
+
+def fold(
+    row: PopularityRow,
+    *,
+    terms: Iterable[Term],
+    latest: datetime,
+    events: int,
+    half_life_s: float,
+) -> PopularityRow:
+    """Add ``terms`` to a decayed score, now as of ``max(row.last_updated, latest)``.
+
+    ``latest`` is the newest of the ``events`` new events on the video (each counts in
+    ``n_events``, whether or not it changed the score).
+    """
+    last = max(row.last_updated, latest)
+    score = row.score * decay_factor((last - row.last_updated).total_seconds(), half_life_s)
+    for t in terms:
+        score += t.weight * decay_factor((last - t.at).total_seconds(), half_life_s)
+    return PopularityRow(row.video_id, score, last, row.n_events + events)
 
 
 def score_at(row: PopularityRow, now: datetime, half_life_s: float) -> float:
@@ -38,7 +64,7 @@ def score_at(row: PopularityRow, now: datetime, half_life_s: float) -> float:
 
 
 def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]) -> None:
-    """Add ``events`` to ``video_popularity`` (rows locked for the transaction)."""
+    """Add ``events`` to ``video_popularity`` (states and rows locked for the transaction)."""
     if not events:
         return
     half_life = settings.popularity_half_life_hours * 3600.0
@@ -46,10 +72,33 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
         v.video_id: v.duration_s
         for v in get_videos(conn, video_ids=[e.video_id for e in events]).values()
     }
+    terms = changes(
+        conn,
+        fold=FOLD,
+        events=events,
+        weigh=lambda e: settings.action_weight(
+            e.action_type, e.watch_time_ms, durations.get(e.video_id)
+        ),
+        window_us=window_us(settings),
+    )
     rows = lock_popularity(conn, video_ids=[e.video_id for e in events])
+    latest: dict[str, datetime] = {}
+    counts: dict[str, int] = {}
     for e in events:
-        w = settings.action_weight(e.action_type, e.watch_time_ms, durations.get(e.video_id))
-        rows[e.video_id] = fold(
-            rows[e.video_id], at=e.timestamp.replace(tzinfo=None), weight=w, half_life_s=half_life
+        at = e.timestamp.replace(tzinfo=None)
+        latest[e.video_id] = max(latest.get(e.video_id, at), at)
+        counts[e.video_id] = counts.get(e.video_id, 0) + 1
+    by_video: dict[str, list[Term]] = {v: [] for v in latest}
+    for t in terms:
+        by_video[t.video_id].append(t)
+    for vid, ts in by_video.items():
+        rows[vid] = fold(
+            rows[vid], terms=ts, latest=latest[vid], events=counts[vid], half_life_s=half_life
         )
     save_popularity(conn, rows=list(rows.values()))
+
+
+def clear(conn: Connection) -> None:
+    """Empty ``video_popularity`` and the fold's states (before a rebuild)."""
+    clear_popularity(conn)
+    clear_states(conn, fold=FOLD)

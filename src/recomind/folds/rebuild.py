@@ -20,22 +20,21 @@ from recomind.folds import popularity, profiles
 from recomind.schemas import ActionEvent
 from recomind.storage.actions import all_events
 from recomind.storage.engine import retrying, write_tx
-from recomind.storage.popularity import clear_popularity
-from recomind.storage.profiles import clear_profiles
 
 CHUNK = 5000
 
 
 @dataclass(frozen=True)
 class Table:
-    """A table a fold maintains: how to empty it, and how to fold events into it."""
+    """A table a fold maintains: how to empty it (and the fold's per-pair states), and how
+    to fold events into it."""
 
     clear: Callable[[Connection], None]
     fold: Callable[..., Any]
 
 
-POPULARITY = Table(clear_popularity, popularity.apply)
-PROFILES = Table(clear_profiles, profiles.apply)
+POPULARITY = Table(popularity.clear, popularity.apply)
+PROFILES = Table(profiles.clear, profiles.apply)
 
 
 def _chunks(events: Iterable[ActionEvent], size: int) -> Iterator[list[ActionEvent]]:

@@ -21,6 +21,7 @@ from typing import Any
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
+from recomind.folds.states import pending_actions
 from recomind.jobs.runner import JobContext
 from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving.model_ranker import ModelRanker, batch_inputs
@@ -115,8 +116,7 @@ def precompute_chunk(
         with read_tx(service.engine) as conn:
             inputs = []
             for user in batch_inputs(conn, user_ids=chunk, seen={}):
-                have = {(h.action_type, h.video_id) for h in user.history}
-                if any((a, v) not in have for a, v in recent.get(user.user_id, [])):
+                if pending_actions(user.history, recent.get(user.user_id, [])):
                     pending.append(user.user_id)
                 else:
                     inputs.append(user)

@@ -20,6 +20,7 @@ from scipy import sparse
 from sqlalchemy import Connection
 
 from recomind.config import Settings
+from recomind.folds.states import history_weights
 from recomind.recommend.base import history_row
 from recomind.recommend.batch_rank import rank_rows
 from recomind.recommend.pages import page_order
@@ -210,13 +211,22 @@ class ModelRanker:
         """Each user's recency-weighted history row (as the hybrid's ``history_matrix``
         weighs a stored history) and the item indices never to return.
 
-        Every action takes a recency position, including one on a video the model does not
-        know yet (a new upload): it is still one of the user's newer actions, so older ones
-        decay past it, as in :mod:`recomind.recommend.recency`. Only known videos get a
-        column in the row.
+        Each action counts what the per-(user, video) rules of :mod:`recomind.weights` say,
+        as in the training data: a like noted twice once, an unlike cancels its like, the
+        k-th view of a video less. Every counted action takes a recency position, including
+        one on a video the model does not know yet (a new upload): it is still one of the
+        user's newer actions, so older ones decay past it, as in
+        :mod:`recomind.recommend.recency`. Only known videos get a column in the row.
         """
         index = model.item_index
         durations = model.item_durations
+
+        def weigh(h: HistoryItem) -> float:
+            i = index.get(h.video_id)
+            d = float(durations[i]) if i is not None else float("nan")
+            dur = d if np.isfinite(d) else None
+            return self.settings.action_weight(h.action_type, h.watch_time_ms, dur)
+
         rows = []
         excludes: list[np.ndarray] = []
         for user in users:
@@ -233,15 +243,16 @@ class ModelRanker:
                     items.append(i)
                     weights.append(self.settings.weight_view)
                     positions.append(position)
-            for position, h in enumerate(user.history, start=len(pending)):  # newest first
-                i = index.get(h.video_id)
-                if i is None:
+            position = len(pending)
+            for h, w in zip(user.history, history_weights(user.history, weigh), strict=True):
+                if w == 0.0:  # a repeated like, an unlike, a view past the cap: not counted
                     continue
-                d = float(durations[i])
-                dur = d if np.isfinite(d) else None
-                items.append(i)
-                weights.append(self.settings.action_weight(h.action_type, h.watch_time_ms, dur))
-                positions.append(position)
+                i = index.get(h.video_id)
+                if i is not None:
+                    items.append(i)
+                    weights.append(w)
+                    positions.append(position)
+                position += 1
             weights_all = np.asarray(weights, dtype=np.float64)
             weights_all *= model.hybrid.recency_factors(np.asarray(positions, dtype=np.int64))
             rows.append(history_row(items, weights_all, model.hybrid.n_items))

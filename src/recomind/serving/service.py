@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -21,6 +22,7 @@ from recomind.cache import keys
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.folds.profiles import fold_pending
+from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.invalidation import ListInvalidation
@@ -30,6 +32,7 @@ from recomind.storage.engine import read_tx
 from recomind.storage.profiles import ProfileRow, get_profile
 from recomind.storage.users import get_user
 from recomind.storage.videos import get_videos
+from recomind.weights import TOGGLES
 
 logger = logging.getLogger(__name__)
 
@@ -210,15 +213,19 @@ class RecommendationService:
         profile: ProfileRow | None,
         recent: list[tuple[str, str]],
     ) -> tuple[list[HistoryItem], ProfileRow | None]:
-        stored = {(h.action_type, h.video_id) for h in history}
-        pending = [(a, v) for a, v in recent if (a, v) not in stored]
+        pending = pending_actions(history, recent)  # a like noted twice counts once
         if not pending:
             return history, profile
         videos = get_videos(conn, video_ids=[v for _, v in pending])
         now = utcnow()
         extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
         folded = fold_pending(
-            profile, user_id=user_id, pending=pending, videos=videos, settings=self.settings
+            profile,
+            user_id=user_id,
+            pending=pending,
+            videos=videos,
+            settings=self.settings,
+            first_likes=first_likes(history),
         )
         return extra + history, folded
 
@@ -234,16 +241,33 @@ class RecommendationService:
         """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
         cache round trip for all of them (the API batches concurrent requests' actions)."""
         recent: dict[str, list[str]] = {}
+        stamp = time.time_ns()
         for user_id, video_id, action_type in actions:
             key = self._key(keys.RECENT_ACTIONS, user_id)
-            recent.setdefault(key, []).append(f"{action_type}:{video_id}")
+            member = f"{action_type}:{video_id}"
+            if action_type in TOGGLES:  # the latest like/unlike of a video wins
+                member += f"@{stamp}"
+            recent.setdefault(key, []).append(member)
         self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
         self.lists.liked(u for u, _, a in actions if a == "like")
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
-        """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
-        members = self.cache.members(self._key(keys.RECENT_ACTIONS, user_id))
-        return sorted(tuple(m.split(":", 1)) for m in members if ":" in m)  # type: ignore[misc]
+        """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order;
+        of a video's likes and unlikes, only the latest noted."""
+        out: set[tuple[str, str]] = set()
+        toggles: dict[str, tuple[int, str]] = {}
+        for m in self.cache.members(self._key(keys.RECENT_ACTIONS, user_id)):
+            kind, sep, rest = m.partition(":")
+            if not sep:
+                continue
+            video, _, stamp = rest.partition("@")
+            if kind not in TOGGLES:
+                out.add((kind, video))
+            else:  # the latest noted; a tie: "unlike" > "like", as in recomind.weights
+                at = (int(stamp) if stamp.isdigit() else 0, kind)
+                toggles[video] = max(toggles.get(video, at), at)
+        out.update((kind, video) for video, (_, kind) in toggles.items())
+        return sorted(out)
 
     def recently_seen(self, user_id: str) -> set[str]:
         return {video for _, video in self.recent_actions(user_id)}

@@ -22,7 +22,7 @@ from recomind.config import Settings
 from recomind.recommend.base import Interactions
 from recomind.schemas import utcnow
 from recomind.storage.training import action_rows, item_rows
-from recomind.weights import ACTION_TYPES, action_weights
+from recomind.weights import ACTION_TYPES, action_weights, counted_weights
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,11 @@ def load_dataset(
     Returns
     -------
     tuple of (Interactions, ItemMeta)
-        Users are the users with at least one loaded action (ordered by id); items are
+        One event per action that counts by the per-(user, video) rules of
+        :mod:`recomind.weights` (a like once, at the first like, and not after an unlike;
+        the k-th view of a video with its diminished weight; nothing for an unlike, a
+        repeated like or a view past the cap). Users are the users with at least one such
+        action (ordered by id); items are
         every video (ordered by id) with tags, titles, upload times and creators. The
         metadata adds durations (for view weights at serving time).
     """
@@ -133,25 +137,40 @@ def load_dataset(
             codes.append(code)
             stamps.append(ts)
             watch.append(nan if wms is None else wms)
-    user_ids = list(user_index)
-    order = np.argsort(np.asarray(user_ids, dtype=object), kind="stable")
-    remap = np.empty(len(user_ids), dtype=np.int64)
-    remap[order] = np.arange(len(user_ids), dtype=np.int64)
     item_arr = np.asarray(items, dtype=np.int64)
     code_arr = np.asarray(codes, dtype=np.int8)
+    stamp_arr = np.asarray(stamps, dtype=np.float64)
+    local_users = np.asarray(users, dtype=np.int64)
     weights = action_weights(
         code_arr,
         np.asarray(watch, dtype=np.float64),
         meta.durations[item_arr],
         weights=settings.action_weights,
     )
+    # What each action counts: a like once (an unlike takes it back), views less and less.
+    weights = counted_weights(
+        local_users * len(meta.item_ids) + item_arr, code_arr, stamp_arr, weights
+    )
+    kept = weights != 0
+    local_users, item_arr, weights, stamp_arr = (
+        local_users[kept],
+        item_arr[kept],
+        weights[kept],
+        stamp_arr[kept],
+    )
+    seen = list(user_index)
+    present = np.unique(local_users)  # users with at least one counted action
+    user_ids = [seen[i] for i in present.tolist()]
+    order = np.argsort(np.asarray(user_ids, dtype=object), kind="stable")
+    remap = np.full(len(seen), -1, dtype=np.int64)
+    remap[present[order]] = np.arange(len(user_ids), dtype=np.int64)
     data = Interactions(
         user_ids=[user_ids[i] for i in order.tolist()],
         item_ids=meta.item_ids,
-        users=remap[np.asarray(users, dtype=np.int64)],
+        users=remap[local_users],
         items=item_arr,
         weights=weights,
-        timestamps=np.asarray(stamps, dtype=np.float64),
+        timestamps=stamp_arr,
         item_tags=meta.tags,
         item_titles=meta.titles,
         item_created=meta.created,

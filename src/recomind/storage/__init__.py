@@ -5,6 +5,7 @@ Every SQL statement of the service lives here, one module per table:
 - :mod:`~recomind.storage.users`, :mod:`~recomind.storage.videos`,
   :mod:`~recomind.storage.actions` (``video_actions``), :mod:`~recomind.storage.popularity`
   (``video_popularity``), :mod:`~recomind.storage.profiles` (``user_profiles``),
+  :mod:`~recomind.storage.action_states` (the folds' per-(user, video) states),
   :mod:`~recomind.storage.offsets` (``consumer_offsets``) and
   :mod:`~recomind.storage.retrain_signals`: keyword-only data functions taking the caller's
   :class:`sqlalchemy.Connection` (callers choose the transaction), ``None`` for an absent row;

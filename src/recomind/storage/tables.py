@@ -85,6 +85,19 @@ video_popularity = Table(
     Index(None, "score"),
 )
 
+action_states = Table(
+    "action_states",
+    metadata,
+    # Per fold ("popularity", "profiles"), what one user's actions on one video can still
+    # count (recomind.weights.pair_state): written in the same transaction as the fold and
+    # its consumer offsets, so a like counts once and an unlike takes it back, exactly once.
+    Column("fold", String(16), primary_key=True),
+    Column("user_id", String(ID_LEN), primary_key=True),
+    Column("video_id", String(ID_LEN), primary_key=True),
+    # [[action_type, microseconds since the epoch, weight], ...]
+    Column("acts", JSON, nullable=False),
+)
+
 # -- stream bookkeeping ---------------------------------------------------------------------
 
 consumer_offsets = Table(
