@@ -109,8 +109,24 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: FastAPI's answer to a body ``json.loads`` cannot read (bad UTF-8, nesting too deep, an
+#: integer of thousands of digits): the same 422 as any other invalid JSON.
+UNREADABLE_BODY = "There was an error parsing the body"
+
+
 def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNREADABLE_BODY:
+        msg = "expected a valid JSON body in UTF-8 (nesting and numbers within reason)"
+        return JSONResponse(
+            status_code=422,
+            content=error_body(
+                "validation_error",
+                f"body: {msg}",
+                "body",
+                errors=[{"field": "body", "message": msg}],
+            ),
+        )
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )

@@ -49,7 +49,9 @@ def serve_groups(settings: Settings) -> list[str]:
 class AppState:
     stack: ServingStack
     producer: Producer
-    known_videos: set[str] = field(default_factory=set)
+    #: Videos this process has seen, with their duration (``None``: unknown); an action on
+    #: one of them needs no database read.
+    known_videos: dict[str, float | None] = field(default_factory=dict)
     notes: NoteBatcher = field(init=False)
     _stop: asyncio.Event | None = None
     _consumers: asyncio.Task[None] | None = None
