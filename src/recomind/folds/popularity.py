@@ -2,6 +2,9 @@
 
 The fold below is order-independent, so applying events incrementally (in any order, in any
 batch size) gives the same score as a from-scratch computation over all of them.
+
+Both functions are total: whatever a row holds (a ``nan``/``inf`` score, a time decades
+ahead), they return a finite score and never raise.
 """
 
 from __future__ import annotations
@@ -15,26 +18,31 @@ from recomind.config import Settings
 from recomind.schemas import ActionEvent
 from recomind.storage.popularity import PopularityRow, lock_popularity, save_popularity
 from recomind.storage.videos import get_videos
-from recomind.weights import decay_factor
+from recomind.weights import decay_factor, finite
 
 
 def fold(row: PopularityRow, *, at: datetime, weight: float, half_life_s: float) -> PopularityRow:
-    """Add one event of ``weight`` at time ``at`` to a decayed score."""
+    """Add one event of ``weight`` at time ``at`` to a decayed score (non-finite counts as 0)."""
+    base, weight = finite(row.score), finite(weight)
     if at >= row.last_updated:
         elapsed = (at - row.last_updated).total_seconds()
-        score = row.score * decay_factor(elapsed, half_life_s) + weight
+        score = base * decay_factor(elapsed, half_life_s) + weight
         last = at
     else:
-        score = row.score + weight * decay_factor(
-            (row.last_updated - at).total_seconds(), half_life_s
-        )
+        score = base + weight * decay_factor((row.last_updated - at).total_seconds(), half_life_s)
         last = row.last_updated
-    return PopularityRow(row.video_id, score, last, row.n_events + 1)
+    return PopularityRow(row.video_id, finite(score), last, row.n_events + 1)
 
 
 def score_at(row: PopularityRow, now: datetime, half_life_s: float) -> float:
-    """The row's score decayed to ``now``."""
-    return row.score * decay_factor((now - row.last_updated).total_seconds(), half_life_s)
+    """The row's score decayed to ``now``; a row dated after ``now`` is not grown.
+
+    Decaying "back" to an earlier time would multiply the score by ``2 ** (ahead /
+    half_life)``: for a row within the allowed clock skew that is under 1 %, for one written
+    decades ahead (before timestamps were checked) it overflows. Such a row counts as is.
+    """
+    elapsed = max((now - row.last_updated).total_seconds(), 0.0)
+    return finite(finite(row.score) * decay_factor(elapsed, half_life_s))
 
 
 def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]) -> None:

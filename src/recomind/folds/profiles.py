@@ -1,7 +1,12 @@
-"""User profiles: a decayed weight per tag from likes, watched views and skips (negative)."""
+"""User profiles: a decayed weight per tag from likes, watched views and skips (negative).
+
+The fold is total: a ``nan``/``inf`` weight read from a row (or one that overflowed) is
+dropped, never stored, and decay factors are finite (:func:`recomind.weights.decay_factor`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -71,7 +76,7 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
                 add = w * decay_factor((last - at).total_seconds(), half_life)
             for tag in video.tags:
                 weights[tag] = weights.get(tag, 0.0) + add / len(video.tags)
-        weights = {t: round(v, 9) for t, v in weights.items() if abs(v) > 1e-9}
+        weights = {t: round(v, 9) for t, v in weights.items() if math.isfinite(v) and abs(v) > 1e-9}
         changed.append(ProfileRow(uid, top_tags(weights, settings.profile_top_tags), weights, last))
     save_profiles(conn, rows=changed)
     return [r.user_id for r in changed]
