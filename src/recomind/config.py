@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -114,6 +115,11 @@ class Settings(BaseSettings):
         description="A watch time may be at most this many times the video's duration "
         "(loops included); one day when the duration is unknown.",
     )
+    event_rate_limit: str = Field(
+        default="20/second;600/minute",
+        description="Actions one user_id may post, as `N/second;M/minute` (the `limits` "
+        "notation); empty: no limit.",
+    )
 
     # Popularity: exponential decay and action weights.
     popularity_half_life_hours: float = Field(default=6.0, gt=0)
@@ -198,6 +204,18 @@ class Settings(BaseSettings):
         if not v.startswith(("redis://", "rediss://", "unix://", "memory://")):
             raise ValueError("RECOMIND_CACHE_URL must start with redis:// or memory://")
         return v
+
+    @field_validator("event_rate_limit")
+    @classmethod
+    def _known_rate_limit(cls, v: str) -> str:
+        if v.strip():
+            try:
+                parse_many(v)
+            except ValueError:
+                raise ValueError(
+                    "RECOMIND_EVENT_RATE_LIMIT must look like 20/second;600/minute (or be empty)"
+                ) from None
+        return v.strip()
 
     @field_validator("weight_like", "weight_view", "weight_skip")
     @classmethod

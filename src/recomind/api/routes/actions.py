@@ -2,7 +2,8 @@
 
 Before anything is published: the timestamp must lie within ``RECOMIND_EVENT_MAX_AGE_S``
 behind and ``RECOMIND_EVENT_MAX_FUTURE_S`` ahead of the server's clock (422
-``body.timestamp``), the video must exist (404) and the watch time must be at most
+``body.timestamp``), the user must be within ``RECOMIND_EVENT_RATE_LIMIT`` (429 with
+``Retry-After``), the video must exist (404) and the watch time must be at most
 ``RECOMIND_EVENT_MAX_WATCH_RATIO`` times its duration (422 ``body.watch_time_ms``).
 
 202 means the bus has the event durably (Kafka acks=all, or the embedded log's commit);
@@ -19,7 +20,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
-from recomind.api.errors import FieldError
+from recomind.api.errors import FieldError, RateLimitedError
 from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
 from recomind.event_time import check_event_time
@@ -71,6 +72,15 @@ async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
         )
     except ValueError as exc:
         raise FieldError("body.timestamp", str(exc)) from None
+    limited = await state.rate_limiter.retry_after(body.user_id)
+    if limited is not None:
+        seconds, item = limited
+        raise RateLimitedError(
+            "body.user_id",
+            f"more than {item.amount} actions per {item.multiples} {item.GRANULARITY.name} "
+            f"for user {body.user_id!r}; retry in {seconds} s",
+            retry_after_s=seconds,
+        )
     if body.video_id in state.known_videos:  # no thread hop for a video seen before
         duration = state.known_videos[body.video_id]
     else:

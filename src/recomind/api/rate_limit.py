@@ -1,0 +1,240 @@
+"""The per-user event rate limit of ``POST /video_action``, checked before the bus.
+
+``RECOMIND_EVENT_RATE_LIMIT`` (default ``20/second;600/minute``; empty: off) is counted per
+``user_id`` with the ``limits`` library's sliding-window counter: in Redis when
+``RECOMIND_CACHE_URL`` is Redis (every serve process shares the counts; keys under
+``{prefix}event_rate:``), in this process's memory on the embedded default. A user over any
+of the limits gets 429 with ``Retry-After`` and nothing is published. Each limit counts every
+action it has room for, so one refused by the per-second limit still counts per minute.
+
+Cost: the in-memory check runs inline on the event loop (no thread hop, no I/O, ~20 µs for
+two limits). On Redis the checks of concurrent requests go out together: one pipeline of the
+library's own Lua script (``acquire_sliding_window``) per round trip, as the action notes do
+(:mod:`recomind.api.action_notes`). If Redis does not answer within
+``RECOMIND_CACHE_TIMEOUT_S`` the action is let through: a cache outage must not stop the
+stream (``SafeCache`` does the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from prometheus_client import Counter
+from redis.exceptions import NoScriptError
+
+from recomind.cache import keys
+from recomind.config import Settings
+
+logger = logging.getLogger(__name__)
+
+LIMITED = Counter(
+    "recomind_actions_rate_limited_total", "Actions refused with 429 (per-user event rate limit)"
+)
+#: Seconds between two warnings about a rate-limit store that does not answer.
+WARN_EVERY_S = 30.0
+#: Added to the computed wait before rounding up: Redis counts TTLs in whole milliseconds.
+CLOCK_SLACK_S = 0.01
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-process storage, sweeping expired counters at most once a second.
+
+    The stock storage starts a sweep over *every* key after each hit once the previous sweep
+    ended: O(active users) per request. Reads already ignore expired counters, so the sweep only
+    frees memory and once a second is enough.
+    """
+
+    _next_sweep = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + 1.0
+            await super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
+def _redis_uri(cache_url: str) -> str:
+    """``redis://h:6379/0`` -> ``async+redis://h:6379/0`` (the scheme limits expects)."""
+    if cache_url.startswith("unix://"):
+        return "async+redis+unix://" + cache_url.removeprefix("unix://")
+    return "async+" + cache_url
+
+
+def open_storage(settings: Settings) -> MemoryStorage | RedisStorage:
+    """Redis storage when the cache is Redis, else in-process memory."""
+    if settings.cache_url.startswith("memory://"):
+        return SweptMemoryStorage()
+    return RedisStorage(
+        _redis_uri(settings.cache_url),
+        implementation="redispy",
+        key_prefix=keys.key(settings.cache_prefix, keys.EVENT_RATE),
+        wrap_exceptions=True,
+        socket_timeout=settings.cache_timeout_s,
+        socket_connect_timeout=settings.cache_timeout_s,
+    )
+
+
+class RedisHits:
+    """Counts the actions of concurrent requests in one Redis pipeline per round trip.
+
+    Each action runs limits' ``acquire_sliding_window`` script once per limit, on the keys the
+    library itself uses (so its ``get_sliding_window`` reads the same counts); actions that
+    arrive while a pipeline is in flight form the next one.
+    """
+
+    def __init__(self, storage: RedisStorage, limits: list[RateLimitItem]) -> None:
+        self._storage = storage
+        self._limits = limits
+        bridge = storage.bridge
+        script = bridge.lua_acquire_sliding_window  # type: ignore[attr-defined]
+        self._sha: str = script.sha
+        self._script: str = script.script
+        self._client = bridge.get_connection()  # type: ignore[attr-defined]
+        self._pending: list[tuple[str, asyncio.Future[list[bool]]]] = []
+        self._runner: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
+        self.batches = 0  # pipelines sent (tests)
+
+    async def hit(self, user_id: str) -> list[bool]:
+        """Count one action of ``user_id``: per limit, whether it had room."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[bool]] = loop.create_future()
+        self._pending.append((user_id, done))
+        if self._runner is None:
+            self._runner = loop.create_task(self._run())
+        return await done
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(0)  # requests already running this loop turn join the batch
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await self._execute([user for user, _ in batch])
+                except Exception as exc:  # every waiter of this batch sees the failure
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for (_, done), allowed in zip(batch, results, strict=True):
+                        if not done.done():
+                            done.set_result(allowed)
+                finally:
+                    self.batches += 1
+        finally:
+            self._runner = None
+
+    async def _execute(self, users: list[str]) -> list[list[bool]]:
+        storage, bridge, n = self._storage, self._storage.bridge, len(self._limits)
+        for attempt in (1, 2):
+            pipe = self._client.pipeline(transaction=False)
+            for user in users:
+                for item in self._limits:
+                    key = item.key_for(user)
+                    pipe.evalsha(
+                        self._sha,
+                        2,
+                        bridge.prefixed_key(storage._previous_window_key(key)),
+                        bridge.prefixed_key(storage._current_window_key(key)),
+                        item.amount,
+                        item.get_expiry(),
+                        1,
+                    )
+            out = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in out):
+                await self._client.script_load(self._script)  # Redis restarted or flushed
+                continue  # a missing script ran nowhere: nothing was counted
+            failed = [r for r in out if isinstance(r, Exception)]
+            if failed:
+                raise failed[0]
+            return [[bool(r) for r in out[i * n : (i + 1) * n]] for i in range(len(users))]
+        raise RuntimeError("the rate-limit script could not be loaded")  # pragma: no cover
+
+
+class EventRateLimiter:
+    """Counts each user's actions against ``RECOMIND_EVENT_RATE_LIMIT``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limits: list[RateLimitItem] = (
+            parse_many(settings.event_rate_limit) if settings.event_rate_limit else []
+        )
+        self._storage = open_storage(settings) if self.limits else None
+        self._memory: SlidingWindowCounterRateLimiter | None = None
+        self._redis: RedisHits | None = None
+        if isinstance(self._storage, RedisStorage):
+            self._redis = RedisHits(self._storage, self.limits)
+        elif self._storage is not None:
+            self._memory = SlidingWindowCounterRateLimiter(self._storage)
+        self._warned_at = -math.inf
+
+    async def _hit(self, user_id: str) -> list[bool]:
+        if self._redis is not None:
+            return await self._redis.hit(user_id)
+        assert self._memory is not None
+        return [await self._memory.hit(item, user_id) for item in self.limits]
+
+    async def retry_after(self, user_id: str) -> tuple[int, RateLimitItem] | None:
+        """Count one action of ``user_id``: ``None`` if every limit had room for it, else the
+        whole seconds until one more would fit (if the user sends none meanwhile) and the
+        limit that makes them wait longest."""
+        if not self.limits:
+            return None
+        try:
+            allowed = await self._hit(user_id)
+            refused = [item for item, ok in zip(self.limits, allowed, strict=True) if not ok]
+            if not refused:
+                return None
+            LIMITED.inc()
+            waits = [(await self._wait_s(item, user_id), item) for item in refused]
+            wait, item = max(waits, key=lambda w: w[0])
+            return max(1, math.ceil(wait)), item
+        except Exception as exc:  # the store is down or slow: let the action through
+            now = time.monotonic()
+            if now - self._warned_at >= WARN_EVERY_S:
+                self._warned_at = now
+                logger.warning("event rate limit not checked (store unavailable): %r", exc)
+            return None
+
+    async def _wait_s(self, item: RateLimitItem, user_id: str) -> float:
+        """Seconds until one more action of ``user_id`` fits ``item``, if it sends none before.
+
+        The sliding-window counter weighs the previous window's count ``P`` by the share of it
+        still inside the sliding window (fading to 0 over the ``p`` seconds left) and adds the
+        current window's count ``C``; an action fits while ``P * p / E + C < L``. With
+        ``C < L`` that is when the previous window has faded enough; with ``C >= L`` it is after
+        the current window becomes the previous one (``c - E`` seconds) and fades to ``L / C``.
+        (``get_window_stats`` gives only the next change of either count, often too early.)
+        """
+        assert self._storage is not None
+        expiry, limit = float(item.get_expiry()), float(item.amount)
+        prev, prev_ttl, cur, cur_ttl = await self._storage.get_sliding_window(
+            item.key_for(user_id), item.get_expiry()
+        )
+        if cur >= limit:
+            wait = max(cur_ttl - expiry, 0.0) + expiry * (1.0 - limit / cur)
+        elif prev > 0:
+            wait = prev_ttl - (limit - cur) * expiry / prev
+        else:
+            wait = 0.0
+        return wait + CLOCK_SLACK_S
+
+    async def reset(self) -> None:
+        """Forget every count (tests; an operator lifting a block)."""
+        if self._storage is not None:
+            await self._storage.reset()
+
+    def reset_local_state(self) -> None:
+        """Forget the in-process counts (tests, between cases; Redis counts are cache keys)."""
+        if self._memory is not None:
+            self._storage = SweptMemoryStorage()
+            self._memory = SlidingWindowCounterRateLimiter(self._storage)
+
+    async def close(self) -> None:
+        """Close the Redis connections, if any."""
+        if self._redis is not None:
+            await self._redis._client.aclose()
