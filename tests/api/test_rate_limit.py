@@ -16,6 +16,7 @@ from recomind.api.rate_limit import EventRateLimiter
 from recomind.cache import keys
 from recomind.config import Settings
 from tests.api.helpers import act, load_catalogue
+from tests.conftest import truncate
 from tests.utils.services import redis_or_skip, unique_name
 from tests.utils.settle import messages_on_topic
 from tests.utils.stacks import running_api
@@ -39,6 +40,7 @@ def test_over_the_limit_is_429_with_retry_after_and_publishes_nothing(
 ) -> None:
     settings = stack_settings(stack, event_rate_limit="3/day", serve_consumers="none")
     with running_api(settings) as api:
+        truncate(api.engine)  # the stack's database is shared with the session's servers
         load_catalogue(api.http, 3)
         for v in ("v0", "v1", "v2"):
             act(api.http, "busy", v, "view")
