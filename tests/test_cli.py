@@ -40,7 +40,7 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     r = _run("db", "upgrade", "--url", url)
     assert r.returncode == 0, r.stderr
-    assert "0002" in r.stdout
+    assert "0004" in r.stdout
     assert _run("db", "current", "--url", url).stdout.strip() == "0002"
 
 
