@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 import redis
+from limits.aio.strategies import FixedWindowRateLimiter
 from pydantic import ValidationError
 
 from recomind.api.rate_limit import EventRateLimiter
@@ -100,6 +101,10 @@ def test_redis_counts_are_shared_and_live_under_the_cache_prefix() -> None:
             got = []
             for i in range(8):
                 got.append(await (a if i % 2 else b).retry_after("shared") is None)
+            # The counters are where limits itself reads them.
+            assert a._storage is not None
+            stats = await FixedWindowRateLimiter(a._storage).get_window_stats(a.limits[0], "shared")
+            assert stats.remaining == 0 and stats.reset_time > time.time()
             # 50 concurrent requests of one user: one pipeline per round trip, exact counts.
             many = await asyncio.gather(*(a.retry_after("burst") for _ in range(50)))
             assert sum(m is None for m in many) == 5

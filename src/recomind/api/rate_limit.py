@@ -1,15 +1,18 @@
 """The per-user event rate limit of ``POST /video_action``, checked before the bus.
 
 ``RECOMIND_EVENT_RATE_LIMIT`` (default ``20/second;600/minute``; empty: off) is counted per
-``user_id`` with the ``limits`` library's sliding-window counter: in Redis when
+``user_id`` with the ``limits`` library's fixed-window strategy: in Redis when
 ``RECOMIND_CACHE_URL`` is Redis (every serve process shares the counts; keys under
-``{prefix}event_rate:``), in this process's memory on the embedded default. A user over any
-of the limits gets 429 with ``Retry-After`` and nothing is published. Each limit counts every
-action it has room for, so one refused by the per-second limit still counts per minute.
+``{prefix}event_rate:``), in this process's memory on the embedded default. A window opens at
+a user's first action and lasts the limit's period; every action counts, refused or not. A
+user over any of the limits gets 429 with ``Retry-After`` (when every window it is over has
+ended) and nothing is published. A user may fit up to twice a limit into one period that
+straddles two windows: the price of the cheapest check (limits' sliding-window counter costs
+twice as much per action).
 
-Cost: the in-memory check runs inline on the event loop (no thread hop, no I/O, ~20 µs for
+Cost: the in-memory check runs inline on the event loop (no thread hop, no I/O, ~10 µs for
 two limits). On Redis the checks of concurrent requests go out together: one pipeline of the
-library's own Lua script (``acquire_sliding_window``) per round trip, as the action notes do
+library's own Lua script (``incr_expire``) per round trip, as the action notes do
 (:mod:`recomind.api.action_notes`). If Redis does not answer within
 ``RECOMIND_CACHE_TIMEOUT_S`` the action is let through: a cache outage must not stop the
 stream (``SafeCache`` does the same).
@@ -24,7 +27,7 @@ import time
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter
 from prometheus_client import Counter
 from redis.exceptions import NoScriptError
 
@@ -38,7 +41,7 @@ LIMITED = Counter(
 )
 #: Seconds between two warnings about a rate-limit store that does not answer.
 WARN_EVERY_S = 30.0
-#: Added to the computed wait before rounding up: Redis counts TTLs in whole milliseconds.
+#: Added to a window's remaining time before rounding up (Redis TTLs are whole milliseconds).
 CLOCK_SLACK_S = 0.01
 
 
@@ -83,8 +86,8 @@ def open_storage(settings: Settings) -> MemoryStorage | RedisStorage:
 class RedisHits:
     """Counts the actions of concurrent requests in one Redis pipeline per round trip.
 
-    Each action runs limits' ``acquire_sliding_window`` script once per limit, on the keys the
-    library itself uses (so its ``get_sliding_window`` reads the same counts); actions that
+    Each action runs limits' ``incr_expire`` script once per limit, on the keys the library's
+    ``FixedWindowRateLimiter`` uses (so the library reads the same counts); actions that
     arrive while a pipeline is in flight form the next one.
     """
 
@@ -92,7 +95,7 @@ class RedisHits:
         self._storage = storage
         self._limits = limits
         bridge = storage.bridge
-        script = bridge.lua_acquire_sliding_window  # type: ignore[attr-defined]
+        script = bridge.lua_incr_expire  # type: ignore[attr-defined]
         self._sha: str = script.sha
         self._script: str = script.script
         self._client = bridge.get_connection()  # type: ignore[attr-defined]
@@ -101,7 +104,7 @@ class RedisHits:
         self.batches = 0  # pipelines sent (tests)
 
     async def hit(self, user_id: str) -> list[bool]:
-        """Count one action of ``user_id``: per limit, whether it had room."""
+        """Count one action of ``user_id``: per limit, whether it is within it."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[list[bool]] = loop.create_future()
         self._pending.append((user_id, done))
@@ -129,22 +132,22 @@ class RedisHits:
         finally:
             self._runner = None
 
+    def key(self, item: RateLimitItem, user_id: str) -> str:
+        """The Redis key of ``user_id``'s counter for ``item`` (limits' own layout)."""
+        return str(self._storage.bridge.prefixed_key(item.key_for(user_id)))
+
+    async def seconds_left(self, item: RateLimitItem, user_id: str) -> float:
+        """Time until ``user_id``'s window of ``item`` ends (0 if none is open)."""
+        ms = int(await self._client.pttl(self.key(item, user_id)))
+        return max(ms, 0) / 1000.0
+
     async def _execute(self, users: list[str]) -> list[list[bool]]:
-        storage, bridge, n = self._storage, self._storage.bridge, len(self._limits)
+        n = len(self._limits)
         for attempt in (1, 2):
             pipe = self._client.pipeline(transaction=False)
             for user in users:
                 for item in self._limits:
-                    key = item.key_for(user)
-                    pipe.evalsha(
-                        self._sha,
-                        2,
-                        bridge.prefixed_key(storage._previous_window_key(key)),
-                        bridge.prefixed_key(storage._current_window_key(key)),
-                        item.amount,
-                        item.get_expiry(),
-                        1,
-                    )
+                    pipe.evalsha(self._sha, 1, self.key(item, user), item.get_expiry(), 1)
             out = await pipe.execute(raise_on_error=False)
             if attempt == 1 and any(isinstance(r, NoScriptError) for r in out):
                 await self._client.script_load(self._script)  # Redis restarted or flushed
@@ -152,7 +155,14 @@ class RedisHits:
             failed = [r for r in out if isinstance(r, Exception)]
             if failed:
                 raise failed[0]
-            return [[bool(r) for r in out[i * n : (i + 1) * n]] for i in range(len(users))]
+            amounts = [item.amount for item in self._limits]
+            return [
+                [
+                    int(count) <= limit
+                    for count, limit in zip(out[i * n : (i + 1) * n], amounts, strict=True)
+                ]
+                for i in range(len(users))
+            ]
         raise RuntimeError("the rate-limit script could not be loaded")  # pragma: no cover
 
 
@@ -164,12 +174,12 @@ class EventRateLimiter:
             parse_many(settings.event_rate_limit) if settings.event_rate_limit else []
         )
         self._storage = open_storage(settings) if self.limits else None
-        self._memory: SlidingWindowCounterRateLimiter | None = None
+        self._memory: FixedWindowRateLimiter | None = None
         self._redis: RedisHits | None = None
         if isinstance(self._storage, RedisStorage):
             self._redis = RedisHits(self._storage, self.limits)
         elif self._storage is not None:
-            self._memory = SlidingWindowCounterRateLimiter(self._storage)
+            self._memory = FixedWindowRateLimiter(self._storage)
         self._warned_at = -math.inf
 
     async def _hit(self, user_id: str) -> list[bool]:
@@ -179,9 +189,8 @@ class EventRateLimiter:
         return [await self._memory.hit(item, user_id) for item in self.limits]
 
     async def retry_after(self, user_id: str) -> tuple[int, RateLimitItem] | None:
-        """Count one action of ``user_id``: ``None`` if every limit had room for it, else the
-        whole seconds until one more would fit (if the user sends none meanwhile) and the
-        limit that makes them wait longest."""
+        """Count one action of ``user_id``: ``None`` if it is within every limit, else the
+        whole seconds until every window it is over has ended and the limit of the last one."""
         if not self.limits:
             return None
         try:
@@ -201,27 +210,13 @@ class EventRateLimiter:
             return None
 
     async def _wait_s(self, item: RateLimitItem, user_id: str) -> float:
-        """Seconds until one more action of ``user_id`` fits ``item``, if it sends none before.
-
-        The sliding-window counter weighs the previous window's count ``P`` by the share of it
-        still inside the sliding window (fading to 0 over the ``p`` seconds left) and adds the
-        current window's count ``C``; an action fits while ``P * p / E + C < L``. With
-        ``C < L`` that is when the previous window has faded enough; with ``C >= L`` it is after
-        the current window becomes the previous one (``c - E`` seconds) and fades to ``L / C``.
-        (``get_window_stats`` gives only the next change of either count, often too early.)
-        """
-        assert self._storage is not None
-        expiry, limit = float(item.get_expiry()), float(item.amount)
-        prev, prev_ttl, cur, cur_ttl = await self._storage.get_sliding_window(
-            item.key_for(user_id), item.get_expiry()
-        )
-        if cur >= limit:
-            wait = max(cur_ttl - expiry, 0.0) + expiry * (1.0 - limit / cur)
-        elif prev > 0:
-            wait = prev_ttl - (limit - cur) * expiry / prev
+        """Seconds until ``user_id``'s current window of ``item`` ends (a new one has room)."""
+        if self._redis is not None:
+            left = await self._redis.seconds_left(item, user_id)
         else:
-            wait = 0.0
-        return wait + CLOCK_SLACK_S
+            assert self._storage is not None
+            left = await self._storage.get_expiry(item.key_for(user_id)) - time.time()
+        return max(left, 0.0) + CLOCK_SLACK_S
 
     async def reset(self) -> None:
         """Forget every count (tests; an operator lifting a block)."""
@@ -232,7 +227,7 @@ class EventRateLimiter:
         """Forget the in-process counts (tests, between cases; Redis counts are cache keys)."""
         if self._memory is not None:
             self._storage = SweptMemoryStorage()
-            self._memory = SlidingWindowCounterRateLimiter(self._storage)
+            self._memory = FixedWindowRateLimiter(self._storage)
 
     async def close(self) -> None:
         """Close the Redis connections, if any."""
