@@ -189,16 +189,20 @@ def _events(spec: list[tuple[int, str, datetime, int | None]]) -> list[ActionEve
     ]
 
 
-EVENT_SPECS = st.lists(
-    st.tuples(
-        st.integers(0, len(VIDEO_TAGS) - 1),
-        st.sampled_from(["view", "like", "skip"]),
-        ANY_TIME,
-        st.one_of(st.none(), st.integers(0, 86_400_000)),
-    ),
-    min_size=1,
-    max_size=12,
-)
+def event_specs(
+    times: st.SearchStrategy[datetime], max_watch_ms: int
+) -> st.SearchStrategy[list[tuple[int, str, datetime, int | None]]]:
+    """Up to 12 ``(video index, action, time, watch time)`` of one user."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, len(VIDEO_TAGS) - 1),
+            st.sampled_from(["view", "like", "skip"]),
+            times,
+            st.one_of(st.none(), st.integers(0, max_watch_ms)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,7 +210,7 @@ EVENT_SPECS = st.lists(
     stored=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), STORED_WEIGHT, max_size=4),
     updated_at=ANY_TIME,
     durations=st.lists(ANY_FLOAT, min_size=len(VIDEO_TAGS), max_size=len(VIDEO_TAGS)),
-    spec=EVENT_SPECS,
+    spec=event_specs(ANY_TIME, 86_400_000),
 )
 def test_profile_fold_is_total_over_poisoned_rows(
     sqlite_engine: Engine,
@@ -237,16 +241,7 @@ def test_profile_fold_is_total_over_poisoned_rows(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    spec=st.lists(
-        st.tuples(
-            st.integers(0, len(VIDEO_TAGS) - 1),
-            st.sampled_from(["view", "like", "skip"]),
-            SANE_TIME,
-            st.one_of(st.none(), st.integers(0, 120_000)),
-        ),
-        min_size=1,
-        max_size=12,
-    ),
+    spec=event_specs(SANE_TIME, 120_000),
     order=st.randoms(use_true_random=False),
     cut=st.integers(0, 12),
 )

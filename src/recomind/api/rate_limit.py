@@ -11,9 +11,9 @@ straddles two windows: the price of the cheapest check (limits' sliding-window c
 twice as much per action).
 
 Cost: the in-memory check runs inline on the event loop (no thread hop, no I/O, ~10 µs for
-two limits). On Redis the checks of concurrent requests go out together: one pipeline of the
-library's own Lua script (``incr_expire``) per round trip, as the action notes do
-(:mod:`recomind.api.action_notes`). If Redis does not answer within
+two limits). On Redis the checks of concurrent requests go out together, as the action notes
+do (:mod:`recomind.api.action_notes`): one script call per round trip, limits' own
+``incr_expire`` applied to every counter of the batch. If Redis does not answer within
 ``RECOMIND_CACHE_TIMEOUT_S`` the action is let through: a cache outage must not stop the
 stream (``SafeCache`` does the same).
 """
@@ -29,7 +29,6 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from prometheus_client import Counter
-from redis.exceptions import NoScriptError
 
 from recomind.cache import keys
 from recomind.config import Settings
@@ -83,25 +82,37 @@ def open_storage(settings: Settings) -> MemoryStorage | RedisStorage:
     )
 
 
-class RedisHits:
-    """Counts the actions of concurrent requests in one Redis pipeline per round trip.
+#: limits' ``incr_expire.lua`` over every key of a batch: ``KEYS[i]`` counts one action and,
+#: when that opens its window, expires after ``ARGV[i]`` seconds. Returns the counts.
+INCR_EXPIRE_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then
+        redis.call("expire", key, ARGV[i])
+    end
+    out[i] = current
+end
+return out
+"""
 
-    Each action runs limits' ``incr_expire`` script once per limit, on the keys the library's
-    ``FixedWindowRateLimiter`` uses (so the library reads the same counts); actions that
-    arrive while a pipeline is in flight form the next one.
+
+class RedisHits:
+    """Counts the actions of concurrent requests in one Redis call per round trip.
+
+    The counters are the ones limits' ``FixedWindowRateLimiter`` keeps over this storage (same
+    keys, same window rule), so the library reads them; actions that arrive while a call is in
+    flight form the next batch.
     """
 
     def __init__(self, storage: RedisStorage, limits: list[RateLimitItem]) -> None:
         self._storage = storage
         self._limits = limits
-        bridge = storage.bridge
-        script = bridge.lua_incr_expire  # type: ignore[attr-defined]
-        self._sha: str = script.sha
-        self._script: str = script.script
-        self._client = bridge.get_connection()  # type: ignore[attr-defined]
+        self._client = storage.bridge.get_connection()  # type: ignore[attr-defined]
+        self._incr = self._client.register_script(INCR_EXPIRE_MANY)  # reloads after NOSCRIPT
         self._pending: list[tuple[str, asyncio.Future[list[bool]]]] = []
         self._runner: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
-        self.batches = 0  # pipelines sent (tests)
+        self.batches = 0  # calls made (tests)
 
     async def hit(self, user_id: str) -> list[bool]:
         """Count one action of ``user_id``: per limit, whether it is within it."""
@@ -142,28 +153,14 @@ class RedisHits:
         return max(ms, 0) / 1000.0
 
     async def _execute(self, users: list[str]) -> list[list[bool]]:
-        n = len(self._limits)
-        for attempt in (1, 2):
-            pipe = self._client.pipeline(transaction=False)
-            for user in users:
-                for item in self._limits:
-                    pipe.evalsha(self._sha, 1, self.key(item, user), item.get_expiry(), 1)
-            out = await pipe.execute(raise_on_error=False)
-            if attempt == 1 and any(isinstance(r, NoScriptError) for r in out):
-                await self._client.script_load(self._script)  # Redis restarted or flushed
-                continue  # a missing script ran nowhere: nothing was counted
-            failed = [r for r in out if isinstance(r, Exception)]
-            if failed:
-                raise failed[0]
-            amounts = [item.amount for item in self._limits]
-            return [
-                [
-                    int(count) <= limit
-                    for count, limit in zip(out[i * n : (i + 1) * n], amounts, strict=True)
-                ]
-                for i in range(len(users))
-            ]
-        raise RuntimeError("the rate-limit script could not be loaded")  # pragma: no cover
+        keys = [self.key(item, user) for user in users for item in self._limits]
+        expiries = [item.get_expiry() for _ in users for item in self._limits]
+        counts = await self._incr(keys=keys, args=expiries)
+        n, amounts = len(self._limits), [item.amount for item in self._limits]
+        return [
+            [int(c) <= limit for c, limit in zip(counts[i * n : (i + 1) * n], amounts, strict=True)]
+            for i in range(len(users))
+        ]
 
 
 class EventRateLimiter:
