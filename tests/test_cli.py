@@ -50,8 +50,8 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     r = _run("db", "upgrade", "--url", url)
     assert r.returncode == 0, r.stderr
-    assert "0003" in r.stdout
-    assert _run("db", "current", "--url", url).stdout.strip() == "0003"
+    assert "0004" in r.stdout
+    assert _run("db", "current", "--url", url).stdout.strip() == "0004"
 
 
 def test_bad_database_url_is_explained(tmp_path: Path) -> None:

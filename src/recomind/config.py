@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -92,6 +94,33 @@ class Settings(BaseSettings):
     max_n: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # What POST /video_action accepts (issue 11).
+    event_max_future_s: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="How far ahead of the server's clock an event's timestamp may be.",
+    )
+    event_max_age_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        le=366 * 86_400,
+        description="How old an event's timestamp may be on the live endpoint (bulk loads "
+        "take history).",
+    )
+    event_max_watch_ratio: float = Field(
+        default=100.0,
+        ge=1,
+        le=10_000,
+        description="A watch time may be at most this many times the video's duration "
+        "(loops included); one day when the duration is unknown.",
+    )
+    event_rate_limit: str = Field(
+        default="20/second;600/minute",
+        description="Actions one user_id may post, as `N/second;M/minute` (the `limits` "
+        "notation); empty: no limit.",
+    )
+
     # Popularity: exponential decay and action weights.
     popularity_half_life_hours: float = Field(default=6.0, gt=0)
     weight_like: float = weights.DEFAULT_ACTION_WEIGHTS["like"]
@@ -174,6 +203,25 @@ class Settings(BaseSettings):
     def _known_cache(cls, v: str) -> str:
         if not v.startswith(("redis://", "rediss://", "unix://", "memory://")):
             raise ValueError("RECOMIND_CACHE_URL must start with redis:// or memory://")
+        return v
+
+    @field_validator("event_rate_limit")
+    @classmethod
+    def _known_rate_limit(cls, v: str) -> str:
+        if v.strip():
+            try:
+                parse_many(v)
+            except ValueError:
+                raise ValueError(
+                    "RECOMIND_EVENT_RATE_LIMIT must look like 20/second;600/minute (or be empty)"
+                ) from None
+        return v.strip()
+
+    @field_validator("weight_like", "weight_view", "weight_skip")
+    @classmethod
+    def _finite_weight(cls, v: float) -> float:
+        if not math.isfinite(v) or abs(v) > 1e6:
+            raise ValueError("an action weight must be a finite number within ±1e6")
         return v
 
     @model_validator(mode="after")

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 ID_RE = re.compile(ID_PATTERN)
@@ -17,6 +25,8 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 #: ``unlike`` takes a like back (a like is a state per user and video: see recomind.weights).
 ActionType = Literal["view", "like", "skip", "unlike"]
 ACTION_TYPES: tuple[str, ...] = ("view", "like", "skip", "unlike")
+#: Longest watch time an action may carry (one day), whatever the video.
+MAX_WATCH_TIME_MS = 86_400_000
 
 
 def normalize_tag(tag: str) -> str:
@@ -46,9 +56,54 @@ def utcnow() -> datetime:
 
 
 def to_naive_utc(ts: datetime) -> datetime:
+    """``ts`` in UTC without a zone (a naive ``ts`` is taken as UTC already)."""
     if ts.tzinfo is not None:
         ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts
+
+
+def _utc_in(ts: datetime) -> datetime:
+    try:
+        return to_naive_utc(ts)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00: past year 9999 in UTC
+        raise ValueError("expected a date-time within years 1-9999 in UTC") from None
+
+
+def _utc_out(ts: datetime) -> str:
+    return to_naive_utc(ts).isoformat() + "Z"
+
+
+#: A time held as naive UTC (any offset converted when read; a naive value is UTC) and written
+#: to JSON as ISO-8601 with ``Z``: every datetime the API returns carries its zone.
+UtcDatetime = Annotated[
+    datetime,
+    AfterValidator(_utc_in),
+    PlainSerializer(_utc_out, return_type=str, when_used="json"),
+]
+
+_ISO_DATETIME = re.compile(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _][0-9]{2}:[0-9]{2}")
+
+
+def _iso_datetime_only(value: object) -> object:
+    """Refuse numbers, dates without a time and digit strings: a unix time in a client's
+    body hides whether it meant seconds or milliseconds."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATETIME.match(value)):
+        return value
+    raise ValueError(
+        "expected an ISO-8601 date and time such as 2026-11-30T12:00:00Z or "
+        "2026-11-30T17:00:00+05:00 (no zone means UTC)"
+    )
+
+
+def _number_not_bool_or_text(value: object) -> object:
+    """JSON ``true`` and ``"1500"`` are client bugs, not watch times (``1500.0`` is a number)."""
+    if isinstance(value, bool | str):
+        raise ValueError("expected a whole number of milliseconds (a JSON number)")
+    return value
+
+
+#: A client's event time: an ISO-8601 string, any offset (converted to UTC), no zone = UTC.
+EventTime = Annotated[datetime, BeforeValidator(_iso_datetime_only), AfterValidator(_utc_in)]
 
 
 class StrictModel(BaseModel):
@@ -63,7 +118,7 @@ class UserCreate(StrictModel):
 class User(BaseModel):
     user_id: str
     name: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class VideoCreate(StrictModel):
@@ -73,7 +128,7 @@ class VideoCreate(StrictModel):
     tags: Tags = Field(default_factory=list)
     creator_id: Id | None = None
     duration_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
-    created_at: datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
 class VideoBatch(StrictModel):
@@ -87,15 +142,21 @@ class Video(BaseModel):
     tags: list[str]
     creator_id: str | None = None
     duration_s: float | None = None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ActionCreate(StrictModel):
     user_id: Id
     video_id: Id
     action_type: ActionType
-    timestamp: datetime | None = None
-    watch_time_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
+    #: Checked against the server's clock by :func:`recomind.event_time.check_event_time`.
+    timestamp: EventTime | None = None
+    #: A JSON number (``true`` or ``"5"`` is a client bug, not a watch time); the route also
+    #: bounds it by the video's duration.
+    watch_time_ms: (
+        Annotated[int, BeforeValidator(_number_not_bool_or_text), Field(ge=0, le=MAX_WATCH_TIME_MS)]
+        | None
+    ) = None
 
 
 class ActionEvent(BaseModel):
@@ -107,7 +168,7 @@ class ActionEvent(BaseModel):
     user_id: Id
     video_id: Id
     action_type: ActionType
-    timestamp: datetime
+    timestamp: UtcDatetime
     watch_time_ms: Annotated[int, Field(ge=0)] | None = None
 
     def to_json(self) -> bytes:
@@ -170,4 +231,4 @@ class Profile(BaseModel):
     user_id: str
     top_tags: list[str]
     tag_weights: dict[str, float]
-    updated_at: datetime | None = None
+    updated_at: UtcDatetime | None = None

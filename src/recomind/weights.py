@@ -33,6 +33,7 @@ order and batching, as from scratch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -84,7 +85,12 @@ def action_weight(
     if action_type == "unlike":
         return 0.0
     base = weights[action_type]
-    if action_type == "view" and watch_time_ms is not None and duration_s:
+    if (
+        action_type == "view"
+        and watch_time_ms is not None
+        and duration_s  # unknown or 0: a full view, as in action_weights
+        and math.isfinite(duration_s)
+    ):
         fraction = watch_time_ms / (duration_s * 1000.0)
         base *= min(max(fraction, MIN_VIEW_FRACTION), MAX_VIEW_FRACTION)
     return base
@@ -125,9 +131,22 @@ def action_weights(
     return out
 
 
+#: Largest exponent :func:`decay_factor` uses: ``2 ** 1000`` is finite, so the factor always is.
+MAX_DECAY_EXPONENT = 1000.0
+
+
 def decay_factor(elapsed_s: float, half_life_s: float) -> float:
-    """``2 ** (-elapsed / half_life)``; elapsed may be negative (an event from the past)."""
-    return float(2.0 ** (-elapsed_s / half_life_s))
+    """``2 ** (-elapsed / half_life)``, total: finite and never negative for any input.
+
+    ``elapsed_s`` may be negative (a factor above 1: decaying to an earlier time); the
+    exponent is capped at :data:`MAX_DECAY_EXPONENT` so it never overflows, and far-past
+    elapsed times underflow to 0. A ``nan`` elapsed time (or half-life) gives 0: nothing is
+    known about when, so nothing is kept. ``half_life_s`` must be positive (settings check it).
+    """
+    exponent = -elapsed_s / half_life_s
+    if exponent != exponent:  # nan
+        return 0.0
+    return float(2.0 ** min(exponent, MAX_DECAY_EXPONENT))
 
 
 # -- one user's actions on one video -------------------------------------------------------
@@ -319,3 +338,9 @@ def counted_weights(
         out[rows[ok]] = w[rows[ok]] * REPEAT_RATIO ** rank[ok]
     result: npt.NDArray[np.float32] = out.astype(np.float32)
     return result
+
+
+def finite(x: float) -> float:
+    """``x`` if it is a finite number, else 0: what a score or weight that overflowed (or a
+    ``nan``/``inf`` read from a row) counts as."""
+    return x if math.isfinite(x) else 0.0

@@ -39,6 +39,7 @@ def reset(api: Api) -> None:
     api.state.cache.backend.delete_prefix(api.settings.cache_prefix)
     api.state.known_videos.clear()
     api.state.recommendations.reset_local_state()
+    api.state.rate_limiter.reset_local_state()
 
 
 @pytest.fixture(params=list(STACKS), ids=list(STACKS))

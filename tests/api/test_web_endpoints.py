@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from recomind.config import Settings
+from recomind.schemas import utcnow
 from recomind.web import STATIC_DIR
 from tests.api.helpers import act, load_catalogue
 from tests.utils.stacks import Api, running_api
@@ -36,14 +38,16 @@ def test_list_users_rejects_bad_limit(api: Api, limit: str) -> None:
 def test_user_actions_newest_first_filtered_with_videos(api: Api) -> None:
     load_catalogue(api.http, n=5)
     api.http.post("/users", json={"user_id": "a1", "name": "A"})
-    act(api.http, "a1", "v1", "like", timestamp="2026-01-01T10:00:00Z")
-    act(api.http, "a1", "v2", "view", timestamp="2026-01-01T11:00:00Z", watch_time_ms=1500)
-    act(api.http, "a1", "v3", "like", timestamp="2026-01-01T12:00:00Z")
+    hours_ago = [(utcnow() - timedelta(hours=h)).isoformat() + "Z" for h in (3, 2, 1)]
+    act(api.http, "a1", "v1", "like", timestamp=hours_ago[0])
+    act(api.http, "a1", "v2", "view", timestamp=hours_ago[1], watch_time_ms=1500)
+    act(api.http, "a1", "v3", "like", timestamp=hours_ago[2])
     act(api.http, "someone-else", "v4", "like")
     api.settle()
 
     every = api.http.get("/users/a1/actions").json()
     assert [a["video_id"] for a in every] == ["v3", "v2", "v1"]
+    assert [a["timestamp"] for a in every] == hours_ago[::-1]  # as sent, with its zone
     assert every[1]["watch_time_ms"] == 1500
     likes = api.http.get("/users/a1/actions?action_type=like&limit=1").json()
     assert len(likes) == 1

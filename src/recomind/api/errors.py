@@ -26,6 +26,16 @@ class FieldError(Exception):
         self.status_code = status_code
 
 
+class RateLimitedError(Exception):
+    """A client sent more than its rate limit allows: 429 with ``Retry-After``."""
+
+    def __init__(self, field: str, message: str, *, retry_after_s: int) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
 def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"error": code, "message": message}
     if field is not None:
@@ -101,6 +111,20 @@ def _conflict(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimitedError)
+    return JSONResponse(
+        status_code=429,
+        headers={"Retry-After": str(exc.retry_after_s)},
+        content=error_body(
+            "rate_limited",
+            f"{exc.field}: {exc.message}",
+            exc.field,
+            retry_after_s=exc.retry_after_s,
+        ),
+    )
+
+
 def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=503,
@@ -109,8 +133,24 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: FastAPI's answer to a body ``json.loads`` cannot read (bad UTF-8, nesting too deep, an
+#: integer of thousands of digits): the same 422 as any other invalid JSON.
+UNREADABLE_BODY = "There was an error parsing the body"
+
+
 def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNREADABLE_BODY:
+        msg = "expected a valid JSON body in UTF-8 (nesting and numbers within reason)"
+        return JSONResponse(
+            status_code=422,
+            content=error_body(
+                "validation_error",
+                f"body: {msg}",
+                "body",
+                errors=[{"field": "body", "message": msg}],
+            ),
+        )
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )
@@ -127,4 +167,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UnavailableError, _unavailable)
+    app.add_exception_handler(RateLimitedError, _rate_limited)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -1,8 +1,8 @@
 """Composition root of ``recomind serve``: the long-lived objects one app instance owns.
 
 Built once at start-up over a :class:`~recomind.serving.stack.ServingStack`, plus what only
-serving needs: the producer, the note batcher, the in-process consumer groups (on the
-embedded bus) and the job scheduler.
+serving needs: the producer, the per-user event rate limit, the note batcher, the in-process
+consumer groups (on the embedded bus) and the job scheduler.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from recomind.api.action_notes import NoteBatcher
+from recomind.api.rate_limit import EventRateLimiter
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext
@@ -49,7 +50,10 @@ def serve_groups(settings: Settings) -> list[str]:
 class AppState:
     stack: ServingStack
     producer: Producer
-    known_videos: set[str] = field(default_factory=set)
+    rate_limiter: EventRateLimiter
+    #: Videos this process has seen, with their duration (``None``: unknown); an action on
+    #: one of them needs no database read.
+    known_videos: dict[str, float | None] = field(default_factory=dict)
     notes: NoteBatcher = field(init=False)
     _stop: asyncio.Event | None = None
     _consumers: asyncio.Task[None] | None = None
@@ -61,7 +65,7 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         stack = ServingStack.open(settings)
-        return cls(stack, open_producer(settings))
+        return cls(stack, open_producer(settings), EventRateLimiter(settings))
 
     @property
     def settings(self) -> Settings:
@@ -105,6 +109,7 @@ class AppState:
             self._stop.set()
             await self._consumers
         await self.producer.stop()
+        await self.rate_limiter.close()
         self.close()
 
     def close(self) -> None:

@@ -27,3 +27,5 @@ JOBS_LOCK = "jobs_lock"
 #: How many actions a user did since their list was last refreshed (``retrain-trigger``
 #: refreshes it every ``refresh_after_interactions``).
 ACTIONS_SINCE_REFRESH = "actions_since_refresh"
+#: Prefix of the per-user event rate-limit counters (the ``limits`` library's keys follow it).
+EVENT_RATE = "event_rate"

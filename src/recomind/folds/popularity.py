@@ -8,6 +8,9 @@ one skip of a video, so one account moves a video no more than one honest viewer
 fold keeps its per-pair states (:mod:`recomind.folds.states`, fold ``popularity``) and is
 order-independent, so applying events incrementally (in any order, in any batch size) gives
 the same score as a from-scratch computation over all of them.
+
+Both functions are total: whatever a row holds (a ``nan``/``inf`` score, a time decades
+ahead), they return a finite score and never raise.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from recomind.storage.popularity import (
     save_popularity,
 )
 from recomind.storage.videos import get_videos
-from recomind.weights import decay_factor
+from recomind.weights import decay_factor, finite
 
 FOLD = "popularity"
 
@@ -49,18 +52,24 @@ def fold(
     """Add ``terms`` to a decayed score, now as of ``max(row.last_updated, latest)``.
 
     ``latest`` is the newest of the ``events`` new events on the video (each counts in
-    ``n_events``, whether or not it changed the score).
+    ``n_events``, whether or not it changed the score). Non-finite scores and weights count as 0.
     """
     last = max(row.last_updated, latest)
-    score = row.score * decay_factor((last - row.last_updated).total_seconds(), half_life_s)
+    score = finite(row.score) * decay_factor((last - row.last_updated).total_seconds(), half_life_s)
     for t in terms:
-        score += t.weight * decay_factor((last - t.at).total_seconds(), half_life_s)
-    return PopularityRow(row.video_id, score, last, row.n_events + events)
+        score += finite(t.weight) * decay_factor((last - t.at).total_seconds(), half_life_s)
+    return PopularityRow(row.video_id, finite(score), last, row.n_events + events)
 
 
 def score_at(row: PopularityRow, now: datetime, half_life_s: float) -> float:
-    """The row's score decayed to ``now``."""
-    return row.score * decay_factor((now - row.last_updated).total_seconds(), half_life_s)
+    """The row's score decayed to ``now``; a row dated after ``now`` is not grown.
+
+    Decaying "back" to an earlier time would multiply the score by ``2 ** (ahead /
+    half_life)``: for a row within the allowed clock skew that is under 1 %, for one written
+    decades ahead (before timestamps were checked) it overflows. Such a row counts as is.
+    """
+    elapsed = max((now - row.last_updated).total_seconds(), 0.0)
+    return finite(finite(row.score) * decay_factor(elapsed, half_life_s))
 
 
 def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]) -> None:

@@ -3,10 +3,13 @@
 What each action counts follows the per-(user, video) rules of :mod:`recomind.weights` (a
 like once, an unlike takes it back, repeated views less and less); the fold keeps its
 per-pair states (:mod:`recomind.folds.states`, fold ``profiles``).
+The fold is total: a ``nan``/``inf`` weight read from a row (or one that overflowed) is
+dropped, never stored, and decay factors are finite (:func:`recomind.weights.decay_factor`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -110,7 +113,7 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
             add = term.weight * decay_factor((last - term.at).total_seconds(), half_life)
             for tag in video.tags:
                 weights[tag] = weights.get(tag, 0.0) + add / len(video.tags)
-        weights = {t: round(v, 9) for t, v in weights.items() if abs(v) > 1e-9}
+        weights = {t: round(v, 9) for t, v in weights.items() if math.isfinite(v) and abs(v) > 1e-9}
         changed.append(ProfileRow(uid, top_tags(weights, settings.profile_top_tags), weights, last))
     save_profiles(conn, rows=changed)
     return [r.user_id for r in changed]

@@ -27,8 +27,8 @@ from recomind.recommend.base import FloatArray, IntArray, Interactions
 
 
 def validate(half_life: float, floor: float) -> None:
-    """Raise ``ValueError`` unless ``half_life >= 0`` and ``0 < floor <= 1``."""
-    if half_life < 0:
+    """Raise ``ValueError`` unless ``half_life >= 0`` (``inf``: no decay) and ``0 < floor <= 1``."""
+    if not half_life >= 0:  # also refuses nan
         raise ValueError("recency_half_life must be >= 0 (0 turns recency weighting off)")
     if not 0.0 < floor <= 1.0:
         raise ValueError("recency_floor must be in (0, 1]")
@@ -49,12 +49,16 @@ def factors(positions: npt.ArrayLike, half_life: float, floor: float) -> FloatAr
     Returns
     -------
     numpy.ndarray
-        float32 multipliers in ``[floor, 1]``.
+        float32 multipliers in ``[floor, 1]``, for any positions (a negative or ``nan`` one
+        counts as the newest).
     """
     pos = np.asarray(positions, dtype=np.float64)
     if half_life <= 0:
         return np.ones(pos.shape, dtype=np.float32)
-    out = floor + (1.0 - floor) * np.exp2(-pos / half_life)
+    pos = np.where(pos > 0, pos, 0.0)  # nan and negatives: newest
+    with np.errstate(invalid="ignore"):  # inf / inf: an infinite half-life, no decay
+        ratio = np.nan_to_num(pos / half_life, nan=0.0)
+    out = floor + (1.0 - floor) * np.exp2(-ratio)
     return out.astype(np.float32)
 
 

@@ -1,6 +1,8 @@
 """Data functions over ``video_popularity``: decayed scores, read locked and written back.
 
 Every function takes a :class:`sqlalchemy.Connection` so callers choose the transaction.
+Rows are read through one guard: a non-finite score reads as 0 and a ``last_updated`` far in
+the future as now (rows written before event times were checked; migration 0004 repairs them).
 """
 
 from __future__ import annotations
@@ -8,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from recomind.event_time import not_after
+from recomind.schemas import utcnow
 from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import video_popularity
 from recomind.storage.types import as_datetime
+from recomind.weights import finite
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,19 @@ class PopularityRow:
     score: float
     last_updated: datetime
     n_events: int
+
+
+def _rows(result: Any) -> list[PopularityRow]:
+    now = utcnow()
+    return [
+        PopularityRow(
+            r.video_id,
+            finite(float(r.score)),
+            not_after(as_datetime(r.last_updated), now=now),
+            r.n_events,
+        )
+        for r in result
+    ]
 
 
 def lock_popularity(conn: Connection, *, video_ids: Sequence[str]) -> dict[str, PopularityRow]:
@@ -34,10 +53,7 @@ def lock_popularity(conn: Connection, *, video_ids: Sequence[str]) -> dict[str, 
         [{"video_id": v, "score": 0.0, "last_updated": epoch, "n_events": 0} for v in ids],
     )
     stmt = select(video_popularity).where(video_popularity.c.video_id.in_(ids)).with_for_update()
-    return {
-        r.video_id: PopularityRow(r.video_id, r.score, as_datetime(r.last_updated), r.n_events)
-        for r in conn.execute(stmt)
-    }
+    return {r.video_id: r for r in _rows(conn.execute(stmt))}
 
 
 def save_popularity(conn: Connection, *, rows: Sequence[PopularityRow]) -> None:
@@ -74,10 +90,7 @@ def top_popularity(conn: Connection, *, limit: int) -> list[PopularityRow]:
         .order_by(video_popularity.c.score.desc(), video_popularity.c.video_id)
         .limit(limit)
     )
-    return [
-        PopularityRow(r.video_id, r.score, as_datetime(r.last_updated), r.n_events)
-        for r in conn.execute(stmt)
-    ]
+    return _rows(conn.execute(stmt))
 
 
 def clear_popularity(conn: Connection) -> None:

@@ -1,10 +1,14 @@
 """Data functions over ``user_profiles``: decayed tag weights per user. ``None`` when absent.
 
 Every function takes a :class:`sqlalchemy.Connection` so callers choose the transaction.
+Rows are read through one guard: tag weights that are not finite numbers and top tags that are
+not strings are dropped, an ``updated_at`` far in the future reads as now (rows written before
+event times were checked; migration 0004 repairs them).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from recomind.event_time import not_after
+from recomind.schemas import utcnow
 from recomind.storage.inserts import insert_ignore
 from recomind.storage.tables import user_profiles
 from recomind.storage.types import as_datetime
@@ -25,8 +31,26 @@ class ProfileRow:
     updated_at: datetime
 
 
+def _weight(value: Any) -> float | None:
+    """A stored tag weight as a finite float, or ``None`` for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        w = float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return w if math.isfinite(w) else None
+
+
 def _profile(r: Any) -> ProfileRow:
-    return ProfileRow(r.user_id, list(r.top_tags), dict(r.tag_weights), as_datetime(r.updated_at))
+    stored = r.tag_weights if isinstance(r.tag_weights, dict) else {}
+    weights = {str(t): w for t, v in stored.items() if (w := _weight(v)) is not None}
+    return ProfileRow(
+        r.user_id,
+        [t for t in r.top_tags if isinstance(t, str)],
+        weights,
+        not_after(as_datetime(r.updated_at), now=utcnow()),
+    )
 
 
 def get_profile(conn: Connection, *, user_id: str, lock: bool = False) -> ProfileRow | None:

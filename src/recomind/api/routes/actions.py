@@ -1,5 +1,11 @@
 """``POST /video_action``: accept a view / like / skip onto the event stream.
 
+Before anything is published: the timestamp must lie within ``RECOMIND_EVENT_MAX_AGE_S``
+behind and ``RECOMIND_EVENT_MAX_FUTURE_S`` ahead of the server's clock (422
+``body.timestamp``), the user must be within ``RECOMIND_EVENT_RATE_LIMIT`` (429 with
+``Retry-After``), the video must exist (404) and the watch time must be at most
+``RECOMIND_EVENT_MAX_WATCH_RATIO`` times its duration (422 ``body.watch_time_ms``).
+
 202 means the bus has the event durably (Kafka acks=all, or the embedded log's commit);
 the consumers then store it and update popularity, profiles and the lake. If the bus does
 not take it, the answer is 503 with ``Retry-After`` and nothing was accepted.
@@ -7,13 +13,17 @@ not take it, the answer is 503 with ``Retry-After`` and nothing was accepted.
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
+from recomind.api.errors import FieldError, RateLimitedError
 from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
+from recomind.event_time import check_event_time
 from recomind.schemas import ActionAccepted, ActionCreate, ActionEvent, utcnow
 from recomind.storage.engine import read_tx
 from recomind.storage.inserts import new_id
@@ -26,27 +36,64 @@ ACTIONS = Counter("recomind_actions_total", "Actions accepted, by type", ["actio
 KNOWN_VIDEOS_MAX = 1_000_000
 
 
-def _video_exists(state: AppState, video_id: str) -> bool:
-    if video_id in state.known_videos:
-        return True
+def _video_duration(state: AppState, video_id: str) -> tuple[bool, float | None]:
+    """Whether the video exists, and its duration (``None``: unknown)."""
     with read_tx(state.engine) as conn:
-        found = get_video(conn, video_id=video_id) is not None
-    if found and len(state.known_videos) < KNOWN_VIDEOS_MAX:
-        state.known_videos.add(video_id)  # videos are never deleted through the API
-    return found
+        video = get_video(conn, video_id=video_id)
+    if video is None:
+        return False, None
+    if len(state.known_videos) < KNOWN_VIDEOS_MAX:
+        state.known_videos[video_id] = video.duration_s  # never deleted through the API
+    return True, video.duration_s
+
+
+def _check_watch_time(state: AppState, watch_time_ms: int | None, duration_s: float | None) -> None:
+    """422 for a watch time longer than ``event_max_watch_ratio`` times the video."""
+    if watch_time_ms is None or duration_s is None or not 0 < duration_s < math.inf:
+        return  # unknown duration: the schema's one-day bound applies
+    ratio = state.settings.event_max_watch_ratio
+    if watch_time_ms > ratio * duration_s * 1000.0:
+        raise FieldError(
+            "body.watch_time_ms",
+            f"expected at most {ratio:g} times the video's duration of {duration_s:g} s "
+            f"({int(ratio * duration_s * 1000)} ms), got {watch_time_ms}",
+        )
 
 
 @router.post("/video_action", status_code=202, response_model=ActionAccepted)
 async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
-    known = body.video_id in state.known_videos  # no thread hop for a video seen before
-    if not known and not await run_in_threadpool(_video_exists, state, body.video_id):
-        raise NotFoundError("video", "video_id", body.video_id)
+    settings = state.settings
+    try:
+        at = check_event_time(
+            body.timestamp,
+            now=utcnow(),
+            max_future_s=settings.event_max_future_s,
+            max_age_s=settings.event_max_age_s,
+        )
+    except ValueError as exc:
+        raise FieldError("body.timestamp", str(exc)) from None
+    limited = await state.rate_limiter.retry_after(body.user_id)
+    if limited is not None:
+        seconds, item = limited
+        raise RateLimitedError(
+            "body.user_id",
+            f"more than {item.amount} actions per {item.multiples} {item.GRANULARITY.name} "
+            f"for user {body.user_id!r}; retry in {seconds} s",
+            retry_after_s=seconds,
+        )
+    if body.video_id in state.known_videos:  # no thread hop for a video seen before
+        duration = state.known_videos[body.video_id]
+    else:
+        found, duration = await run_in_threadpool(_video_duration, state, body.video_id)
+        if not found:
+            raise NotFoundError("video", "video_id", body.video_id)
+    _check_watch_time(state, body.watch_time_ms, duration)
     event = ActionEvent(
         event_id=new_id(),
         user_id=body.user_id,
         video_id=body.video_id,
         action_type=body.action_type,
-        timestamp=(body.timestamp.replace(tzinfo=None) if body.timestamp else utcnow()),
+        timestamp=at,
         watch_time_ms=body.watch_time_ms,
     )
     try:

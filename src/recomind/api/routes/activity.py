@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -10,7 +9,7 @@ from pydantic import BaseModel
 
 from recomind.api.deps import EngineDep
 from recomind.errors import NotFoundError
-from recomind.schemas import ID_PATTERN, ActionType, User
+from recomind.schemas import ID_PATTERN, ActionType, User, UtcDatetime
 from recomind.storage import actions, users
 from recomind.storage.engine import read_tx
 
@@ -24,7 +23,7 @@ class UserAction(BaseModel):
 
     video_id: str
     action_type: ActionType
-    timestamp: datetime
+    timestamp: UtcDatetime
     watch_time_ms: int | None = None
     title: str | None = None
     url: str | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -22,7 +21,7 @@ from recomind.api.deps import StateDep
 from recomind.api.middleware import REQUESTS
 from recomind.api.routes.actions import ACTIONS
 from recomind.api.state import AppState
-from recomind.schemas import RecommendedVideo, utcnow
+from recomind.schemas import RecommendedVideo, UtcDatetime, utcnow
 from recomind.serving.service import CACHE_LOOKUPS
 from recomind.serving.trending import compute_trending
 from recomind.storage.actions import actions_by_type, count_actions, events_per_minute
@@ -47,11 +46,11 @@ class CacheStats(BaseModel):
 class BatchJob(BaseModel):
     name: str
     status: str
-    last_run_at: datetime | None = None
+    last_run_at: UtcDatetime | None = None
 
 
 class Stats(BaseModel):
-    generated_at: datetime
+    generated_at: UtcDatetime
     totals: dict[str, int]
     actions_by_type: dict[str, int]
     events_per_minute: list[int]  # oldest first; the last entry is the current minute
