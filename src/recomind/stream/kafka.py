@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -102,6 +103,23 @@ class KafkaProducer(Producer):
             )
         except (KafkaError, TimeoutError, OSError) as exc:
             raise BusUnavailableError(f"Kafka did not take the message: {exc!r}") from exc
+
+    async def publish_many(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        """Hand every message to the client's batches at once, then wait for all the acks."""
+        if not messages:
+            return
+        try:
+            if self._producer is None:
+                await asyncio.wait_for(self.start(), PUBLISH_TIMEOUT_S)
+            assert self._producer is not None
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S + len(messages) / 1000):
+                acks = [await self._producer.send(topic, value=v, key=k) for k, v in messages]
+                results = await asyncio.gather(*acks, return_exceptions=True)
+            failed = next((r for r in results if isinstance(r, BaseException)), None)
+            if failed is not None:
+                raise failed
+        except (KafkaError, TimeoutError, OSError) as exc:
+            raise BusUnavailableError(f"Kafka did not take every message: {exc!r}") from exc
 
 
 class _LogAssignments(ConsumerRebalanceListener):  # type: ignore[misc]
