@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, overload
 
-from sqlalchemy import Connection, FromClause, func, select
+from sqlalchemy import Connection, FromClause, func, select, text
 
 from recomind.schemas import ActionEvent
 from recomind.storage.inserts import insert_new
@@ -40,6 +40,30 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
     ]
     inserted = insert_new(conn, video_actions, rows, "id")
     return [e for eid, e in unique.items() if eid in inserted]
+
+
+def stored_event_ids(conn: Connection, *, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` are stored already (one primary-key lookup per 1,000).
+
+    On PostgreSQL the lookups run with sequential scans off (restored afterwards): while a
+    bulk load grows the table faster than autovacuum analyses it, the planner's row estimate
+    is stale and it would scan the whole table for every chunk instead of the primary key.
+    """
+    ids = list(dict.fromkeys(event_ids))
+    found: set[str] = set()
+    if not ids:
+        return found
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        before = conn.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
+        conn.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        stmt = select(video_actions.c.id).where(video_actions.c.id.in_(chunk))
+        found.update(r[0] for r in conn.execute(stmt))
+    if postgres:
+        conn.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": before})
+    return found
 
 
 @dataclass(frozen=True)
