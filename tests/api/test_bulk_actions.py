@@ -3,6 +3,7 @@ event counted once however often it is sent."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -175,3 +176,33 @@ def test_malformed_items_reject_the_whole_batch(api: Api) -> None:
     assert messages_on_topic(api.settings) == on_topic
     api.settle()
     assert counts(api.engine)["video_actions"] == 0
+
+
+def test_a_full_batch_of_10000_realistic_actions_fits_its_body_limit(api: Api) -> None:
+    load_catalogue(api.http, 25)
+    items = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "user_id": f"user_{i % 20:06d}",
+            "video_id": f"v{i % 25}",
+            "action_type": ("view", "like", "view", "skip")[i % 4],
+            "timestamp": _iso(NOW - timedelta(days=30) + timedelta(seconds=250 * i)),
+            "watch_time_ms": 12_345 if i % 2 == 0 else None,
+        }
+        for i in range(10_000)
+    ]
+    body = json.dumps({"actions": items}).encode()
+    assert len(body) > 1_500_000  # over the 1 MiB of the other routes
+    r = api.http.post(
+        "/video_actions/batch", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 202, r.text[:300]
+    assert r.json()["accepted"] == 10_000
+    api.settle()
+    assert counts(api.engine)["video_actions"] == 10_000
+    r = api.http.post(
+        "/video_actions/batch",
+        content=b" " * (api.settings.actions_batch_max_body_bytes + 1),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and r.json()["field"] == "body"
