@@ -229,8 +229,11 @@ def import_actions(
 
     Columns: user_id, video_id, action_type, timestamp, optional watch_time_ms and event_id.
     Exit status 0: every row accepted or a duplicate; 1: some rows rejected (the others
-    were loaded); 2: the file cannot be imported; 3: the bus stopped taking events.
+    were loaded); 2: the file cannot be imported; 3: the database or the bus failed.
     """
+    from rich.markup import escape
+    from sqlalchemy.exc import SQLAlchemyError
+
     from recomind import importer
     from recomind.stream.bus import BusUnavailableError
 
@@ -245,12 +248,17 @@ def import_actions(
             console=err,
         )
     except importer.ImportFileError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        first = escape(str(exc).splitlines()[0])
+        err.print(f"[red]database error: {first}[/red]", soft_wrap=True)
+        err.print("is RECOMIND_DATABASE_URL the deployment's, migrated (recomind db upgrade)?")
+        raise typer.Exit(3) from exc
     except BusUnavailableError as exc:
         err.print(
-            f"[red]the event bus stopped taking events: {exc}[/red]; importing the file "
-            "again loads the rest (what was accepted counts once)"
+            f"[red]the event bus stopped taking events: {escape(str(exc))}[/red]; importing "
+            "the file again loads the rest (what was accepted counts once)"
         )
         raise typer.Exit(3) from exc
     importer.print_summary(summary, console)
