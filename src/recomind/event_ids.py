@@ -12,11 +12,23 @@ stable id: sending the same batch or file again produces the same ids.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 
 #: The namespace of every derived id (a fixed, random UUID: never change it, or ids change).
 NAMESPACE = uuid.UUID("6f0c7d5e-2f4b-4d43-9a55-1f0a3c9e8b21")
+_NAMESPACE_BYTES = NAMESPACE.bytes
+
+
+def uuid5(name: str) -> str:
+    """``str(uuid.uuid5(NAMESPACE, name))`` without the ``UUID`` object (an import derives
+    one per row)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def client_event_id(client_id: str) -> str:
@@ -26,7 +38,7 @@ def client_event_id(client_id: str) -> str:
             return str(uuid.UUID(client_id))
         except ValueError:
             pass
-    return str(uuid.uuid5(NAMESPACE, "client:" + client_id))
+    return uuid5("client:" + client_id)
 
 
 def derived_event_id(
@@ -45,4 +57,4 @@ def derived_event_id(
         timestamp.isoformat(timespec="microseconds"),
         "" if watch_time_ms is None else str(watch_time_ms),
     )
-    return str(uuid.uuid5(NAMESPACE, "row:" + "\x1f".join(parts)))
+    return uuid5("row:" + "\x1f".join(parts))

@@ -118,8 +118,10 @@ class ActionEvent(BaseModel):
 
     def to_json(self) -> bytes:
         """The message value: the design's JSON, timestamps as ISO-8601 UTC with ``Z``."""
-        doc = self.model_dump(mode="json", exclude=None if self.bulk else {"bulk"})
+        doc = dict(self.__dict__)  # every field; plain values orjson writes as JSON does
         doc["timestamp"] = to_naive_utc(self.timestamp).isoformat(timespec="microseconds") + "Z"
+        if not self.bulk:
+            del doc["bulk"]
         return orjson.dumps(doc)
 
 
