@@ -40,14 +40,27 @@ class Outcome:
     message: str | None = None
 
 
+SEEN_IDS_MAX = 1_000_000
+
+
 @dataclass
 class Seen:
     """What a run of batches remembers between them (one import): the event ids already
-    accepted and the videos already looked up."""
+    accepted and the videos already looked up.
+
+    At most :data:`SEEN_IDS_MAX` ids are kept (about 150 MB); past that the set starts
+    again, and a repeat of a forgotten id that is not stored yet is published again: the
+    consumers still count it once, the import's summary counts it as accepted.
+    """
 
     event_ids: set[str] = field(default_factory=set)
     videos: set[str] = field(default_factory=set)
     missing_videos: set[str] = field(default_factory=set)
+
+    def remember(self, event_ids: Iterable[str]) -> None:
+        if len(self.event_ids) > SEEN_IDS_MAX:
+            self.event_ids.clear()
+        self.event_ids.update(event_ids)
 
 
 @dataclass
@@ -128,7 +141,7 @@ def prepare(
         else:
             outcomes[i] = Outcome("accepted", event_id)
             events.append(event)
-    seen.event_ids.update(candidates)
+    seen.remember(candidates)
     done = [o for o in outcomes if o is not None]
     assert len(done) == len(items), "every item has an outcome"
     return Prepared(done, events)

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
 _PARTITIONER = DefaultPartitioner()  # the producer's default: murmur2 of the key
+# (topic, partition count) -> key -> partition, for publish_many (a bulk load repeats users).
+_KEY_PARTITIONS: dict[tuple[str, int], dict[bytes, int]] = {}
+_KEY_PARTITIONS_MAX = 500_000
 
 
 def bootstrap_servers(url: str) -> str:
@@ -131,11 +134,13 @@ class KafkaProducer(Producer):
         producer: AIOKafkaProducer, topic: str, messages: Sequence[tuple[bytes, bytes]]
     ) -> list[asyncio.Future[Any]]:
         partitions = list(await producer.partitions_for(topic))  # as send() lists them
+        of_key = _KEY_PARTITIONS.setdefault((topic, len(partitions)), {})
+        if len(of_key) > _KEY_PARTITIONS_MAX:
+            of_key.clear()
         by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
-        of_key: dict[bytes, int] = {}
         for key, value in messages:
             part = of_key.get(key)
-            if part is None:
+            if part is None:  # the hash is pure Python: once per key while the cache lasts
                 part = of_key[key] = _PARTITIONER(key, partitions, partitions)
             by_partition.setdefault(part, []).append((key, value))
         acks: list[asyncio.Future[Any]] = []
