@@ -1,4 +1,4 @@
-"""The ``recomind`` command: serve | consume | replay | jobs | evaluate | db | demo.
+"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo.
 
 Each role's objects are built by its own composition root (``api.state`` for serve,
 ``stream.role`` for consume, ``jobs.role`` for jobs); this module parses options and calls them.
