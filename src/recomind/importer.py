@@ -106,41 +106,54 @@ def _check_columns(path: Path, columns: list[str], summary: Summary) -> None:
 class _Counting:
     """Lines of a binary file, decoded, counting the bytes read (for the progress bar)."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, name: str) -> None:
         self.fh = fh
+        self.name = name
         self.bytes = 0
 
     def __iter__(self) -> Iterator[str]:
-        for raw in self.fh:
+        for number, raw in enumerate(self.fh, 1):
             self.bytes += len(raw)
-            yield raw.decode("utf-8-sig" if self.bytes == len(raw) else "utf-8")
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(
+                    f"{self.name}: line {number}: expected UTF-8 text ({exc.reason} at byte "
+                    f"{exc.start})"
+                ) from exc
 
 
 def _csv_rows(path: Path, summary: Summary, counter: list[_Counting]) -> Iterator[Row]:
     with path.open("rb") as fh:
-        lines = _Counting(fh)
+        lines = _Counting(fh, path.name)
         counter.append(lines)
         reader = csv.reader(lines)
-        header = next(reader, None)
-        if header is None:
-            raise ImportFileError(f"{path.name}: empty file; expected a header line")
-        header = [h.strip() for h in header]
-        _check_columns(path, header, summary)
-        keep = [(i, c) for i, c in enumerate(header) if c in COLUMNS]
+        try:
+            yield from _csv_records(path, reader, summary)
+        except csv.Error as exc:
+            raise ImportFileError(f"{path.name}: line {reader.line_num}: {exc}") from exc
+
+
+def _csv_records(path: Path, reader: Any, summary: Summary) -> Iterator[Row]:
+    header = next(reader, None)
+    if header is None:
+        raise ImportFileError(f"{path.name}: empty file; expected a header line")
+    header = [h.strip() for h in header]
+    _check_columns(path, header, summary)
+    keep = [(i, c) for i, c in enumerate(header) if c in COLUMNS]
+    start = reader.line_num + 1
+    for values in reader:
+        where = f"line {start}"
         start = reader.line_num + 1
-        for values in reader:
-            where = f"line {start}"
-            start = reader.line_num + 1
-            if not values:
-                continue
-            row = {c: values[i] for i, c in keep if i < len(values) and values[i] != ""}
-            yield where, row
+        if not values:
+            continue
+        yield where, {c: values[i] for i, c in keep if i < len(values) and values[i] != ""}
 
 
 def _jsonl_rows(path: Path, summary: Summary, counter: list[_Counting]) -> Iterator[Row]:
     checked = False
     with path.open("rb") as fh:
-        lines = _Counting(fh)
+        lines = _Counting(fh, path.name)
         counter.append(lines)
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -160,10 +173,17 @@ def _jsonl_rows(path: Path, summary: Summary, counter: list[_Counting]) -> Itera
             yield where, {c: v for c, v in doc.items() if c in COLUMNS and v is not None}
 
 
-def _parquet_rows(path: Path, summary: Summary, batch_size: int) -> Iterator[Row]:
+def _parquet_file(path: Path) -> Any:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ImportFileError(f"{path.name}: not a Parquet file ({exc})") from exc
+
+
+def _parquet_rows(path: Path, pf: Any, summary: Summary, batch_size: int) -> Iterator[Row]:
     names = list(pf.schema_arrow.names)
     _check_columns(path, names, summary)
     columns = [c for c in names if c in COLUMNS]
@@ -223,10 +243,9 @@ async def import_actions(
     summary = Summary()
     counter: list[_Counting] = []
     if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        total, unit = pq.ParquetFile(path).metadata.num_rows, "rows"
-        rows: Iterator[Row] = _parquet_rows(path, summary, batch_size)
+        pf = _parquet_file(path)
+        total, unit = pf.metadata.num_rows, "rows"
+        rows: Iterator[Row] = _parquet_rows(path, pf, summary, batch_size)
     else:
         total, unit = path.stat().st_size, "bytes"
         reader = _csv_rows if kind == "csv" else _jsonl_rows

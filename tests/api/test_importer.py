@@ -146,7 +146,9 @@ def test_bad_rows_are_reported_by_line_and_field_and_the_rest_loaded(
     assert counts(api.engine)["video_actions"] == 7
 
 
-def test_files_that_cannot_be_imported_publish_nothing(api: Api, tmp_path: Path) -> None:
+def test_files_that_cannot_be_imported_say_why(api: Api, tmp_path: Path) -> None:
+    """A file-level problem stops the import with one message naming the file (and line);
+    nothing of the broken files below reaches the database."""
     no_time = tmp_path / "no_time.csv"
     no_time.write_text("user_id,video_id,action_type\nu1,v1,view\n")
     with pytest.raises(ImportFileError, match=r"missing column.*timestamp"):
@@ -155,6 +157,19 @@ def test_files_that_cannot_be_imported_publish_nothing(api: Api, tmp_path: Path)
     odd.write_text("x")
     with pytest.raises(ImportFileError, match="unknown format 'xlsx'"):
         run_import(api, odd)
+    header = b"user_id,video_id,action_type,timestamp\n"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(header + b"u1,v1,view,2026-01-01T00:00:00Z\nd\xe9j\xe0,v1,view,x\n")
+    with pytest.raises(ImportFileError, match="line 3: expected UTF-8"):
+        run_import(api, latin)
+    huge = tmp_path / "huge.csv"
+    huge.write_bytes(header + b"u1,v1,view," + b"9" * 200_000 + b"\n")
+    with pytest.raises(ImportFileError, match="line 2: field larger than field limit"):
+        run_import(api, huge)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(ImportFileError, match="not a Parquet file"):
+        run_import(api, broken)
     api.settle()
     assert counts(api.engine)["video_actions"] == 0
 
