@@ -206,3 +206,23 @@ def test_a_full_batch_of_10000_realistic_actions_fits_its_body_limit(api: Api) -
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 413 and r.json()["field"] == "body"
+
+
+def test_very_old_timestamps_break_nothing_later(api: Api) -> None:
+    """History may be old: year 1, the epoch, a leap second's neighbour. Stored and folded,
+    they leave every endpoint answering 200 (the 2099 case is rejected above)."""
+    load_catalogue(api.http, 5)
+    odd = ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999-12:00"]
+    items = [
+        {"user_id": "old", "video_id": f"v{i}", "action_type": kind, "timestamp": ts}
+        for i, ts in enumerate(odd)
+        for kind in ("view", "like")
+    ]
+    r = api.http.post("/video_actions/batch", json={"actions": items})
+    assert r.status_code == 202 and r.json()["accepted"] == 6, r.text
+    api.settle()
+    assert counts(api.engine)["video_actions"] == 6
+    for path in ["/trending", "/api/stats", "/recommendations/old", "/recommendations/new"]:
+        assert api.http.get(path).status_code == 200, path
+    assert api.http.get("/users/old/profile").status_code == 200
+    assert api.http.get("/users/old/actions").status_code == 200
