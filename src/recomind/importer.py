@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -334,12 +335,19 @@ def run(
     def update(done: int, rows: int) -> None:
         bar.update(task, completed=done, rows=rows)
 
-    with bar:
-        return asyncio.run(
-            import_actions(
-                settings, path, fmt=fmt, batch_size=batch_size, progress=Progress(start, update)
+    # The modules loaded so far live as long as the process: leave them out of the cyclic
+    # collector's walks (a quarter of the import's CPU otherwise).
+    gc.collect()
+    gc.freeze()
+    try:
+        with bar:
+            return asyncio.run(
+                import_actions(
+                    settings, path, fmt=fmt, batch_size=batch_size, progress=Progress(start, update)
+                )
             )
-        )
+    finally:
+        gc.unfreeze()
 
 
 def print_summary(summary: Summary, console: Console) -> None:
