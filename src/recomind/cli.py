@@ -1,4 +1,4 @@
-"""The ``recomind`` command: serve | consume | replay | jobs | evaluate | db | demo.
+"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo.
 
 Each role's objects are built by its own composition root (``api.state`` for serve,
 ``stream.role`` for consume, ``jobs.role`` for jobs); this module parses options and calls them.
@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+import_app = typer.Typer(help="Load data in bulk.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()
@@ -209,6 +211,59 @@ def replay(
         console.print(f"[green]rebuilt popularity and profiles from {n} events[/green] ({source})")
     finally:
         engine.dispose()
+
+
+@import_app.command("actions")
+def import_actions(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The file to load.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl or parquet (default: by the extension)."),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=50_000, help="Rows checked and published together.")
+    ] = 5000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (on stderr).")] = True,
+) -> None:
+    """Load past actions (CSV, JSONL or Parquet) onto the event stream, like live ones.
+
+    Columns: user_id, video_id, action_type, timestamp, optional watch_time_ms and event_id.
+    Exit status 0: every row accepted or a duplicate; 1: some rows rejected (the others
+    were loaded); 2: the file cannot be imported; 3: the database or the bus failed.
+    """
+    from rich.markup import escape
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from recomind import importer
+    from recomind.stream.bus import BusUnavailableError
+
+    err = Console(stderr=True)
+    try:
+        summary = importer.run(
+            get_settings(),
+            file,
+            fmt=fmt,
+            batch_size=batch_size,
+            show_progress=progress,
+            console=err,
+        )
+    except importer.ImportFileError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except SQLAlchemyError as exc:
+        first = escape(str(exc).splitlines()[0])
+        err.print(f"[red]database error: {first}[/red]", soft_wrap=True)
+        err.print("is RECOMIND_DATABASE_URL the deployment's, migrated (recomind db upgrade)?")
+        raise typer.Exit(3) from exc
+    except BusUnavailableError as exc:
+        err.print(
+            f"[red]the event bus stopped taking events: {escape(str(exc))}[/red]; importing "
+            "the file again loads the rest (what was accepted counts once)"
+        )
+        raise typer.Exit(3) from exc
+    importer.print_summary(summary, console)
+    if summary.rejected:
+        raise typer.Exit(1)
 
 
 def _demo_media(media_dir: Path) -> None:

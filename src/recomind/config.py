@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    videos_batch_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /videos/batch (5,000 videos of ~220 bytes: ~1.1 MB).",
+    )
+    actions_batch_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /video_actions/batch (10,000 actions: ~1.7 MB).",
+    )
+    event_max_future_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How far ahead of the server's clock an action's timestamp may be.",
+    )
 
     # What POST /video_action accepts (issue 11).
     event_max_future_s: float = Field(

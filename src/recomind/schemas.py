@@ -131,8 +131,11 @@ class VideoCreate(StrictModel):
     created_at: UtcDatetime | None = None
 
 
+VIDEO_BATCH_MAX = 5000
+
+
 class VideoBatch(StrictModel):
-    videos: Annotated[list[VideoCreate], Field(min_length=1, max_length=5000)]
+    videos: Annotated[list[VideoCreate], Field(min_length=1, max_length=VIDEO_BATCH_MAX)]
 
 
 class Video(BaseModel):
@@ -170,17 +173,56 @@ class ActionEvent(BaseModel):
     action_type: ActionType
     timestamp: UtcDatetime
     watch_time_ms: Annotated[int, Field(ge=0)] | None = None
+    #: Came through a bulk path (batch endpoint, importer): its id is the client's or derived
+    #: from the row, so the same event may be sent again; popularity and profiles claim such
+    #: ids (``event_claims``) and count each once. Left out of the message when false.
+    bulk: bool = False
 
     def to_json(self) -> bytes:
         """The message value: the design's JSON, timestamps as ISO-8601 UTC with ``Z``."""
-        doc = self.model_dump(mode="json")
+        doc = dict(self.__dict__)  # every field; plain values orjson writes as JSON does
         doc["timestamp"] = to_naive_utc(self.timestamp).isoformat(timespec="microseconds") + "Z"
+        if not self.bulk:
+            del doc["bulk"]
         return orjson.dumps(doc)
 
 
 class ActionAccepted(BaseModel):
     event_id: str
     status: Literal["accepted"] = "accepted"
+
+
+ACTION_BATCH_MAX = 10_000
+
+
+class BatchAction(ActionCreate):
+    """One item of ``POST /video_actions/batch``: a ``POST /video_action`` body plus the
+    client's own event id (re-sending an item with the same id counts it once)."""
+
+    event_id: Id | None = None
+
+
+class ActionBatch(StrictModel):
+    actions: Annotated[list[BatchAction], Field(min_length=1, max_length=ACTION_BATCH_MAX)]
+
+
+class BatchItemResult(BaseModel):
+    """What became of one item: ``accepted`` (on the bus), ``duplicate`` (its event id was
+    accepted before, or earlier in the batch: counted once) or ``rejected`` (``field`` and
+    ``message`` say why; nothing was published for it)."""
+
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: str | None = None
+    field: str | None = None
+    message: str | None = None
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[BatchItemResult]
 
 
 class RecommendedVideo(BaseModel):

@@ -327,4 +327,4 @@ def test_downgrade_and_upgrade_again(db_url: str) -> None:
     migrate.downgrade(db_url, "base")
     assert migrate.current(db_url) is None
     migrate.upgrade(db_url)
-    assert migrate.current(db_url) == "0004"
+    assert migrate.current(db_url) == migrate.head()

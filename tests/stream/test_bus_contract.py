@@ -9,6 +9,7 @@ import pytest
 
 from recomind.config import Settings
 from recomind.records import Record
+from recomind.stream.bus import BusUnavailableError
 from recomind.stream.factory import open_consumer, open_producer
 from recomind.stream.local import LocalLog, bus_path
 from tests.utils.kafka import LazyBroker
@@ -126,3 +127,55 @@ def test_local_log_survives_a_restart(tmp_path: Path) -> None:
     reopened = LocalLog.open(bus_path(settings.event_bus_url), settings.kafka_partitions)
     assert sum(reopened.end_offsets(settings.kafka_topic).values()) == 20
     assert len(run_sync(_drain(settings, "g", 20))) == 20
+
+
+def test_publish_many_delivers_all_in_key_order(bus_settings: Settings) -> None:
+    """The bulk paths' ``publish_many``: every message once, each key's in the given order
+    and on the partition ``publish`` gives that key, and an empty list is a no-op."""
+
+    async def scenario() -> None:
+        producer = open_producer(bus_settings)
+        await producer.start()
+        await producer.publish_many(bus_settings.kafka_topic, [])
+        for i in range(7):  # one message per key the live way first
+            await producer.publish(bus_settings.kafka_topic, f"user{i}".encode(), b"m-1")
+        messages = [(f"user{i % 7}".encode(), f"m{i}".encode()) for i in range(3000)]
+        await producer.publish_many(bus_settings.kafka_topic, messages[:1000])
+        await producer.publish_many(bus_settings.kafka_topic, messages[1000:])
+        got = await _drain(bus_settings, "g", 3007)
+        assert sorted(r.value for r in got if r.value != b"m-1") == sorted(v for _, v in messages)
+        assert sum(1 for r in got if r.value == b"m-1") == 7
+        by_key: dict[bytes, list[Record]] = {}
+        for r in got:
+            assert r.key is not None
+            by_key.setdefault(r.key, []).append(r)
+        assert len(by_key) == 7
+        for key, records in by_key.items():
+            assert len({r.partition for r in records}) == 1, key
+            numbers = [int(r.value[1:]) for r in sorted(records, key=lambda r: r.offset)]
+            assert numbers == sorted(numbers), key
+        await producer.stop()
+
+    run_sync(scenario())
+
+
+def test_local_publish_many_is_all_or_nothing(tmp_path: Path) -> None:
+    """On the embedded log one ``publish_many`` is one transaction: after a failure none of
+    its messages is on the topic."""
+    settings = Settings(
+        event_bus_url=f"sqlite:///{tmp_path / 'bus.db'}", database_url="sqlite:///unused.db"
+    )
+    bad: list[tuple[bytes, bytes]] = [(b"u1", b"ok"), (b"u2", None)]  # type: ignore[list-item]
+
+    async def scenario() -> None:
+        producer = open_producer(settings)
+        await producer.start()
+        with pytest.raises(BusUnavailableError):
+            await producer.publish_many(settings.kafka_topic, bad)
+        await producer.publish_many(settings.kafka_topic, [(b"u3", b"after")])
+
+    run_sync(scenario())
+    log = LocalLog.open(bus_path(settings.event_bus_url), settings.kafka_partitions)
+    assert sum(log.end_offsets(settings.kafka_topic).values()) == 1
+    got = run_sync(_drain(settings, "g", 1, timeout_s=2))
+    assert [r.value for r in got] == [b"after"]

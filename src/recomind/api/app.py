@@ -14,6 +14,7 @@ from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
     actions,
     activity,
+    bulk_actions,
     health,
     recommendations,
     stats,
@@ -42,10 +43,17 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.recomind = app_state
     errors.install(app)
-    for module in (recommendations, actions, videos, users, activity, stats, health):
+    for module in (recommendations, actions, bulk_actions, videos, users, activity, stats, health):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
     web.install(app, settings)
     app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        routes={
+            "/videos/batch": settings.videos_batch_max_body_bytes,
+            "/video_actions/batch": settings.actions_batch_max_body_bytes,
+        },
+    )
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import orjson
 from prometheus_client import Counter, Histogram
@@ -43,24 +44,30 @@ async def _reply_413(send: Send, limit: int) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``limit`` bytes with 413, by header or while streaming."""
+    """Refuse bodies over the limit with 413, by header or while streaming.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    ``limit`` applies to every path but those in ``routes`` (exact path -> its own limit:
+    the batch endpoints take larger bodies).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, routes: Mapping[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.routes = dict(routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.routes.get(scope.get("path", ""), self.default_limit)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _reply_413(send, self.limit)
+                    await _reply_413(send, limit)
                     return
         if any(name == b"content-length" for name, _ in scope.get("headers", [])):
             await self.app(scope, receive, send)
@@ -75,8 +82,8 @@ class BodyLimitMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await _reply_413(send, self.limit)
+            if size > limit:
+                await _reply_413(send, limit)
                 return
             chunks.append(chunk)
             more = bool(message.get("more_body", False))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, overload
 
-from sqlalchemy import Connection, FromClause, func, select
+from sqlalchemy import Connection, FromClause, String, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from recomind.schemas import ActionEvent
 from recomind.storage.inserts import insert_new
@@ -40,6 +41,33 @@ def insert_actions(conn: Connection, *, events: Sequence[ActionEvent]) -> list[A
     ]
     inserted = insert_new(conn, video_actions, rows, "id")
     return [e for eid, e in unique.items() if eid in inserted]
+
+
+def stored_event_ids(conn: Connection, *, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` are stored already (primary-key lookups).
+
+    On PostgreSQL the ids go as one array parameter (a statement with thousands of
+    placeholders costs psycopg more to prepare than the lookup), with sequential scans off
+    (restored afterwards): while a bulk load grows the table faster than autovacuum analyses
+    it, the planner's row estimate is stale and it would scan the whole table instead.
+    """
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return set()
+    if conn.dialect.name != "postgresql":
+        found: set[str] = set()
+        for i in range(0, len(ids), 1000):
+            stmt = select(video_actions.c.id).where(video_actions.c.id.in_(ids[i : i + 1000]))
+            found.update(r[0] for r in conn.execute(stmt))
+        return found
+    before = conn.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
+    conn.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
+    stmt = select(video_actions.c.id).where(
+        video_actions.c.id == any_(bindparam("ids", ids, type_=ARRAY(String(36))))
+    )
+    found = {r[0] for r in conn.execute(stmt)}
+    conn.execute(text("SELECT set_config('enable_seqscan', :v, true)"), {"v": before})
+    return found
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, Insert, text
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from recomind.storage.types import TagList
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
@@ -39,11 +41,12 @@ def insert_new(conn: Connection, table: Any, rows: list[dict[str, Any]], key: st
     """
     if not rows:
         return set()
-    if conn.dialect.name != "postgresql":
+    cols = list(rows[0])
+    # unnest needs one array per column: a column that is itself an array (tags) cannot be.
+    if conn.dialect.name != "postgresql" or any(isinstance(table.c[c].type, TagList) for c in cols):
         stmt = _insert_ignore(conn, table).returning(table.c[key])
         return {r[0] for r in conn.execute(stmt, rows)}
     quote = conn.dialect.identifier_preparer.quote
-    cols = list(rows[0])
     arrays = ", ".join(
         f"CAST(:c{i} AS {table.c[c].type.compile(dialect=conn.dialect)}[])"
         for i, c in enumerate(cols)

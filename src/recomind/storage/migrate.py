@@ -19,6 +19,16 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def head() -> str:
+    """The newest revision the package ships (what ``upgrade`` migrates to)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads {heads}; expected one")
+    return str(heads[0])
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -123,3 +123,12 @@ retrain_signals = Table(
     Column("consumed_at", Timestamp, nullable=True),
     Index(None, "consumed_at"),
 )
+
+event_claims = Table(
+    "event_claims",
+    metadata,
+    # Event ids of bulk events (batch endpoint, importer) a database group has applied: such
+    # an event may be sent again under the same id, and is then counted once.
+    Column("group_id", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+)

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from recomind.errors import ConflictError
-from recomind.schemas import Video, VideoCreate, utcnow
-from recomind.storage.inserts import new_id
+from recomind.schemas import Video, VideoCreate, to_naive_utc, utcnow
+from recomind.storage.inserts import insert_new, new_id
 from recomind.storage.tables import videos
 from recomind.storage.types import as_datetime
 
@@ -38,7 +38,7 @@ def _video_row(v: VideoCreate, now: datetime) -> dict[str, Any]:
         "tags": v.tags,
         "creator_id": v.creator_id,
         "duration_s": v.duration_s,
-        "created_at": (v.created_at.replace(tzinfo=None) if v.created_at else now),
+        "created_at": to_naive_utc(v.created_at) if v.created_at else now,
     }
 
 
@@ -57,6 +57,44 @@ def create_videos(conn: Connection, *, items: Sequence[VideoCreate]) -> list[Vid
         raise ConflictError("video", "video_id", sorted(existing)[0])
     conn.execute(videos.insert(), rows)
     return [Video(**r) for r in rows]
+
+
+def upsert_videos(conn: Connection, *, items: Sequence[VideoCreate]) -> tuple[list[str], int]:
+    """Create the videos whose id is new, update the stored ones; ``(video_ids, created)``.
+
+    An update replaces every field the item gives; ``created_at`` is kept unless the item
+    sets it. Items without ``video_id`` are created with a new id. The caller rejects an id
+    given twice in ``items`` (which one would win is not defined).
+    """
+    now = utcnow()
+    rows = [_video_row(v, now) for v in items]
+    created = insert_new(conn, videos, rows, "video_id")
+    # (On MariaDB an id differing from a stored one only in case is not new: it updates it.)
+    stale = [(r, v) for r, v in zip(rows, items, strict=True) if r["video_id"] not in created]
+    if stale:
+        c = videos.c
+        conn.execute(
+            update(videos)
+            .where(c.video_id == bindparam("b_video_id"))
+            .values(
+                title=bindparam("b_title"),
+                url=bindparam("b_url"),
+                tags=bindparam("b_tags", type_=c.tags.type),
+                creator_id=bindparam("b_creator_id"),
+                duration_s=bindparam("b_duration_s"),
+                created_at=func.coalesce(
+                    bindparam("b_created_at", type_=c.created_at.type), c.created_at
+                ),
+            ),
+            [
+                {
+                    **{f"b_{k}": value for k, value in r.items()},
+                    "b_created_at": to_naive_utc(v.created_at) if v.created_at else None,
+                }
+                for r, v in stale
+            ],
+        )
+    return [r["video_id"] for r in rows], len(created)
 
 
 def get_video(conn: Connection, *, video_id: str) -> Video | None:

@@ -7,6 +7,7 @@ the embedded default: a durable log in one SQLite file, for running with no serv
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from recomind.records import Record
 
@@ -27,6 +28,15 @@ class Producer(ABC):
     @abstractmethod
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
         """Raises :class:`BusUnavailableError` when the message was not accepted."""
+
+    @abstractmethod
+    async def publish_many(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        """Publish ``(key, value)`` messages in one go (bulk paths); returns once the bus has
+        every one of them durably, each key's messages in the given order.
+
+        Raises :class:`BusUnavailableError` when any was not accepted; some others may have
+        been (on Kafka), so bulk events carry ids that make a retry count each once.
+        """
 
 
 class Consumer(ABC):

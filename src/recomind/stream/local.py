@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -45,7 +46,10 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 ) WITHOUT ROWID;
 """
 
-_Item = tuple[str, bytes, bytes, concurrent.futures.Future[None]]
+_Message = tuple[str, bytes, bytes]
+# One publish: its messages (written in one transaction) and the future it waits on.
+_Item = tuple[list[_Message], concurrent.futures.Future[None]]
+MAX_GROUP_MESSAGES = 2000  # messages the writer commits together (a larger publish goes alone)
 
 
 def bus_path(url: str) -> Path:
@@ -100,11 +104,17 @@ class LocalLog:
     # -- writing ----------------------------------------------------------------------------
 
     def append(self, topic: str, key: bytes, value: bytes) -> concurrent.futures.Future[None]:
+        return self.append_many([(topic, key, value)])
+
+    def append_many(self, messages: list[_Message]) -> concurrent.futures.Future[None]:
+        """Queue ``messages`` for the writer; they are committed in one transaction."""
         fut: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._closed:
             fut.set_exception(BusUnavailableError("the embedded bus is closed"))
+        elif not messages:
+            fut.set_result(None)
         else:
-            self._queue.put((topic, key, value, fut))
+            self._queue.put((messages, fut))
         return fut
 
     def _write_loop(self) -> None:
@@ -113,7 +123,8 @@ class LocalLog:
             if first is None:
                 return
             batch = [first]
-            while len(batch) < 2000:
+            size = len(first[0])
+            while size < MAX_GROUP_MESSAGES:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -122,26 +133,27 @@ class LocalLog:
                     self._queue.put(None)
                     break
                 batch.append(item)
+                size += len(item[0])
             try:
-                self._write(batch)
+                self._write([m for messages, _ in batch for m in messages])
             except Exception as exc:
                 logger.exception("embedded bus write failed")
-                for *_, fut in batch:
+                for _, fut in batch:
                     fut.set_exception(BusUnavailableError(str(exc)))
                 continue
-            for *_, fut in batch:
+            for _, fut in batch:
                 fut.set_result(None)
             with self._new_data:
                 self._new_data.notify_all()
 
-    def _write(self, batch: list[_Item]) -> None:
+    def _write(self, batch: list[_Message]) -> None:
         conn = self._conn()
         now = time.time()
         conn.execute("BEGIN IMMEDIATE")
         try:
             next_offset: dict[tuple[str, int], int] = {}
             rows = []
-            for topic, key, value, _ in batch:
+            for topic, key, value in batch:
                 part = partition_for(key, self.partitions)
                 tp = (topic, part)
                 if tp not in next_offset:
@@ -225,6 +237,13 @@ class LocalProducer(Producer):
             await self.start()
         assert self._log is not None
         await asyncio.wrap_future(self._log.append(topic, key, value))
+
+    async def publish_many(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
+        """All or nothing: the messages are committed in one transaction."""
+        if self._log is None:
+            await self.start()
+        assert self._log is not None
+        await asyncio.wrap_future(self._log.append_many([(topic, k, v) for k, v in messages]))
 
 
 class LocalConsumer(Consumer):

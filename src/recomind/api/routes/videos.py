@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Response
 
 from recomind.api.deps import EngineDep
+from recomind.api.errors import FieldError
 from recomind.errors import NotFoundError
 from recomind.schemas import ID_PATTERN, Video, VideoBatch, VideoCreate
 from recomind.storage import videos
@@ -22,11 +23,44 @@ def create_video(body: VideoCreate, engine: EngineDep) -> Video:
 
 
 @router.post("/videos/batch", status_code=201)
-def create_videos(body: VideoBatch, engine: EngineDep) -> dict[str, object]:
-    """Bulk catalogue load: all or nothing (a duplicate id rejects the whole batch)."""
+def create_videos(
+    body: VideoBatch,
+    engine: EngineDep,
+    response: Response,
+    mode: Annotated[
+        Literal["create", "upsert"],
+        Query(
+            description="create: all or nothing, an existing id rejects the batch (409); "
+            "upsert: existing ids are updated, new ones created (200)"
+        ),
+    ] = "create",
+) -> dict[str, object]:
+    """Bulk catalogue load (up to 5,000 videos).
+
+    ``mode=create`` (default): all or nothing; an id already stored or given twice rejects
+    the whole batch with 409. ``mode=upsert``: videos whose id is stored are updated (every
+    field given replaces the stored one; ``created_at`` is kept unless given), the others
+    created; answers 200 with both counts. An id given twice is a 422 naming the second.
+    """
+    if mode == "create":
+        with write_tx(engine) as conn:
+            made = videos.create_videos(conn, items=body.videos)
+        return {"created": len(made), "video_ids": [v.video_id for v in made]}
+    seen: dict[str, int] = {}
+    for i, v in enumerate(body.videos):
+        if v.video_id is None:
+            continue
+        if v.video_id.lower() in seen:  # lower: MariaDB would treat them as one row
+            raise FieldError(
+                f"body.videos.{i}.video_id",
+                f"{v.video_id!r} is also item {seen[v.video_id.lower()]}; expected each id "
+                "once per batch (compared case-insensitively, as MariaDB does)",
+            )
+        seen[v.video_id.lower()] = i
     with write_tx(engine) as conn:
-        created = videos.create_videos(conn, items=body.videos)
-    return {"created": len(created), "video_ids": [v.video_id for v in created]}
+        ids, created = videos.upsert_videos(conn, items=body.videos)
+    response.status_code = 200
+    return {"created": created, "updated": len(ids) - created, "video_ids": ids}
 
 
 @router.get("/videos/{video_id}", response_model=Video)

@@ -64,7 +64,13 @@ class DatabaseHandler(Handler):
 
     The group's offsets are advanced in the same transaction as the effect, so a message
     delivered again (after a crash before the bus commit, or a rebalance) changes nothing.
+    A group with ``claims_bulk_ids`` also applies each bulk event id once (a re-sent batch
+    is new messages with the same ids).
     """
+
+    #: Count a bulk event id once (``event_claims``). ``persist`` needs no claim: the
+    #: primary key of ``video_actions`` is the event id.
+    claims_bulk_ids: bool = False
 
     def handle(self, items: Sequence[Item]) -> dict[int, int]:
         def tx() -> list[ActionEvent]:
@@ -72,6 +78,8 @@ class DatabaseHandler(Handler):
                 fresh = offsets.claim(conn, group=self.group, records=[r for r, _ in items])
                 keep = {(r.partition, r.offset) for r in fresh}
                 events = [e for r, e in items if e is not None and (r.partition, r.offset) in keep]
+                if self.claims_bulk_ids:
+                    events = offsets.claim_bulk_events(conn, group=self.group, events=events)
                 self.apply(conn, events)
             return events
 
