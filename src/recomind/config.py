@@ -103,11 +103,6 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of POST /video_actions/batch (10,000 actions: ~1.7 MB).",
     )
-    event_max_future_s: float = Field(
-        default=300.0,
-        ge=0,
-        description="How far ahead of the server's clock an action's timestamp may be.",
-    )
 
     # What POST /video_action accepts (issue 11).
     event_max_future_s: float = Field(
