@@ -23,7 +23,7 @@ from recomind.config import Settings
 from recomind.folds.profiles import fold_pending
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
-from recomind.serving.invalidation import ListInvalidation
+from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.trending import compute_trending, top_up
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
@@ -70,6 +70,7 @@ class RecommendationService:
         self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh")
         self._refresh_lock = threading.Lock()
         self._refreshing: dict[str, bool] = {}  # user -> run again when done
+        self._running: set[str] = set()  # users whose refresh has started (not just queued)
         self._idle = threading.Condition(self._refresh_lock)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
 
@@ -90,24 +91,36 @@ class RecommendationService:
         return items[:n], False
 
     def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, str]:
-        """``(items, cache)`` where cache is ``hit``, ``stale`` or ``miss``.
+        """``(items, cache)`` where cache says where the list came from:
 
-        A stale list (its freshness ran out, or the user's state changed) is still served,
-        while a refresh runs in the background. Videos the user just acted on are never in
-        the answer, stale or not.
+        * ``hit``: the cached list, fresh;
+        * ``stale``: the cached list after its freshness ran out (its TTL, or every
+          ``refresh_after_interactions`` actions), served while a refresh runs;
+        * ``refreshed``: the user's list had been dropped (a like, skip or unlike) and this
+          process was already recomputing it: the request waited for that refresh (at most
+          ``recommendations_refresh_wait_s``) and serves its list;
+        * ``miss``: computed by this request.
+
+        A list from before a taste action is never served: the action dropped it, and a
+        refresh that raced with it cannot store it again (:meth:`store_list`). Videos the user
+        just acted on are never in the answer either.
         """
         key = self._key(keys.RECOMMENDATIONS, user_id)
         cached = self.cache.get(key)
+        how = "hit"
+        if cached is None and self._await_refresh(user_id):
+            cached = self.cache.get(key)
+            how = "refreshed"
         if cached is not None:
             seen = self.recently_seen(user_id)
             items = _without(cached, seen, n)
             if items is not None:
-                if self.cache.get(self._key(keys.FRESH, user_id)) is None:
+                if how == "hit" and self.cache.get(self._key(keys.FRESH, user_id)) is None:
                     CACHE_LOOKUPS.labels("recommendations", "stale").inc()
                     self.refresh_soon(user_id)
                     return items, "stale"
-                CACHE_LOOKUPS.labels("recommendations", "hit").inc()
-                return items, "hit"
+                CACHE_LOOKUPS.labels("recommendations", how).inc()
+                return items, how
         CACHE_LOOKUPS.labels("recommendations", "miss").inc()
         fresh = self.refresh_user(user_id)
         return fresh[:n], "miss"
@@ -133,19 +146,23 @@ class RecommendationService:
         """Cache ``items`` as the user's fresh list unless their generation moved meanwhile.
 
         ``generation_before`` is :meth:`generation` read before the list was computed;
-        returns whether the list was stored (the guard of :meth:`refresh_user`). The list
-        stays servable ``recommendations_stale_s`` past its TTL, marked stale.
+        returns whether the list was stored (the guard of :meth:`refresh_user`). The check
+        and the write are one atomic step (``Cache.set_many_if``): an invalidation can never
+        slip between them. The list stays servable ``recommendations_stale_s`` past its TTL,
+        marked stale.
         """
-        if self.generation(user_id) != generation_before:
-            return False
         ttl = self.settings.recommendations_ttl_s
-        self.cache.set(
-            self._key(keys.RECOMMENDATIONS, user_id),
-            _dump(items),
-            ttl + self.settings.recommendations_stale_s,
+        return self.cache.set_many_if(
+            self._key(keys.GENERATION, user_id),
+            generation_before,
+            {
+                self._key(keys.RECOMMENDATIONS, user_id): (
+                    _dump(items),
+                    ttl + self.settings.recommendations_stale_s,
+                ),
+                self._key(keys.FRESH, user_id): (b"1", ttl),
+            },
         )
-        self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
-        return True
 
     def refresh_soon(self, user_id: str) -> None:
         """Recompute the user's list in the background (one refresh per user at a time)."""
@@ -157,6 +174,8 @@ class RecommendationService:
         self._refresher.submit(self._refresh_loop, user_id)
 
     def _refresh_loop(self, user_id: str) -> None:
+        with self._refresh_lock:
+            self._running.add(user_id)
         while True:
             try:
                 self.refresh_user(user_id)
@@ -166,9 +185,19 @@ class RecommendationService:
             with self._refresh_lock:
                 if not self._refreshing.get(user_id):
                     del self._refreshing[user_id]
+                    self._running.discard(user_id)
                     self._idle.notify_all()
                     return
                 self._refreshing[user_id] = False
+
+    def _await_refresh(self, user_id: str) -> bool:
+        """Wait for the refresh of ``user_id`` this process is running (not one still
+        queued), at most ``recommendations_refresh_wait_s``; whether it finished."""
+        budget = self.settings.recommendations_refresh_wait_s
+        with self._refresh_lock:
+            if user_id not in self._running or budget <= 0:
+                return False
+            return self._idle.wait_for(lambda: user_id not in self._refreshing, budget)
 
     def wait_for_refreshes(self, timeout_s: float = 30.0) -> bool:
         """Block until no background refresh runs (tests, shutdown). False on timeout."""
@@ -226,7 +255,8 @@ class RecommendationService:
         """Remember at once that the user acted on ``video_id``, before any consumer ran.
 
         The video is never served to them again, the action counts in their next ranking,
-        and a like drops their cached list at once (when ``refresh_on_like`` is set).
+        and a taste action (a like, skip or unlike) drops their cached list at once (when
+        ``refresh_on_like`` is set): their next request computes it or waits for its refresh.
         """
         self.note_actions([(user_id, video_id, action_type)])
 
@@ -238,7 +268,7 @@ class RecommendationService:
             key = self._key(keys.RECENT_ACTIONS, user_id)
             recent.setdefault(key, []).append(f"{action_type}:{video_id}")
         self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
-        self.lists.liked(u for u, _, a in actions if a == "like")
+        self.lists.tasted(u for u, _, a in actions if a in TASTE_ACTIONS)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
         """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
