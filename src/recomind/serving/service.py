@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -39,6 +40,10 @@ CACHE_LOOKUPS = Counter(
 BACKGROUND_REFRESHES = Counter(
     "recomind_background_refreshes_total", "User lists recomputed in the background"
 )
+
+
+#: Stored actions newer than the user's profile folded into it per request, at most.
+UNFOLDED_MAX = 200
 
 
 class Ranker(Protocol):
@@ -239,15 +244,28 @@ class RecommendationService:
         profile: ProfileRow | None,
         recent: list[tuple[str, str]],
     ) -> tuple[list[HistoryItem], ProfileRow | None]:
+        """The history plus actions the cache noted but ``persist`` has not stored yet (newest
+        first, before the stored ones), and the profile plus every action it has not folded:
+        those and the stored actions newer than it (the consumer groups lag independently)."""
         stored = {(h.action_type, h.video_id) for h in history}
         pending = [(a, v) for a, v in recent if (a, v) not in stored]
-        if not pending:
+        since = profile.updated_at if profile is not None else None
+        unfolded = [
+            (h.action_type, h.video_id)
+            for h in history[:UNFOLDED_MAX]
+            if since is None or h.timestamp > since
+        ]
+        if not pending and not unfolded:
             return history, profile
-        videos = get_videos(conn, video_ids=[v for _, v in pending])
+        videos = get_videos(conn, video_ids=[v for _, v in pending + unfolded])
         now = utcnow()
         extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
         folded = fold_pending(
-            profile, user_id=user_id, pending=pending, videos=videos, settings=self.settings
+            profile,
+            user_id=user_id,
+            pending=pending + unfolded,
+            videos=videos,
+            settings=self.settings,
         )
         return extra + history, folded
 
@@ -264,23 +282,27 @@ class RecommendationService:
         """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
         cache round trip for all of them (the API batches concurrent requests' actions)."""
         recent: dict[str, list[str]] = {}
-        for user_id, video_id, action_type in actions:
+        now = time.time()
+        for j, (user_id, video_id, action_type) in enumerate(actions):  # in arrival order
             key = self._key(keys.RECENT_ACTIONS, user_id)
-            recent.setdefault(key, []).append(f"{action_type}:{video_id}")
+            recent.setdefault(key, []).append(f"{now + j * 1e-6:.6f}:{action_type}:{video_id}")
         self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
         self.lists.tasted(u for u, _, a in actions if a in TASTE_ACTIONS)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
-        """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order."""
-        members = self.cache.members(self._key(keys.RECENT_ACTIONS, user_id))
-        return sorted(tuple(m.split(":", 1)) for m in members if ":" in m)  # type: ignore[misc]
+        """``(action_type, video_id)`` pairs accepted in the last TTL, newest first (each
+        pair once): the order the next list follows."""
+        return recent_pairs(self.cache.members(self._key(keys.RECENT_ACTIONS, user_id)))
 
     def recently_seen(self, user_id: str) -> set[str]:
         return {video for _, video in self.recent_actions(user_id)}
 
     def reset_local_state(self) -> None:
-        """Forget what this process memoised (tests, admin)."""
+        """Forget what this process memoised, the ranker's pools included (tests, admin)."""
         self.pool.invalidate()
+        reset = getattr(self.ranker, "reset_local_state", None)
+        if callable(reset):
+            reset()
 
     def profile(self, user_id: str) -> Profile | None:
         """The user's stored profile, cache-first (``user_profile:{user_id}``); ``None`` for
@@ -312,6 +334,26 @@ class RecommendationService:
             self._key(keys.PROFILE_GENERATION, user_id), 2.0 * self.settings.user_profile_ttl_s
         )
         self.cache.delete(self._key(keys.USER_PROFILE, user_id))
+
+
+def recent_pairs(members: Iterable[str]) -> list[tuple[str, str]]:
+    """``(action_type, video_id)`` of ``recent_actions`` members, newest first, each once.
+
+    A member is ``{unix time}:{action_type}:{video_id}`` (a video id may hold ``:``); one
+    written before times were noted (``{action_type}:{video_id}``) counts as oldest.
+    """
+    parsed: list[tuple[float, str, str]] = []
+    for m in members:
+        head, _, rest = m.partition(":")
+        try:
+            at = float(head)
+        except ValueError:
+            at, rest = float("-inf"), m
+        action, sep, video = rest.partition(":")
+        if sep and action and video:
+            parsed.append((at, action, video))
+    parsed.sort(key=lambda p: (-p[0], p[1], p[2]))
+    return list(dict.fromkeys((a, v) for _, a, v in parsed))
 
 
 def _dump(items: list[RecommendedVideo]) -> bytes:
