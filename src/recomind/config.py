@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long one process reuses its popular/new candidates."
     )
 
+    explore_every: int = Field(
+        default=5,
+        ge=0,
+        description="Every k-th item of a personal list comes from elsewhere: tags and "
+        "creators the user showed no taste for (5: one in five; 0: off).",
+    )
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

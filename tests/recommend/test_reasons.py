@@ -6,7 +6,7 @@ import numpy as np
 
 from recomind.recommend.base import Interactions, history_row
 from recomind.recommend.catalogue import ItemCatalogue
-from recomind.recommend.reasons import main_sources, popular_reasons, reasons
+from recomind.recommend.reasons import evidence_reasons, main_sources, popular_reasons, reasons
 
 
 def _catalogue() -> ItemCatalogue:
@@ -45,8 +45,18 @@ def test_popular_reasons_prefer_the_tag_the_history_likes() -> None:
     assert popular_reasons(likes_dogs, [3], catalogue=cat) == ["popular in #dogs"]
 
 
-def test_fixed_and_fallback_texts() -> None:
+def test_sources_without_evidence_name_a_tag_of_the_item() -> None:
     cat = _catalogue()
-    h = history_row([1], [4.0], 4)
+    h = history_row([1], [4.0], 4)  # liked b (#dogs)
     got = reasons(["userknn", "als", "popularity"], [0, 2, 3], h, models={}, catalogue=cat)
-    assert got == ["users like you liked this", "picked for you", "popular in #dogs"]
+    # a (#cats #dogs): the tag the history liked; c has no tags; d is popular-sourced.
+    assert got == ["because you liked #dogs", "picked for you", "popular in #dogs"]
+
+
+def test_evidence_reasons_never_claim_a_taste_the_history_lacks() -> None:
+    cat = _catalogue()
+    skipped_dogs = history_row([1], [-1.0], 4)  # a skip is no evidence of liking
+    popular = np.array([0.0, 0.0, 1.0, 2.0], dtype=np.float32)
+    got = evidence_reasons(skipped_dogs, [0, 2, 3], catalogue=cat, popular=popular)
+    assert got == ["something different: #cats", "trending now", "popular in #cats"]
+    assert evidence_reasons(skipped_dogs, [2], catalogue=cat) == ["picked for you"]

@@ -6,6 +6,7 @@ is configured); :class:`CandidatePool` is the per-process pool of candidates it 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,10 +15,37 @@ from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import RecommendedVideo, Video, recommended
+from recomind.serving.taste import (
+    Taste,
+    elsewhere,
+    explore,
+    popular_reason,
+    positive_action_types,
+    recent_ids,
+    recent_taste,
+)
 from recomind.serving.trending import compute_trending
-from recomind.storage.actions import HistoryItem
+from recomind.storage.actions import HistoryItem, watched_next
 from recomind.storage.profiles import ProfileRow
-from recomind.storage.videos import get_videos, newest_videos
+from recomind.storage.videos import (
+    get_videos,
+    newest_videos,
+    videos_by_creators,
+    videos_with_tags,
+)
+
+
+def history_videos(
+    conn: Connection, history: list[HistoryItem], known: dict[str, Video]
+) -> dict[str, Video]:
+    """Rows of the newest :data:`~recomind.serving.taste.DEPTH` distinct videos of
+    ``history``, from ``known`` where it has them (one query for the rest)."""
+    ids = recent_ids(history)
+    out = {i: known[i] for i in ids if i in known}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        out.update(get_videos(conn, video_ids=missing))
+    return out
 
 
 @dataclass
@@ -32,9 +60,19 @@ class CandidatePool:
     _built_at: float = field(default=-1e18, init=False)
     _popularity: dict[str, float] = field(default_factory=dict, init=False)
     _videos: dict[str, Video] = field(default_factory=dict, init=False)
+    _ranked: list[Video] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def get(self, conn: Connection) -> tuple[dict[str, float], dict[str, Video]]:
+        """``(popularity by video id, video by id)`` of the pool."""
+        return self._get(conn)[:2]
+
+    def ranked(self, conn: Connection) -> tuple[dict[str, float], list[Video]]:
+        """``(popularity by video id, the pool's videos most popular first)``."""
+        pop, _, ranked = self._get(conn)
+        return pop, ranked
+
+    def _get(self, conn: Connection) -> tuple[dict[str, float], dict[str, Video], list[Video]]:
         with self._lock:
             if time.monotonic() - self._built_at > self.settings.candidate_pool_ttl_s:
                 trending = compute_trending(conn, settings=self.settings, limit=self.size)
@@ -44,25 +82,109 @@ class CandidatePool:
                 ids += [v.video_id for v in newest if v.video_id not in popularity]
                 self._videos = get_videos(conn, video_ids=ids)
                 self._popularity = popularity
+                self._ranked = [self._videos[i] for i in ids if i in self._videos]
                 self._built_at = time.monotonic()
-            return self._popularity, self._videos
+            return self._popularity, self._videos, self._ranked
 
     def invalidate(self) -> None:
         with self._lock:
             self._built_at = -1e18
 
 
+#: Weights of :class:`TagAffinityRanker`'s score terms (see its docstring).
+PROFILE_SHARE = 0.5
+RECENT_SHARE = 1.0
+CREATOR_SHARE = 0.5
+WATCHED_NEXT_SHARE = 0.5
+#: Follow-up candidates read per request: videos of the seeds' tags, of their creators, and
+#: what the newest seed's viewers went on to watch.
+TAG_CANDIDATES = 60
+CREATOR_CANDIDATES = 30
+WATCHED_NEXT_CANDIDATES = 50
+
+
+@dataclass
+class FollowUp:
+    """What the user's newest positive actions lead to, read for one request.
+
+    Attributes
+    ----------
+    videos
+        Videos of the seeds' best tags and creators, and what the newest seed's viewers
+        went on to watch.
+    watched_next
+        ``video_id -> viewers of seed`` for the last kind.
+    seed
+        The newest positively acted video (``None``: none).
+    """
+
+    videos: dict[str, Video]
+    watched_next: dict[str, int]
+    seed: Video | None
+
+
+def follow_up(
+    conn: Connection, *, user_id: str, taste: Taste, settings: Settings, exclude: set[str]
+) -> FollowUp:
+    """The candidates a like (or a watched video) leads to; ``exclude`` never among them."""
+    tags = sorted((t for t, w in taste.tags.items() if w > 0), key=lambda t: -taste.tags[t])
+    creators = sorted(
+        (c for c, w in taste.creators.items() if w > 0), key=lambda c: -taste.creators[c]
+    )
+    found = videos_with_tags(conn, tags=tags[:3], limit=TAG_CANDIDATES)
+    found += videos_by_creators(conn, creator_ids=creators[:2], limit=CREATOR_CANDIDATES)
+    seed = taste.seeds[0] if taste.seeds else None
+    after: dict[str, int] = {}
+    if seed is not None:
+        after = watched_next(
+            conn,
+            video_id=seed.video_id,
+            action_types=positive_action_types(settings),
+            not_user=user_id,
+            limit=WATCHED_NEXT_CANDIDATES,
+        )
+        after = {v: n for v, n in after.items() if v not in exclude}
+        found += get_videos(conn, video_ids=list(after)).values()
+    videos = {v.video_id: v for v in found if v.video_id not in exclude}
+    return FollowUp(videos, {v: n for v, n in after.items() if v in videos}, seed)
+
+
 @dataclass
 class TagAffinityRanker:
-    """Trending blended with the user's liked tags: the service core's simple, real ranker.
+    """The service core's simple, real ranker: no model, one pass over a few hundred videos.
 
-    Candidates are the most popular and the newest videos; each scores its tag affinity with
-    the user's profile (skipped tags count against) plus a share of normalised popularity.
+    Candidates are the process's pool of popular and new videos plus the follow-ups of the
+    user's newest positive actions (:func:`follow_up`: videos of their tags and creators and
+    what their viewers went on to watch). Each candidate scores
+
+    ``0.5 * profile + 1.0 * recent + 0.5 * creator + 0.5 * watched_next + 0.3 * popularity``
+
+    where *profile* is its tags' mean weight in the user's profile over the top weight,
+    *recent* the same over their recent taste (:func:`~recomind.serving.taste.recent_taste`:
+    the newest action counts most, so the next page follows it; skipped tags count against),
+    *creator* its creator's recent weight, *watched_next* how many viewers of the newest seed
+    went on to watch it (over the most) and *popularity* its decayed popularity over the top.
+    Every ``explore_every``-th place holds an item from elsewhere
+    (:func:`~recomind.serving.taste.explore`).
+
+    Each reason names the largest term's evidence: ``because you liked #tag`` (a tag the item
+    has and the user liked or watched), ``more from the creator of <title>`` (a video of the
+    same creator they liked or watched), ``viewers of <title> also liked`` (<title> is the
+    seed), ``trending now``, ``new upload``.
     """
 
     settings: Settings
     popularity_share: float = 0.3
     pool: CandidatePool | None = None
+
+    def candidate_pool(self) -> CandidatePool:
+        if self.pool is None:
+            self.pool = CandidatePool(self.settings)
+        return self.pool
+
+    def reset_local_state(self) -> None:
+        """Rebuild the candidate pool on the next request."""
+        self.candidate_pool().invalidate()
 
     def rank(
         self,
@@ -74,26 +196,70 @@ class TagAffinityRanker:
         exclude: set[str],
         n: int,
     ) -> list[RecommendedVideo]:
-        if self.pool is None:
-            self.pool = CandidatePool(self.settings)
-        pop, videos = self.pool.get(conn)
+        pop, ranked = self.candidate_pool().ranked(conn)
+        pool_videos = {v.video_id: v for v in ranked}
+        taste = recent_taste(
+            history, history_videos(conn, history, pool_videos), settings=self.settings
+        )
+        follow = follow_up(
+            conn, user_id=user_id, taste=taste, settings=self.settings, exclude=exclude
+        )
+        candidates = {**pool_videos, **follow.videos}
         top_pop = max(pop.values(), default=0.0) or 1.0
-        weights = profile.tag_weights if profile else {}
+        weights = {
+            t: w for t, w in (profile.tag_weights if profile else {}).items() if math.isfinite(w)
+        }
         top_w = max((w for w in weights.values() if w > 0), default=1.0)
+        top_next = max(follow.watched_next.values(), default=0) or 1
         scored: list[tuple[float, str, str]] = []
-        for vid, v in videos.items():
+        for vid, v in candidates.items():
             if vid in exclude:
                 continue
-            tag_scores = {t: weights.get(t, 0.0) / top_w for t in v.tags}
-            affinity = sum(tag_scores.values()) / len(v.tags) if v.tags else 0.0
-            score = affinity + self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop
-            best = max(tag_scores, key=lambda t: tag_scores[t], default=None)
-            if best is not None and tag_scores[best] > 0:
-                reason = f"because you liked #{best}"
-            elif vid in pop and pop[vid] > 0:
-                reason = "trending now"
-            else:
-                reason = "new upload"
-            scored.append((score, vid, reason))
+            long = sum(weights.get(t, 0.0) for t in v.tags) / len(v.tags) / top_w if v.tags else 0.0
+            terms = {
+                "tag": PROFILE_SHARE * long + RECENT_SHARE * taste.tag_affinity(v.tags),
+                "creator": CREATOR_SHARE * taste.creator_affinity(v.creator_id),
+                "next": WATCHED_NEXT_SHARE * follow.watched_next.get(vid, 0) / top_next,
+                "popular": self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop,
+            }
+            score = sum(terms.values())
+            scored.append((score, vid, self._reason(v, terms, taste, weights, follow)))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        return [recommended(videos[vid], s, r) for s, vid, r in scored[:n]]
+        items = [recommended(candidates[vid], s, r) for s, vid, r in scored[:n]]
+        others = (
+            recommended(v, 0.0, popular_reason(v, pop)) for v in ranked if v.video_id not in exclude
+        )
+        return explore(
+            items,
+            others,
+            every=self.settings.explore_every,
+            is_elsewhere=elsewhere(taste, weights),
+        )
+
+    @staticmethod
+    def _reason(
+        v: Video,
+        terms: dict[str, float],
+        taste: Taste,
+        weights: dict[str, float],
+        follow: FollowUp,
+    ) -> str:
+        """The text of the largest positive term whose evidence is there."""
+        for term in sorted(terms, key=lambda k: -terms[k]):
+            if terms[term] <= 0:
+                break
+            if term == "tag":
+                tag = taste.best_tag(v.tags) or max(
+                    v.tags, key=lambda t: weights.get(t, 0.0), default=None
+                )
+                if tag is not None and (taste.tags.get(tag, 0.0) > 0 or weights.get(tag, 0.0) > 0):
+                    return f"because you liked #{tag}"
+            elif term == "creator":
+                liked = taste.liked_by(v.creator_id)
+                if liked is not None:
+                    return f"more from the creator of {liked.title}"
+            elif term == "next" and follow.seed is not None:
+                return f"viewers of {follow.seed.title} also liked"
+            elif term == "popular":
+                return "trending now"
+        return "new upload"
