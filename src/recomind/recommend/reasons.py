@@ -84,6 +84,9 @@ def reasons(
     by_source: dict[str, list[int]] = {}
     for j, src in enumerate(sources):
         by_source.setdefault(src, []).append(j)
+    model = models.get(POPULAR)
+    ranking = model.ranking() if model is not None else None
+    popular = ranking[0] if ranking is not None else None
     unexplained: list[int] = []
     for src, js in by_source.items():
         its = [items[j] for j in js]
@@ -97,8 +100,11 @@ def reasons(
                 None if s is None else ITEM_REASONS[src].format(titles[s] or ids[s])
                 for s in models[src].explain_items(history, its)
             ]
-        elif src == POPULAR:
-            texts = list(popular_reasons(history, its, catalogue=catalogue))
+        elif src == POPULAR and popular is not None:  # only the truly popular say so
+            named = iter(
+                popular_reasons(history, [i for i in its if popular[i] > 0], catalogue=catalogue)
+            )
+            texts = [next(named) if popular[i] > 0 else None for i in its]
         else:
             texts = [None] * len(its)
         for j, text in zip(js, texts, strict=True):
@@ -107,13 +113,8 @@ def reasons(
             else:
                 out[j] = text
     if unexplained:
-        model = models.get(POPULAR)
-        ranking = model.ranking() if model is not None else None
         fallback = evidence_reasons(
-            history,
-            [items[j] for j in unexplained],
-            catalogue=catalogue,
-            popular=ranking[0] if ranking is not None else None,
+            history, [items[j] for j in unexplained], catalogue=catalogue, popular=popular
         )
         for j, text in zip(unexplained, fallback, strict=True):
             out[j] = text

@@ -170,7 +170,8 @@ class TagAffinityRanker:
     Each reason names the largest term's evidence: ``because you liked #tag`` (a tag the item
     has and the user liked or watched), ``more from the creator of <title>`` (a video of the
     same creator they liked or watched), ``viewers of <title> also liked`` (<title> is the
-    seed), ``trending now``, ``new upload``.
+    seed), ``trending now``; else what the item has (``new upload in #tag`` for the pool's
+    new videos, else ``something different: #tag``).
     """
 
     settings: Settings
@@ -211,7 +212,8 @@ class TagAffinityRanker:
         }
         top_w = max((w for w in weights.values() if w > 0), default=1.0)
         top_next = max(follow.watched_next.values(), default=0) or 1
-        scored: list[tuple[float, str, str]] = []
+        new, other = "new upload in", "something different:"  # pool videos are new or popular
+        scored: list[tuple[float, str, dict[str, float]]] = []
         for vid, v in candidates.items():
             if vid in exclude:
                 continue
@@ -222,10 +224,17 @@ class TagAffinityRanker:
                 "next": WATCHED_NEXT_SHARE * follow.watched_next.get(vid, 0) / top_next,
                 "popular": self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop,
             }
-            score = sum(terms.values())
-            scored.append((score, vid, self._reason(v, terms, taste, weights, follow)))
+            scored.append((sum(terms.values()), vid, terms))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        items = [recommended(candidates[vid], s, r) for s, vid, r in scored[:n]]
+        items = [
+            recommended(
+                candidates[vid],
+                s,
+                self._reason(candidates[vid], terms, taste, weights, follow)
+                or popular_reason(candidates[vid], pop, new=new if vid in pool_videos else other),
+            )
+            for s, vid, terms in scored[:n]
+        ]
         others = (
             recommended(v, 0.0, popular_reason(v, pop)) for v in ranked if v.video_id not in exclude
         )
@@ -243,8 +252,8 @@ class TagAffinityRanker:
         taste: Taste,
         weights: dict[str, float],
         follow: FollowUp,
-    ) -> str:
-        """The text of the largest positive term whose evidence is there."""
+    ) -> str | None:
+        """The text of the largest positive term whose evidence is there (``None``: none)."""
         for term in sorted(terms, key=lambda k: -terms[k]):
             if terms[term] <= 0:
                 break
@@ -262,4 +271,4 @@ class TagAffinityRanker:
                 return f"viewers of {follow.seed.title} also liked"
             elif term == "popular":
                 return "trending now"
-        return "new upload"
+        return None

@@ -171,7 +171,7 @@ class ModelRanker:
                 if model.item_ids[r.item] in videos
             ]
             items = self._blend_fresh(items, fresh, user)
-            items = [i if reason_holds(i, taste) else _reason(i, taste, pop) for i in items]
+            items = [i if reason_holds(i, taste, pop) else _reason(i, taste, pop) for i in items]
             others = (
                 recommended(v, 0.0, popular_reason(v, pop))
                 for v in popular

@@ -185,10 +185,14 @@ _ITEM_TAG_REASONS = ("popular in #", "new upload in #", "something different: #"
 _TITLE_REASONS = (("viewers of ", " also liked"), ("because you watched ", ""))
 
 
-def reason_holds(item: RecommendedVideo, taste: Taste) -> bool:
+def reason_holds(item: RecommendedVideo, taste: Taste, pop: Mapping[str, float]) -> bool:
     """Whether ``item.reason`` names something the item has or the user did (in ``taste``):
-    a tag it has, a tag or video the user liked or watched, or a creator of such a video."""
+    a tag it has, a tag or video the user liked or watched, a creator of such a video, or
+    its popularity (``pop``: what this process knows to be popular)."""
     reason = item.reason
+    claims_popular = reason.startswith("popular in #") or reason == "trending now"
+    if claims_popular and pop.get(item.video_id, 0.0) <= 0:
+        return False
     titles = {v.title for v in taste.positive}
     if reason.startswith("because you liked #"):
         tag = reason.removeprefix("because you liked #")
