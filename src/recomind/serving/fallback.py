@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -96,11 +99,12 @@ PROFILE_SHARE = 0.5
 RECENT_SHARE = 1.0
 CREATOR_SHARE = 0.5
 WATCHED_NEXT_SHARE = 0.5
-#: Follow-up candidates read per request: videos of the seeds' tags, of their creators, and
-#: what the newest seed's viewers went on to watch.
-TAG_CANDIDATES = 60
-CREATOR_CANDIDATES = 30
+#: Follow-up candidates: the newest videos of each of the seeds' three best tags and two
+#: best creators, and what the newest seed's viewers went on to watch.
+TAG_CANDIDATES = 30
+CREATOR_CANDIDATES = 15
 WATCHED_NEXT_CANDIDATES = 50
+T = TypeVar("T")
 
 
 @dataclass
@@ -123,28 +127,73 @@ class FollowUp:
     seed: Video | None
 
 
+@dataclass
+class FollowUpReads:
+    """The reads :func:`follow_up` makes (videos per tag, per creator, what a seed's viewers
+    watched next), reused by every request of this process for ``candidate_pool_ttl_s``
+    seconds, as its candidate pool is: many users like the same videos."""
+
+    settings: Settings
+    max_entries: int = 10_000
+    _built_at: float = field(default_factory=time.monotonic, init=False)
+    _entries: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def get(self, kind: str, key: str, read: Callable[[], T]) -> T:
+        with self._lock:
+            now = time.monotonic()
+            stale = now - self._built_at > self.settings.candidate_pool_ttl_s
+            if stale or len(self._entries) > self.max_entries:
+                self._entries, self._built_at = {}, now
+            if (kind, key) in self._entries:
+                found: T = self._entries[kind, key]
+                return found
+        value = read()
+        with self._lock:
+            self._entries[kind, key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _with_tag(conn: Connection, tag: str) -> list[Video]:
+    return videos_with_tags(conn, tags=[tag], limit=TAG_CANDIDATES)
+
+
+def _by_creator(conn: Connection, creator: str) -> list[Video]:
+    return videos_by_creators(conn, creator_ids=[creator], limit=CREATOR_CANDIDATES)
+
+
 def follow_up(
-    conn: Connection, *, user_id: str, taste: Taste, settings: Settings, exclude: set[str]
+    conn: Connection, *, taste: Taste, settings: Settings, exclude: set[str], reads: FollowUpReads
 ) -> FollowUp:
     """The candidates a like (or a watched video) leads to; ``exclude`` never among them."""
     tags = sorted((t for t, w in taste.tags.items() if w > 0), key=lambda t: -taste.tags[t])
     creators = sorted(
         (c for c, w in taste.creators.items() if w > 0), key=lambda c: -taste.creators[c]
     )
-    found = videos_with_tags(conn, tags=tags[:3], limit=TAG_CANDIDATES)
-    found += videos_by_creators(conn, creator_ids=creators[:2], limit=CREATOR_CANDIDATES)
+    found: list[Video] = []
+    for tag in tags[:3]:
+        found += reads.get("tag", tag, partial(_with_tag, conn, tag))
+    for creator in creators[:2]:
+        found += reads.get("creator", creator, partial(_by_creator, conn, creator))
     seed = taste.seeds[0] if taste.seeds else None
     after: dict[str, int] = {}
     if seed is not None:
-        after = watched_next(
-            conn,
-            video_id=seed.video_id,
-            action_types=positive_action_types(settings),
-            not_user=user_id,
-            limit=WATCHED_NEXT_CANDIDATES,
-        )
-        after = {v: n for v, n in after.items() if v not in exclude}
-        found += get_videos(conn, video_ids=list(after)).values()
+
+        def read_after(video_id: str = seed.video_id) -> tuple[dict[str, int], list[Video]]:
+            counts = watched_next(
+                conn,
+                video_id=video_id,
+                action_types=positive_action_types(settings),
+                limit=WATCHED_NEXT_CANDIDATES,
+            )  # the user's own later actions are on videos they are never served again
+            return counts, list(get_videos(conn, video_ids=list(counts)).values())
+
+        after, rows = reads.get("after", seed.video_id, read_after)
+        found += rows
     videos = {v.video_id: v for v in found if v.video_id not in exclude}
     return FollowUp(videos, {v: n for v, n in after.items() if v in videos}, seed)
 
@@ -177,15 +226,22 @@ class TagAffinityRanker:
     settings: Settings
     popularity_share: float = 0.3
     pool: CandidatePool | None = None
+    reads: FollowUpReads | None = None
 
     def candidate_pool(self) -> CandidatePool:
         if self.pool is None:
             self.pool = CandidatePool(self.settings)
         return self.pool
 
+    def follow_up_reads(self) -> FollowUpReads:
+        if self.reads is None:
+            self.reads = FollowUpReads(self.settings)
+        return self.reads
+
     def reset_local_state(self) -> None:
-        """Rebuild the candidate pool on the next request."""
+        """Rebuild the candidate pool and the follow-up reads on the next request."""
         self.candidate_pool().invalidate()
+        self.follow_up_reads().clear()
 
     def rank(
         self,
@@ -203,7 +259,11 @@ class TagAffinityRanker:
             history, history_videos(conn, history, pool_videos), settings=self.settings
         )
         follow = follow_up(
-            conn, user_id=user_id, taste=taste, settings=self.settings, exclude=exclude
+            conn,
+            taste=taste,
+            settings=self.settings,
+            exclude=exclude,
+            reads=self.follow_up_reads(),
         )
         candidates = {**pool_videos, **follow.videos}
         top_pop = max(pop.values(), default=0.0) or 1.0

@@ -3,10 +3,10 @@
 A list stops being fresh on these rules, all here:
 
 * a taste action (:data:`TASTE_ACTIONS`: a like, skip or unlike; ``refresh_on_like``): when
-  the API accepts it, the user's list is **dropped** (:meth:`ListInvalidation.tasted`), so
-  their very next request never gets the list from before it; when the ``profiles`` group
-  has stored it, the list is refreshed again from the stored state
-  (:meth:`ListInvalidation.stored`);
+  the API accepts it, the user's list is **dropped** (:meth:`ListInvalidation.tasted`) and
+  refreshed in the background, so their very next request never gets the list from before
+  it (the refresh counts the action from the cache's recent actions: the consumers need not
+  have stored it);
 * every ``refresh_after_interactions`` actions of one user (counted by ``retrain-trigger``
   under ``actions_since_refresh:{user_id}``, the design's "after X interactions"): the list
   is marked stale (:meth:`ListInvalidation.stale`) and may be served while it is refreshed;
@@ -80,14 +80,6 @@ class ListInvalidation:
         waits for that refresh or computes the list itself: never the list from before."""
         if self.settings.refresh_on_like:
             self._invalidate(user_ids, drop=True)
-
-    def stored(self, user_ids: Iterable[str]) -> None:
-        """The consumers stored these users' taste actions: refresh their lists from the
-        stored state in the background. The cached lists already count the actions (the API
-        dropped them), so they stay servable meanwhile."""
-        if self.settings.refresh_on_like:
-            for user_id in dict.fromkeys(user_ids):
-                self.refresh(user_id)
 
     def counted(self, actions_per_user: Mapping[str, int]) -> None:
         """Count new actions per user; a user reaching ``refresh_after_interactions`` since

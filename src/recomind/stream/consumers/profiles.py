@@ -1,9 +1,8 @@
 """``profiles``: fold actions into ``user_profiles`` and refresh what depends on them.
 
-After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped, and, when
-``refresh_on_like`` is set, a taste action (a like, skip or unlike) refreshes
-``recommendations:{user_id}`` in the background from the stored state (the API already
-dropped the list when it accepted the action, and the next request counted it).
+After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped. Their
+list needs nothing: the API dropped and refreshed it when it accepted a taste action, and
+that refresh counted the action already (from the cache's recent actions).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from sqlalchemy import Connection
 
 from recomind.folds import profiles
 from recomind.schemas import ActionEvent
-from recomind.serving.invalidation import TASTE_ACTIONS
 from recomind.stream.consumers.base import DatabaseHandler
 
 
@@ -26,4 +24,3 @@ class ProfilesHandler(DatabaseHandler):
         service = self.ctx.recommendations
         for user in {e.user_id for e in events}:
             service.drop_profile(user)
-        service.lists.stored(e.user_id for e in events if e.action_type in TASTE_ACTIONS)
