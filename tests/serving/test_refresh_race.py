@@ -19,6 +19,7 @@ from recomind.cache import Cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.schemas import RecommendedVideo, VideoCreate, recommended
+from recomind.serving import service as service_module
 from recomind.serving.service import RecommendationService, recent_pairs
 from recomind.storage.actions import HistoryItem
 from recomind.storage.engine import make_engine, write_tx
@@ -194,3 +195,20 @@ def test_recent_actions_are_newest_first(
 def test_recent_pairs_read_both_member_formats() -> None:
     members = ["2.5:like:ns:v1", "like:old", "1.0:view:v2", "3.0:like:ns:v1", "junk"]
     assert recent_pairs(members) == [("like", "ns:v1"), ("view", "v2"), ("like", "old")]
+
+
+def test_background_refreshes_are_bounded(
+    sqlite_engine: Engine, cache: Cache, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of taste actions from users who are not reading queues a bounded amount of
+    work; a user left out still gets a list counting their action (computed on request)."""
+    monkeypatch.setattr(service_module, "REFRESH_QUEUE_MAX", 3)
+    service, ranker = _service(sqlite_engine, cache, key_prefix)
+    for u in range(10):
+        service.note_action(f"u{u}", "v0", "like")
+    assert len(service._refreshing) == 3  # queued or running, the rest not queued
+    ranker.gate.set()
+    assert service.wait_for_refreshes()
+    items, how = service.for_user("u9", 5)
+    assert how == "miss" and "v0" not in _ids(items) and "v0" in ranker.seen[-1]
+    service.close()

@@ -40,6 +40,13 @@ CACHE_LOOKUPS = Counter(
 BACKGROUND_REFRESHES = Counter(
     "recomind_background_refreshes_total", "User lists recomputed in the background"
 )
+SKIPPED_REFRESHES = Counter(
+    "recomind_background_refreshes_skipped_total",
+    "Background refreshes not queued because too many were waiting",
+)
+#: Users whose background refresh may wait or run at once (a burst of actions from users who
+#: are not reading costs at most this much work; their next request computes their list).
+REFRESH_QUEUE_MAX = 256
 
 
 #: Stored actions newer than the user's profile folded into it per request, at most.
@@ -170,10 +177,18 @@ class RecommendationService:
         )
 
     def refresh_soon(self, user_id: str) -> None:
-        """Recompute the user's list in the background (one refresh per user at a time)."""
+        """Recompute the user's list in the background (one refresh per user at a time).
+
+        At most :data:`REFRESH_QUEUE_MAX` users wait or run; beyond that the refresh is not
+        queued (counted in ``recomind_background_refreshes_skipped_total``): a dropped list
+        is computed by its next request, a stale one refreshed then.
+        """
         with self._refresh_lock:
             if user_id in self._refreshing:
                 self._refreshing[user_id] = True  # state changed meanwhile: run once more
+                return
+            if len(self._refreshing) >= REFRESH_QUEUE_MAX:
+                SKIPPED_REFRESHES.inc()
                 return
             self._refreshing[user_id] = False
         self._refresher.submit(self._refresh_loop, user_id)
