@@ -200,10 +200,18 @@ def test_recent_pairs_read_both_member_formats() -> None:
 def test_background_refreshes_are_bounded(
     sqlite_engine: Engine, cache: Cache, key_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A burst of taste actions from users who are not reading queues a bounded amount of
-    work; a user left out still gets a list counting their action (computed on request)."""
+    """A burst of taste actions queues a bounded amount of work, and none for users who have
+    no list (they are not reading); a user left out still gets a list counting their action
+    (computed on request)."""
     monkeypatch.setattr(service_module, "REFRESH_QUEUE_MAX", 3)
     service, ranker = _service(sqlite_engine, cache, key_prefix)
+    service.note_action("silent", "v0", "like")
+    assert not service._refreshing  # no list to have ready: nothing queued
+    ranker.gate.set()
+    for u in range(10):
+        service.note_action(f"u{u}", "v9", "view")
+        service.for_user(f"u{u}", 5)  # a list: they read
+    ranker.gate.clear()
     for u in range(10):
         service.note_action(f"u{u}", "v0", "like")
     assert len(service._refreshing) == 3  # queued or running, the rest not queued

@@ -66,11 +66,13 @@ class SafeCache:
         except CacheError as exc:
             self._failed("set", exc)
 
-    def delete(self, *keys: str) -> None:
+    def delete(self, *keys: str) -> int:
+        """How many of ``keys`` existed (0 when the cache fails)."""
         try:
-            self.backend.delete(*keys)
+            return self.backend.delete(*keys)
         except CacheError as exc:
             self._failed("delete", exc)
+            return 0
 
     def set_many_if(
         self, guard: str, expected: bytes | None, values: Mapping[str, tuple[bytes, float]]

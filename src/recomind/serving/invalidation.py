@@ -62,11 +62,13 @@ class ListInvalidation:
         ttl = 2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s)
         for user_id in dict.fromkeys(user_ids):
             self.cache.incr(self._key(keys.GENERATION, user_id), ttl)
-            doomed = [self._key(keys.FRESH, user_id)]
-            if drop:
-                doomed.append(self._key(keys.RECOMMENDATIONS, user_id))
-            self.cache.delete(*doomed)
-            self.refresh(user_id)
+            if not drop:
+                self.cache.delete(self._key(keys.FRESH, user_id))
+                self.refresh(user_id)
+            elif self.cache.delete(
+                self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.FRESH, user_id)
+            ):
+                self.refresh(user_id)  # they had a list, so they read: have the next one ready
 
     def stale(self, user_ids: Iterable[str]) -> None:
         """The users' state changed a little: bump their generations, drop their freshness
@@ -76,8 +78,9 @@ class ListInvalidation:
 
     def tasted(self, user_ids: Iterable[str]) -> None:
         """These users just did a taste action (when ``refresh_on_like``): bump their
-        generations, drop their lists and refresh them in the background. Their next request
-        waits for that refresh or computes the list itself: never the list from before."""
+        generations, drop their lists and, for those who had one (they read their lists),
+        refresh them in the background. Their next request waits for that refresh or
+        computes the list itself: never the list from before."""
         if self.settings.refresh_on_like:
             self._invalidate(user_ids, drop=True)
 
