@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     refresh_after_interactions: int = Field(
         default=3, ge=0, description="Refresh a user's list after this many new actions (0: off)."
     )
-    refresh_on_like: bool = Field(default=True, description="Refresh a user's list after a like.")
+    refresh_on_like: bool = Field(
+        default=True,
+        description="After a like, skip or unlike the user's cached list is dropped and "
+        "refreshed: their next request counts the action.",
+    )
     retrain_after_events: int = Field(default=10_000, ge=1)
     retrain_after_minutes: float = Field(default=60.0, gt=0)
 
@@ -83,6 +87,12 @@ class Settings(BaseSettings):
         ge=0,
         description="After its TTL a list may still be served this long while it is refreshed.",
     )
+    recommendations_refresh_wait_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="After a taste action, how long a request waits for the refresh its "
+        "process is already running for that user before computing the list itself.",
+    )
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
 
@@ -90,6 +100,12 @@ class Settings(BaseSettings):
         default=30.0, ge=0, description="How long one process reuses its popular/new candidates."
     )
 
+    explore_every: int = Field(
+        default=5,
+        ge=0,
+        description="Every k-th item of a personal list comes from elsewhere: tags and "
+        "creators the user showed no taste for (5: one in five; 0: off).",
+    )
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -53,6 +53,22 @@ def test_add_members_many_writes_every_key_with_its_ttl(cache: Cache, key_prefix
         assert left is not None and 25 < left <= 30  # restarted at the new TTL
 
 
+def test_set_many_if_writes_only_while_the_guard_is_unchanged(
+    cache: Cache, key_prefix: str
+) -> None:
+    guard, a, b = (keys.key(key_prefix, k) for k in ("generation", "list", "fresh"))
+    assert cache.set_many_if(guard, None, {a: (b"[1]", 60), b: (b"1", 30)})  # guard absent
+    assert cache.get(a) == b"[1]" and cache.get(b) == b"1"
+    left = cache.ttl(b)
+    assert left is not None and 25 < left <= 30  # each key with its own TTL
+    assert cache.incr(guard, 60) == 1
+    assert not cache.set_many_if(guard, None, {a: (b"[2]", 60)})  # guard moved: nothing
+    assert cache.get(a) == b"[1]"
+    assert not cache.set_many_if(guard, b"2", {a: (b"[2]", 60)})
+    assert cache.set_many_if(guard, b"1", {a: (b"[3]", 60)})
+    assert cache.get(a) == b"[3]"
+
+
 def test_lock_is_exclusive_until_released_or_expired(cache: Cache, key_prefix: str) -> None:
     k = keys.key(key_prefix, keys.JOBS_LOCK)
     first = cache.try_lock(k, 60)
@@ -97,6 +113,7 @@ def test_dead_redis_becomes_misses_not_errors() -> None:
     safe.set("k", b"v", 10)
     safe.delete("k")
     assert safe.incr("k") is None
+    assert safe.set_many_if("g", None, {"k": (b"v", 10)}) is False
     # A lock cannot be checked: the caller goes ahead unguarded rather than never.
     assert safe.try_lock("lock", 60) == NO_LOCK
     assert safe.unlock("lock", NO_LOCK) is True

@@ -153,10 +153,16 @@ def test_reasons_are_present_and_sensible(
         if r.source == "itemknn":
             titles = {design.item_titles[i] for i in A_LIKES}
             assert any(r.reason == f"viewers of {t} also liked" for t in titles), r.reason
-        if r.source == "userknn":
-            assert r.reason == "users like you liked this"
-        if r.source == "als":
-            assert r.reason == "picked for you"
+        if r.source in ("userknn", "als"):  # no evidence of their own: a tag the item has
+            tags = design.item_tags[r.item]
+            liked = {t for i in A_LIKES for t in design.item_tags[i]}
+            assert any(
+                r.reason in (f"because you liked #{t}", f"popular in #{t}")
+                or (r.reason == f"something different: #{t}" and t not in liked)
+                for t in tags
+            ), r.reason
+            if r.reason.startswith("because you liked #"):
+                assert r.reason.removeprefix("because you liked #") in liked
         if r.source == "popularity":
             assert r.reason.startswith("popular in #")
     assert len({r.source for r in page}) >= 2

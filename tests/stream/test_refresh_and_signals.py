@@ -47,7 +47,7 @@ def test_refresh_after_x_interactions(stack: str, stack_settings: Callable[..., 
         api.settle()
         assert _refreshes() == before  # two: the cached list stays
         assert _cache_state(api, "u1") == "hit"
-        act(api.http, "u1", "v3", "skip")
+        act(api.http, "u1", "v3", "view")
         api.settle()
         assert _refreshes() == before + 1  # three: refreshed in the background
         assert _cache_state(api, "u1") == "hit"

@@ -31,6 +31,17 @@ class Cache(ABC):
         """Add one to an integer counter (created at 0); sets the TTL when it is created."""
 
     @abstractmethod
+    def set_many_if(
+        self, guard: str, expected: bytes | None, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        """Store every ``key -> (value, ttl_s)`` of ``values`` only if the value at ``guard``
+        is still ``expected`` (``None``: absent); returns whether they were stored.
+
+        Atomic: no write to ``guard`` can fall between the check and the writes (a list
+        computed before an invalidation is never stored after it).
+        """
+
+    @abstractmethod
     def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
         """Add strings to the set at ``key``; its TTL restarts at ``ttl_s``."""
 

@@ -6,6 +6,7 @@ import builtins
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 
 from recomind.cache.base import Cache
 
@@ -38,6 +39,20 @@ class MemoryCache(Cache):
             if len(self._data) >= self._max_keys and key not in self._data:
                 self._evict(now)
             self._data[key] = (bytes(value), now + ttl_s)
+
+    def set_many_if(
+        self, guard: str, expected: bytes | None, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            item = self._live(guard, now)
+            if (item[0] if item else None) != expected:
+                return False
+            for key, (value, ttl_s) in values.items():
+                if len(self._data) >= self._max_keys and key not in self._data:
+                    self._evict(now)
+                self._data[key] = (bytes(value), now + ttl_s)
+            return True
 
     def _evict(self, now: float) -> None:
         for k in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:

@@ -11,6 +11,21 @@ from redis.exceptions import LockError
 
 from recomind.cache.base import Cache, CacheError
 
+#: ``set_many_if``: KEYS = guard, then the keys to set; ARGV = "1" when the guard must be
+#: absent (else "0"), the expected value, then value and TTL in ms per key.
+_SET_MANY_IF = """
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur then return 0 end
+elseif cur ~= ARGV[2] then
+  return 0
+end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+end
+return 1
+"""
+
 
 class RedisCache(Cache):
     def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
@@ -22,6 +37,7 @@ class RedisCache(Cache):
             health_check_interval=30,
         )
         self._admin: redis.Redis | None = None
+        self._set_many_if = self._client.register_script(_SET_MANY_IF)
 
     def _admin_client(self) -> redis.Redis:
         """Admin scans may take longer than a request may wait: their own, patient client."""
@@ -58,6 +74,17 @@ class RedisCache(Cache):
             if value == 1 and ttl_s is not None:
                 self._client.pexpire(key, max(1, int(ttl_s * 1000)))
             return value
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+
+    def set_many_if(
+        self, guard: str, expected: bytes | None, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        args: list[bytes | str | int] = ["1" if expected is None else "0", expected or b""]
+        for value, ttl_s in values.values():
+            args += [value, max(1, int(ttl_s * 1000))]
+        try:  # one script: the check and the writes are atomic
+            return bool(self._set_many_if(keys=[guard, *values], args=args))
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
 

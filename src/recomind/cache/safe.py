@@ -66,11 +66,25 @@ class SafeCache:
         except CacheError as exc:
             self._failed("set", exc)
 
-    def delete(self, *keys: str) -> None:
+    def delete(self, *keys: str) -> int:
+        """How many of ``keys`` existed (0 when the cache fails)."""
         try:
-            self.backend.delete(*keys)
+            return self.backend.delete(*keys)
         except CacheError as exc:
             self._failed("delete", exc)
+            return 0
+
+    def set_many_if(
+        self, guard: str, expected: bytes | None, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        """As :meth:`Cache.set_many_if`; ``False`` (nothing stored) when the cache fails."""
+        if not self.available:
+            return False
+        try:
+            return self.backend.set_many_if(guard, expected, values)
+        except CacheError as exc:
+            self._failed("set_many_if", exc)
+            return False
 
     def incr(self, key: str, ttl_s: float | None = None) -> int | None:
         if not self.available:

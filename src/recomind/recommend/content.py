@@ -31,20 +31,26 @@ logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 TAG_PREFIX = "#"
+#: Prefix of the creator feature (no tag or title word starts with it).
+CREATOR_PREFIX = "@"
 
 
-def _tokens(tags: list[str], title: str) -> list[str]:
-    """Tag tokens (``#tag``) followed by lower-cased title words."""
+def _tokens(tags: list[str], title: str, creator: str = "") -> list[str]:
+    """Tag tokens (``#tag``), lower-cased title words and the creator (``@creator``)."""
     toks = [TAG_PREFIX + t.lower().lstrip("#") for t in tags if t]
     toks.extend(_WORD.findall(title.lower()))
+    if creator:
+        toks.append(CREATOR_PREFIX + creator)
     return toks
 
 
 class ContentRecommender(Recommender):
     """Cosine similarity between a user profile and TF-IDF item vectors.
 
-    Item vectors are TF-IDF weighted (sublinear tf, smooth idf) over tags and title words,
-    with tag features multiplied by ``tag_weight``, then L2-normalised. A user profile is
+    Item vectors are TF-IDF weighted (sublinear tf, smooth idf) over tags, title words and
+    the creator, with tag features multiplied by ``tag_weight`` and the creator feature by
+    ``creator_weight``, then L2-normalised: one like leads to its tags and its creator. A
+    user profile is
     the history-weighted sum of item vectors (likes weigh more than views; skips, scaled by
     ``negative_weight``, subtract), L2-normalised. Items without any interactions are
     scored like any other item, so this handles cold items.
@@ -53,15 +59,20 @@ class ContentRecommender(Recommender):
     ----------
     tag_weight
         Multiplier of tag features relative to title words.
+    creator_weight
+        Multiplier of the creator feature (``0``: creators are not features).
     negative_weight
         Multiplier applied to negative history weights (skips).
     """
 
     name = "content"
 
-    def __init__(self, tag_weight: float = 2.0, negative_weight: float = 0.5) -> None:
+    def __init__(
+        self, tag_weight: float = 2.0, negative_weight: float = 0.5, creator_weight: float = 1.0
+    ) -> None:
         super().__init__()
         self.tag_weight = float(tag_weight)
+        self.creator_weight = float(creator_weight)
         self.negative_weight = float(negative_weight)
         self.item_vectors_ = sparse.csr_matrix((0, 0), dtype=np.float32)
         self.vocab_: list[str] = []
@@ -70,9 +81,10 @@ class ContentRecommender(Recommender):
     def fit(self, data: Interactions) -> Self:
         """Build the L2-normalised TF-IDF item x feature matrix."""
         self.n_items = data.n_items
+        creators = data.item_creators if self.creator_weight > 0 else [""] * data.n_items
         docs = [
-            _tokens(tags, title)
-            for tags, title in zip(data.item_tags, data.item_titles, strict=True)
+            _tokens(tags, title, creator)
+            for tags, title, creator in zip(data.item_tags, data.item_titles, creators, strict=True)
         ]
         text = require("sklearn.feature_extraction.text", extra="ml", strategy=self.name)
         if any(docs):
@@ -85,8 +97,11 @@ class ContentRecommender(Recommender):
             x = sparse.csr_matrix((self.n_items, 0), dtype=np.float32)
             self.vocab_ = []
         self.is_tag_ = np.array([v.startswith(TAG_PREFIX) for v in self.vocab_], dtype=bool)
-        if self.tag_weight != 1.0 and x.shape[1]:
-            x = x @ sparse.diags(np.where(self.is_tag_, self.tag_weight, 1.0).astype(np.float32))
+        is_creator = np.array([v.startswith(CREATOR_PREFIX) for v in self.vocab_], dtype=bool)
+        scale = np.where(self.is_tag_, self.tag_weight, 1.0)
+        scale = np.where(is_creator, self.creator_weight, scale).astype(np.float32)
+        if x.shape[1] and not np.all(scale == 1.0):
+            x = x @ sparse.diags(scale)
         self.item_vectors_ = l2_normalize_rows(sparse.csr_matrix(x))
         self.fitted = True
         logger.info("content fitted: %d items x %d features", *self.item_vectors_.shape)

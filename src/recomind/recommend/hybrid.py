@@ -36,13 +36,15 @@ from recomind.recommend.pages import PagePolicy, pick
 logger = logging.getLogger(__name__)
 
 DEFAULT_COMPONENTS = ["popularity", "content", "itemknn", "userknn", "als"]
-#: Weights for a user with no positive interactions yet.
+#: Weights for a user with one positive interaction (an empty row gets popularity alone):
+#: what that one like says (its tags: content; what its viewers watched: item-kNN) leads,
+#: popularity only breaks ties among the rest.
 DEFAULT_COLD_WEIGHTS = {
-    "popularity": 1.0,
-    "content": 0.6,
-    "itemknn": 0.4,
+    "popularity": 0.3,
+    "content": 1.0,
+    "itemknn": 0.5,
     "userknn": 0.2,
-    "als": 0.2,
+    "als": 0.1,
 }
 #: Weights for a user with at least ``warm_after`` positive interactions.
 DEFAULT_WARM_WEIGHTS = {
@@ -119,7 +121,7 @@ class HybridRecommender(Recommender):
         normalisation: Normalisation = "minmax",
         candidates: int = 200,
         max_per_creator: int = 2,
-        max_per_tag: int = 4,
+        max_per_tag: int = 8,
         freshness_boost: float = 0.1,
         freshness_half_life_hours: float = 48.0,
         now: float | None = None,

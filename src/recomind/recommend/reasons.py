@@ -1,8 +1,10 @@
 """Why an item is on a page: the strategy that contributed most, and a short text from it.
 
-A reason comes from the item's main source: a history tag it matches (content), the
-watched video it follows (item-kNN, EASE), a fixed phrase (user-kNN, ALS), or otherwise
-its most relevant tag among the popular (``popular in #tag``).
+A reason comes from the item's main source and always names something the user did or the
+item has: a history tag it matches (content: ``because you liked #tag``), the liked or
+watched video it follows (item-kNN, EASE), or, for the popular, its most relevant tag
+(``popular in #tag``). Sources with no evidence of their own (user-kNN, ALS) and
+explanations that find none fall back to :func:`evidence_reasons`.
 """
 
 from __future__ import annotations
@@ -18,15 +20,10 @@ from recomind.recommend.catalogue import ItemCatalogue
 
 #: The source every item falls back to (the hybrid's trending component).
 POPULAR = "popularity"
-#: Sources that name a history tag the item matches: text with the tag, text without one.
-TAG_REASONS = {"content": ("because you liked #{}", "similar to videos you watched")}
-#: Sources that name the watched video an item follows: text with its title, text without.
-ITEM_REASONS = {
-    "itemknn": ("viewers of {} also liked", "viewers like you also liked this"),
-    "ease": ("because you watched {}", "picked for you"),
-}
-#: Sources with one text for every item.
-FIXED_REASONS = {"userknn": "users like you liked this", "als": "picked for you"}
+#: Sources that name a history tag the item matches: the text with the tag.
+TAG_REASONS = {"content": "because you liked #{}"}
+#: Sources that name the liked or watched video an item follows: the text with its title.
+ITEM_REASONS = {"itemknn": "viewers of {} also liked", "ease": "because you watched {}"}
 
 
 def main_sources(parts: Sequence[tuple[str, FloatArray]], picked: Sequence[int]) -> list[str]:
@@ -87,26 +84,80 @@ def reasons(
     by_source: dict[str, list[int]] = {}
     for j, src in enumerate(sources):
         by_source.setdefault(src, []).append(j)
+    model = models.get(POPULAR)
+    ranking = model.ranking() if model is not None else None
+    popular = ranking[0] if ranking is not None else None
+    unexplained: list[int] = []
     for src, js in by_source.items():
         its = [items[j] for j in js]
-        texts: list[str]
+        texts: list[str | None]
         if src in TAG_REASONS:
-            template, fallback = TAG_REASONS[src]
             tags = models[src].explain_tags(history, its)
-            texts = [template.format(t) if t else fallback for t in tags]
+            texts = [TAG_REASONS[src].format(t) if t else None for t in tags]
         elif src in ITEM_REASONS:
-            template, fallback = ITEM_REASONS[src]
             titles, ids = catalogue.titles, catalogue.item_ids
             texts = [
-                fallback if s is None else template.format(titles[s] or ids[s])
+                None if s is None else ITEM_REASONS[src].format(titles[s] or ids[s])
                 for s in models[src].explain_items(history, its)
             ]
-        elif src in FIXED_REASONS:
-            texts = [FIXED_REASONS[src]] * len(its)
+        elif src == POPULAR and popular is not None:  # only the truly popular say so
+            named = iter(
+                popular_reasons(history, [i for i in its if popular[i] > 0], catalogue=catalogue)
+            )
+            texts = [next(named) if popular[i] > 0 else None for i in its]
         else:
-            texts = popular_reasons(history, its, catalogue=catalogue)
+            texts = [None] * len(its)
         for j, text in zip(js, texts, strict=True):
+            if text is None:
+                unexplained.append(j)
+            else:
+                out[j] = text
+    if unexplained:
+        fallback = evidence_reasons(
+            history, [items[j] for j in unexplained], catalogue=catalogue, popular=popular
+        )
+        for j, text in zip(unexplained, fallback, strict=True):
             out[j] = text
+    return out
+
+
+def evidence_reasons(
+    history: sparse.csr_matrix,
+    items: Sequence[int],
+    *,
+    catalogue: ItemCatalogue,
+    popular: FloatArray | None = None,
+) -> list[str]:
+    """Per item, a reason with evidence when its source gave none.
+
+    ``because you liked #tag`` for its tag the history likes most (liked or watched), else
+    ``more from the creator of <title>`` for the history's strongest liked or watched item
+    of its creator, else ``popular in #tag`` when ``popular`` (a score per item) is positive
+    for it, else ``something different: #tag``; without tags ``trending now`` or
+    ``picked for you``.
+    """
+    pos = positive_part(history)
+    hist_tags = (pos @ catalogue.item_tags).toarray().ravel() if pos.nnz else None
+    by_creator: dict[int, int] = {}  # creator code -> strongest positive history item
+    for h in pos.indices[np.argsort(pos.data, kind="stable")].tolist():  # weakest first
+        if catalogue.creators[h] >= 0:
+            by_creator[int(catalogue.creators[h])] = h
+    out = []
+    for item in items:
+        idx = catalogue.item_tag_codes(item)
+        is_popular = popular is not None and item < popular.size and popular[item] > 0
+        liked = by_creator.get(int(catalogue.creators[item]))
+        if hist_tags is not None and idx.size and hist_tags[idx].max() > 0:
+            out.append(f"because you liked #{catalogue.tags[int(idx[np.argmax(hist_tags[idx])])]}")
+        elif liked is not None:
+            title = catalogue.titles[liked] or catalogue.item_ids[liked]
+            out.append(f"more from the creator of {title}")
+        elif idx.size == 0:
+            out.append("trending now" if is_popular else "picked for you")
+        elif is_popular:
+            out.append(f"popular in #{catalogue.tags[int(idx[0])]}")
+        else:
+            out.append(f"something different: #{catalogue.tags[int(idx[0])]}")
     return out
 
 

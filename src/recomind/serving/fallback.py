@@ -6,18 +6,49 @@ is configured); :class:`CandidatePool` is the per-process pool of candidates it 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import RecommendedVideo, Video, recommended
+from recomind.serving.taste import (
+    Taste,
+    elsewhere,
+    explore,
+    popular_reason,
+    positive_action_types,
+    recent_ids,
+    recent_taste,
+)
 from recomind.serving.trending import compute_trending
-from recomind.storage.actions import HistoryItem
+from recomind.storage.actions import HistoryItem, watched_next
 from recomind.storage.profiles import ProfileRow
-from recomind.storage.videos import get_videos, newest_videos
+from recomind.storage.videos import (
+    get_videos,
+    newest_videos,
+    videos_by_creators,
+    videos_with_tags,
+)
+
+
+def history_videos(
+    conn: Connection, history: list[HistoryItem], known: dict[str, Video]
+) -> dict[str, Video]:
+    """Rows of the newest :data:`~recomind.serving.taste.DEPTH` distinct videos of
+    ``history``, from ``known`` where it has them (one query for the rest)."""
+    ids = recent_ids(history)
+    out = {i: known[i] for i in ids if i in known}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        out.update(get_videos(conn, video_ids=missing))
+    return out
 
 
 @dataclass
@@ -32,9 +63,19 @@ class CandidatePool:
     _built_at: float = field(default=-1e18, init=False)
     _popularity: dict[str, float] = field(default_factory=dict, init=False)
     _videos: dict[str, Video] = field(default_factory=dict, init=False)
+    _ranked: list[Video] = field(default_factory=list, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def get(self, conn: Connection) -> tuple[dict[str, float], dict[str, Video]]:
+        """``(popularity by video id, video by id)`` of the pool."""
+        return self._get(conn)[:2]
+
+    def ranked(self, conn: Connection) -> tuple[dict[str, float], list[Video]]:
+        """``(popularity by video id, the pool's videos most popular first)``."""
+        pop, _, ranked = self._get(conn)
+        return pop, ranked
+
+    def _get(self, conn: Connection) -> tuple[dict[str, float], dict[str, Video], list[Video]]:
         with self._lock:
             if time.monotonic() - self._built_at > self.settings.candidate_pool_ttl_s:
                 trending = compute_trending(conn, settings=self.settings, limit=self.size)
@@ -44,25 +85,163 @@ class CandidatePool:
                 ids += [v.video_id for v in newest if v.video_id not in popularity]
                 self._videos = get_videos(conn, video_ids=ids)
                 self._popularity = popularity
+                self._ranked = [self._videos[i] for i in ids if i in self._videos]
                 self._built_at = time.monotonic()
-            return self._popularity, self._videos
+            return self._popularity, self._videos, self._ranked
 
     def invalidate(self) -> None:
         with self._lock:
             self._built_at = -1e18
 
 
+#: Weights of :class:`TagAffinityRanker`'s score terms (see its docstring).
+PROFILE_SHARE = 0.5
+RECENT_SHARE = 1.0
+CREATOR_SHARE = 0.5
+WATCHED_NEXT_SHARE = 0.5
+#: Follow-up candidates: the newest videos of each of the seeds' three best tags and two
+#: best creators, and what the newest seed's viewers went on to watch.
+TAG_CANDIDATES = 30
+CREATOR_CANDIDATES = 15
+WATCHED_NEXT_CANDIDATES = 50
+T = TypeVar("T")
+
+
+@dataclass
+class FollowUp:
+    """What the user's newest positive actions lead to, read for one request.
+
+    Attributes
+    ----------
+    videos
+        Videos of the seeds' best tags and creators, and what the newest seed's viewers
+        went on to watch.
+    watched_next
+        ``video_id -> viewers of seed`` for the last kind.
+    seed
+        The newest positively acted video (``None``: none).
+    """
+
+    videos: dict[str, Video]
+    watched_next: dict[str, int]
+    seed: Video | None
+
+
+@dataclass
+class FollowUpReads:
+    """The reads :func:`follow_up` makes (videos per tag, per creator, what a seed's viewers
+    watched next), reused by every request of this process for ``candidate_pool_ttl_s``
+    seconds, as its candidate pool is: many users like the same videos."""
+
+    settings: Settings
+    max_entries: int = 10_000
+    _built_at: float = field(default_factory=time.monotonic, init=False)
+    _entries: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def get(self, kind: str, key: str, read: Callable[[], T]) -> T:
+        with self._lock:
+            now = time.monotonic()
+            stale = now - self._built_at > self.settings.candidate_pool_ttl_s
+            if stale or len(self._entries) > self.max_entries:
+                self._entries, self._built_at = {}, now
+            if (kind, key) in self._entries:
+                found: T = self._entries[kind, key]
+                return found
+        value = read()
+        with self._lock:
+            self._entries[kind, key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _with_tag(conn: Connection, tag: str) -> list[Video]:
+    return videos_with_tags(conn, tags=[tag], limit=TAG_CANDIDATES)
+
+
+def _by_creator(conn: Connection, creator: str) -> list[Video]:
+    return videos_by_creators(conn, creator_ids=[creator], limit=CREATOR_CANDIDATES)
+
+
+def follow_up(
+    conn: Connection, *, taste: Taste, settings: Settings, exclude: set[str], reads: FollowUpReads
+) -> FollowUp:
+    """The candidates a like (or a watched video) leads to; ``exclude`` never among them."""
+    tags = sorted((t for t, w in taste.tags.items() if w > 0), key=lambda t: -taste.tags[t])
+    creators = sorted(
+        (c for c, w in taste.creators.items() if w > 0), key=lambda c: -taste.creators[c]
+    )
+    found: list[Video] = []
+    for tag in tags[:3]:
+        found += reads.get("tag", tag, partial(_with_tag, conn, tag))
+    for creator in creators[:2]:
+        found += reads.get("creator", creator, partial(_by_creator, conn, creator))
+    seed = taste.seeds[0] if taste.seeds else None
+    after: dict[str, int] = {}
+    if seed is not None:
+
+        def read_after(video_id: str = seed.video_id) -> tuple[dict[str, int], list[Video]]:
+            counts = watched_next(
+                conn,
+                video_id=video_id,
+                action_types=positive_action_types(settings),
+                limit=WATCHED_NEXT_CANDIDATES,
+            )  # the user's own later actions are on videos they are never served again
+            return counts, list(get_videos(conn, video_ids=list(counts)).values())
+
+        after, rows = reads.get("after", seed.video_id, read_after)
+        found += rows
+    videos = {v.video_id: v for v in found if v.video_id not in exclude}
+    return FollowUp(videos, {v: n for v, n in after.items() if v in videos}, seed)
+
+
 @dataclass
 class TagAffinityRanker:
-    """Trending blended with the user's liked tags: the service core's simple, real ranker.
+    """The service core's simple, real ranker: no model, one pass over a few hundred videos.
 
-    Candidates are the most popular and the newest videos; each scores its tag affinity with
-    the user's profile (skipped tags count against) plus a share of normalised popularity.
+    Candidates are the process's pool of popular and new videos plus the follow-ups of the
+    user's newest positive actions (:func:`follow_up`: videos of their tags and creators and
+    what their viewers went on to watch). Each candidate scores
+
+    ``0.5 * profile + 1.0 * recent + 0.5 * creator + 0.5 * watched_next + 0.3 * popularity``
+
+    where *profile* is its tags' mean weight in the user's profile over the top weight,
+    *recent* the same over their recent taste (:func:`~recomind.serving.taste.recent_taste`:
+    the newest action counts most, so the next page follows it; skipped tags count against),
+    *creator* its creator's recent weight, *watched_next* how many viewers of the newest seed
+    went on to watch it (over the most) and *popularity* its decayed popularity over the top.
+    Every ``explore_every``-th place holds an item from elsewhere
+    (:func:`~recomind.serving.taste.explore`).
+
+    Each reason names the largest term's evidence: ``because you liked #tag`` (a tag the item
+    has and the user liked or watched), ``more from the creator of <title>`` (a video of the
+    same creator they liked or watched), ``viewers of <title> also liked`` (<title> is the
+    seed), ``trending now``; else what the item has (``new upload in #tag`` for the pool's
+    new videos, else ``something different: #tag``).
     """
 
     settings: Settings
     popularity_share: float = 0.3
     pool: CandidatePool | None = None
+    reads: FollowUpReads | None = None
+
+    def candidate_pool(self) -> CandidatePool:
+        if self.pool is None:
+            self.pool = CandidatePool(self.settings)
+        return self.pool
+
+    def follow_up_reads(self) -> FollowUpReads:
+        if self.reads is None:
+            self.reads = FollowUpReads(self.settings)
+        return self.reads
+
+    def reset_local_state(self) -> None:
+        """Rebuild the candidate pool and the follow-up reads on the next request."""
+        self.candidate_pool().invalidate()
+        self.follow_up_reads().clear()
 
     def rank(
         self,
@@ -74,26 +253,82 @@ class TagAffinityRanker:
         exclude: set[str],
         n: int,
     ) -> list[RecommendedVideo]:
-        if self.pool is None:
-            self.pool = CandidatePool(self.settings)
-        pop, videos = self.pool.get(conn)
+        pop, ranked = self.candidate_pool().ranked(conn)
+        pool_videos = {v.video_id: v for v in ranked}
+        taste = recent_taste(
+            history, history_videos(conn, history, pool_videos), settings=self.settings
+        )
+        follow = follow_up(
+            conn,
+            taste=taste,
+            settings=self.settings,
+            exclude=exclude,
+            reads=self.follow_up_reads(),
+        )
+        candidates = {**pool_videos, **follow.videos}
         top_pop = max(pop.values(), default=0.0) or 1.0
-        weights = profile.tag_weights if profile else {}
+        weights = {
+            t: w for t, w in (profile.tag_weights if profile else {}).items() if math.isfinite(w)
+        }
         top_w = max((w for w in weights.values() if w > 0), default=1.0)
-        scored: list[tuple[float, str, str]] = []
-        for vid, v in videos.items():
+        top_next = max(follow.watched_next.values(), default=0) or 1
+        new, other = "new upload in", "something different:"  # pool videos are new or popular
+        scored: list[tuple[float, str, dict[str, float]]] = []
+        for vid, v in candidates.items():
             if vid in exclude:
                 continue
-            tag_scores = {t: weights.get(t, 0.0) / top_w for t in v.tags}
-            affinity = sum(tag_scores.values()) / len(v.tags) if v.tags else 0.0
-            score = affinity + self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop
-            best = max(tag_scores, key=lambda t: tag_scores[t], default=None)
-            if best is not None and tag_scores[best] > 0:
-                reason = f"because you liked #{best}"
-            elif vid in pop and pop[vid] > 0:
-                reason = "trending now"
-            else:
-                reason = "new upload"
-            scored.append((score, vid, reason))
+            long = sum(weights.get(t, 0.0) for t in v.tags) / len(v.tags) / top_w if v.tags else 0.0
+            terms = {
+                "tag": PROFILE_SHARE * long + RECENT_SHARE * taste.tag_affinity(v.tags),
+                "creator": CREATOR_SHARE * taste.creator_affinity(v.creator_id),
+                "next": WATCHED_NEXT_SHARE * follow.watched_next.get(vid, 0) / top_next,
+                "popular": self.popularity_share * max(pop.get(vid, 0.0), 0.0) / top_pop,
+            }
+            scored.append((sum(terms.values()), vid, terms))
         scored.sort(key=lambda s: (-s[0], s[1]))
-        return [recommended(videos[vid], s, r) for s, vid, r in scored[:n]]
+        items = [
+            recommended(
+                candidates[vid],
+                s,
+                self._reason(candidates[vid], terms, taste, weights, follow)
+                or popular_reason(candidates[vid], pop, new=new if vid in pool_videos else other),
+            )
+            for s, vid, terms in scored[:n]
+        ]
+        others = (
+            recommended(v, 0.0, popular_reason(v, pop)) for v in ranked if v.video_id not in exclude
+        )
+        return explore(
+            items,
+            others,
+            every=self.settings.explore_every,
+            is_elsewhere=elsewhere(taste, weights),
+        )
+
+    @staticmethod
+    def _reason(
+        v: Video,
+        terms: dict[str, float],
+        taste: Taste,
+        weights: dict[str, float],
+        follow: FollowUp,
+    ) -> str | None:
+        """The text of the largest positive term whose evidence is there (``None``: none)."""
+        for term in sorted(terms, key=lambda k: -terms[k]):
+            if terms[term] <= 0:
+                break
+            if term == "tag":
+                tag = taste.best_tag(v.tags) or max(
+                    v.tags, key=lambda t: weights.get(t, 0.0), default=None
+                )
+                if tag is not None and (taste.tags.get(tag, 0.0) > 0 or weights.get(tag, 0.0) > 0):
+                    return f"because you liked #{tag}"
+            elif term == "creator":
+                liked = taste.liked_by(v.creator_id)
+                if liked is not None:
+                    return f"more from the creator of {liked.title}"
+            elif term == "next" and follow.seed is not None:
+                return f"viewers of {follow.seed.title} also liked"
+            elif term == "popular":
+                return "trending now"
+        return None

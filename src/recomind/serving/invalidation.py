@@ -1,16 +1,20 @@
 """The one owner of when a user's cached list stops being fresh, and the one way to say so.
 
-A list stops being fresh on three rules, all here:
+A list stops being fresh on these rules, all here:
 
-* a like (``refresh_on_like``): once when the API accepts it (from the action it has just
-  seen) and once when the ``profiles`` group has stored it (from the stored state);
+* a taste action (:data:`TASTE_ACTIONS`: a like, skip or unlike; ``refresh_on_like``): when
+  the API accepts it, the user's list is **dropped** (:meth:`ListInvalidation.tasted`) and
+  refreshed in the background, so their very next request never gets the list from before
+  it (the refresh counts the action from the cache's recent actions: the consumers need not
+  have stored it);
 * every ``refresh_after_interactions`` actions of one user (counted by ``retrain-trigger``
-  under ``actions_since_refresh:{user_id}``, the design's "after X interactions");
+  under ``actions_since_refresh:{user_id}``, the design's "after X interactions"): the list
+  is marked stale (:meth:`ListInvalidation.stale`) and may be served while it is refreshed;
 * an explicit drop (admin, tests): the next request recomputes the list.
 
-Each goes through :meth:`ListInvalidation.stale`: the user's generation is bumped (a refresh
-already running will not store its older result), the freshness marker is dropped (the old
-list is served at most while the refresh runs) and a background refresh is asked for.
+Every rule bumps the user's generation: a refresh already running stores its older result
+only if the generation is unchanged, checked atomically with the write
+(``Cache.set_many_if``), so a slow refresh never caches a list from before the change.
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ REFRESHES = Counter(
     "recomind_recommendation_refreshes_total", "User lists refreshed after X interactions"
 )
 
+#: Actions that change what a user wants next: their next list must count them.
+TASTE_ACTIONS: frozenset[str] = frozenset({"like", "skip", "unlike"})
+
 
 class ListInvalidation:
-    """Marks users' cached lists stale and asks for their refresh.
+    """Marks users' cached lists stale or drops them, and asks for their refresh.
 
     Parameters
     ----------
@@ -51,19 +58,31 @@ class ListInvalidation:
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
 
-    def stale(self, user_ids: Iterable[str]) -> None:
-        """The users' state changed: bump their generations, drop their freshness markers and
-        refresh their lists in the background."""
+    def _invalidate(self, user_ids: Iterable[str], *, drop: bool) -> None:
         ttl = 2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s)
         for user_id in dict.fromkeys(user_ids):
             self.cache.incr(self._key(keys.GENERATION, user_id), ttl)
-            self.cache.delete(self._key(keys.FRESH, user_id))
-            self.refresh(user_id)
+            if not drop:
+                self.cache.delete(self._key(keys.FRESH, user_id))
+                self.refresh(user_id)
+            elif self.cache.delete(
+                self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.FRESH, user_id)
+            ):
+                self.refresh(user_id)  # they had a list, so they read: have the next one ready
 
-    def liked(self, user_ids: Iterable[str]) -> None:
-        """These users liked something: their lists are stale (when ``refresh_on_like``)."""
+    def stale(self, user_ids: Iterable[str]) -> None:
+        """The users' state changed a little: bump their generations, drop their freshness
+        markers (the list is served ``stale`` while it is refreshed) and refresh their lists
+        in the background."""
+        self._invalidate(user_ids, drop=False)
+
+    def tasted(self, user_ids: Iterable[str]) -> None:
+        """These users just did a taste action (when ``refresh_on_like``): bump their
+        generations, drop their lists and, for those who had one (they read their lists),
+        refresh them in the background. Their next request waits for that refresh or
+        computes the list itself: never the list from before."""
         if self.settings.refresh_on_like:
-            self.stale(user_ids)
+            self._invalidate(user_ids, drop=True)
 
     def counted(self, actions_per_user: Mapping[str, int]) -> None:
         """Count new actions per user; a user reaching ``refresh_after_interactions`` since
@@ -86,5 +105,4 @@ class ListInvalidation:
 
     def drop(self, user_id: str) -> None:
         """Drop the user's list outright; the next request recomputes it (admin, tests)."""
-        self.stale([user_id])
-        self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id))
+        self._invalidate([user_id], drop=True)

@@ -27,6 +27,16 @@ from recomind.recommend.pages import page_order
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
+from recomind.serving.taste import (
+    Taste,
+    elsewhere,
+    evidence_reason,
+    explore,
+    popular_reason,
+    reason_holds,
+    recent_ids,
+    recent_taste,
+)
 from recomind.storage.actions import HistoryItem, user_actions
 from recomind.storage.profiles import ProfileRow, get_profiles
 from recomind.storage.videos import get_videos, newest_videos
@@ -34,6 +44,8 @@ from recomind.storage.videos import get_videos, newest_videos
 logger = logging.getLogger(__name__)
 
 FRESH_POOL = 200
+#: Newest distinct videos of a history whose rows back the reasons (and the recent taste).
+REASON_DEPTH = 100
 #: Videos kept by :meth:`ModelRanker.videos` (dropped all at once beyond this, or every
 #: ``candidate_pool_ttl_s``).
 VIDEO_CACHE_SIZE = 50_000
@@ -148,15 +160,31 @@ class ModelRanker:
         )
         fresh = self._fresh_uploads(conn, model)
         ids = {model.item_ids[r.item] for rs in recs for r in rs}
+        ids |= {v for user in users for v in recent_ids(user.history, REASON_DEPTH)}
         videos = self.videos(conn, ids)
+        pop, popular = self.fallback.candidate_pool().ranked(conn)
         out: list[list[RecommendedVideo]] = []
         for user, rs in zip(users, recs, strict=True):
+            taste = recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
             items = [
                 recommended(videos[model.item_ids[r.item]], r.score, r.reason)
                 for r in rs
                 if model.item_ids[r.item] in videos
             ]
             items = self._blend_fresh(items, fresh, user)
+            items = [i if reason_holds(i, taste, pop) else _reason(i, taste, pop) for i in items]
+            others = (
+                recommended(v, 0.0, popular_reason(v, pop))
+                for v in popular
+                if v.video_id not in user.exclude
+            )
+            weights = user.profile.tag_weights if user.profile else {}
+            items = explore(
+                items,
+                others,
+                every=self.settings.explore_every,
+                is_elsewhere=elsewhere(taste, weights),
+            )
             out.append(
                 cap_pages(
                     items,
@@ -200,6 +228,13 @@ class ModelRanker:
             for user, items in zip(users, lists, strict=True):
                 self._primed[user.user_id] = (frozenset(user.exclude), items)
         return len(users)
+
+    def reset_local_state(self) -> None:
+        """Forget the rows and pools this process reuses (tests, admin)."""
+        self.fallback.reset_local_state()
+        self._videos = (-1e18, {})
+        self._fresh = (-1e18, "", [])
+        self.clear_primed()
 
     def clear_primed(self) -> None:
         with self._lock:
@@ -298,6 +333,12 @@ class ModelRanker:
             score = out[pos - 1].score if 0 < pos <= len(out) else affinity
             out.insert(pos, recommended(v, score, f"new upload in #{tag}"))
         return out
+
+
+def _reason(item: RecommendedVideo, taste: Taste, pop: dict[str, float]) -> RecommendedVideo:
+    """``item`` with a reason that has evidence (the model's could not be checked: it named
+    a tag or video the stored rows or the user's recent history do not have)."""
+    return item.model_copy(update={"reason": evidence_reason(item, taste, pop)})
 
 
 def batch_inputs(

@@ -25,14 +25,14 @@ from recomind.folds.profiles import fold_pending
 from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
-from recomind.serving.invalidation import ListInvalidation
+from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
+from recomind.serving.recent_actions import current_pairs, member
 from recomind.serving.trending import compute_trending, top_up
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
 from recomind.storage.profiles import ProfileRow, get_profile
 from recomind.storage.users import get_user
 from recomind.storage.videos import get_videos
-from recomind.weights import TOGGLES
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,17 @@ CACHE_LOOKUPS = Counter(
 BACKGROUND_REFRESHES = Counter(
     "recomind_background_refreshes_total", "User lists recomputed in the background"
 )
+SKIPPED_REFRESHES = Counter(
+    "recomind_background_refreshes_skipped_total",
+    "Background refreshes not queued because too many were waiting",
+)
+#: Users whose background refresh may wait or run at once (a burst of actions from users who
+#: are not reading costs at most this much work; their next request computes their list).
+REFRESH_QUEUE_MAX = 256
+
+
+#: Stored actions newer than the user's profile folded into it per request, at most.
+UNFOLDED_MAX = 200
 
 
 class Ranker(Protocol):
@@ -73,6 +84,7 @@ class RecommendationService:
         self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh")
         self._refresh_lock = threading.Lock()
         self._refreshing: dict[str, bool] = {}  # user -> run again when done
+        self._running: set[str] = set()  # users whose refresh has started (not just queued)
         self._idle = threading.Condition(self._refresh_lock)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
 
@@ -93,24 +105,36 @@ class RecommendationService:
         return items[:n], False
 
     def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, str]:
-        """``(items, cache)`` where cache is ``hit``, ``stale`` or ``miss``.
+        """``(items, cache)`` where cache says where the list came from:
 
-        A stale list (its freshness ran out, or the user's state changed) is still served,
-        while a refresh runs in the background. Videos the user just acted on are never in
-        the answer, stale or not.
+        * ``hit``: the cached list, fresh;
+        * ``stale``: the cached list after its freshness ran out (its TTL, or every
+          ``refresh_after_interactions`` actions), served while a refresh runs;
+        * ``refreshed``: the user's list had been dropped (a like, skip or unlike) and this
+          process was already recomputing it: the request waited for that refresh (at most
+          ``recommendations_refresh_wait_s``) and serves its list;
+        * ``miss``: computed by this request.
+
+        A list from before a taste action is never served: the action dropped it, and a
+        refresh that raced with it cannot store it again (:meth:`store_list`). Videos the user
+        just acted on are never in the answer either.
         """
         key = self._key(keys.RECOMMENDATIONS, user_id)
         cached = self.cache.get(key)
+        how = "hit"
+        if cached is None and self._await_refresh(user_id):
+            cached = self.cache.get(key)
+            how = "refreshed"
         if cached is not None:
             seen = self.recently_seen(user_id)
             items = _without(cached, seen, n)
             if items is not None:
-                if self.cache.get(self._key(keys.FRESH, user_id)) is None:
+                if how == "hit" and self.cache.get(self._key(keys.FRESH, user_id)) is None:
                     CACHE_LOOKUPS.labels("recommendations", "stale").inc()
                     self.refresh_soon(user_id)
                     return items, "stale"
-                CACHE_LOOKUPS.labels("recommendations", "hit").inc()
-                return items, "hit"
+                CACHE_LOOKUPS.labels("recommendations", how).inc()
+                return items, how
         CACHE_LOOKUPS.labels("recommendations", "miss").inc()
         fresh = self.refresh_user(user_id)
         return fresh[:n], "miss"
@@ -136,30 +160,44 @@ class RecommendationService:
         """Cache ``items`` as the user's fresh list unless their generation moved meanwhile.
 
         ``generation_before`` is :meth:`generation` read before the list was computed;
-        returns whether the list was stored (the guard of :meth:`refresh_user`). The list
-        stays servable ``recommendations_stale_s`` past its TTL, marked stale.
+        returns whether the list was stored (the guard of :meth:`refresh_user`). The check
+        and the write are one atomic step (``Cache.set_many_if``): an invalidation can never
+        slip between them. The list stays servable ``recommendations_stale_s`` past its TTL,
+        marked stale.
         """
-        if self.generation(user_id) != generation_before:
-            return False
         ttl = self.settings.recommendations_ttl_s
-        self.cache.set(
-            self._key(keys.RECOMMENDATIONS, user_id),
-            _dump(items),
-            ttl + self.settings.recommendations_stale_s,
+        return self.cache.set_many_if(
+            self._key(keys.GENERATION, user_id),
+            generation_before,
+            {
+                self._key(keys.RECOMMENDATIONS, user_id): (
+                    _dump(items),
+                    ttl + self.settings.recommendations_stale_s,
+                ),
+                self._key(keys.FRESH, user_id): (b"1", ttl),
+            },
         )
-        self.cache.set(self._key(keys.FRESH, user_id), b"1", ttl)
-        return True
 
     def refresh_soon(self, user_id: str) -> None:
-        """Recompute the user's list in the background (one refresh per user at a time)."""
+        """Recompute the user's list in the background (one refresh per user at a time).
+
+        At most :data:`REFRESH_QUEUE_MAX` users wait or run; beyond that the refresh is not
+        queued (counted in ``recomind_background_refreshes_skipped_total``): a dropped list
+        is computed by its next request, a stale one refreshed then.
+        """
         with self._refresh_lock:
             if user_id in self._refreshing:
                 self._refreshing[user_id] = True  # state changed meanwhile: run once more
+                return
+            if len(self._refreshing) >= REFRESH_QUEUE_MAX:
+                SKIPPED_REFRESHES.inc()
                 return
             self._refreshing[user_id] = False
         self._refresher.submit(self._refresh_loop, user_id)
 
     def _refresh_loop(self, user_id: str) -> None:
+        with self._refresh_lock:
+            self._running.add(user_id)
         while True:
             try:
                 self.refresh_user(user_id)
@@ -169,9 +207,19 @@ class RecommendationService:
             with self._refresh_lock:
                 if not self._refreshing.get(user_id):
                     del self._refreshing[user_id]
+                    self._running.discard(user_id)
                     self._idle.notify_all()
                     return
                 self._refreshing[user_id] = False
+
+    def _await_refresh(self, user_id: str) -> bool:
+        """Wait for the refresh of ``user_id`` this process is running (not one still
+        queued), at most ``recommendations_refresh_wait_s``; whether it finished."""
+        budget = self.settings.recommendations_refresh_wait_s
+        with self._refresh_lock:
+            if user_id not in self._running or budget <= 0:
+                return False
+            return self._idle.wait_for(lambda: user_id not in self._refreshing, budget)
 
     def wait_for_refreshes(self, timeout_s: float = 30.0) -> bool:
         """Block until no background refresh runs (tests, shutdown). False on timeout."""
@@ -213,16 +261,26 @@ class RecommendationService:
         profile: ProfileRow | None,
         recent: list[tuple[str, str]],
     ) -> tuple[list[HistoryItem], ProfileRow | None]:
-        pending = pending_actions(history, recent)  # a like noted twice counts once
-        if not pending:
+        """The history plus actions the cache noted but ``persist`` has not stored yet (newest
+        first, before the stored ones; by the state rules: a like noted twice counts once),
+        and the profile plus every action it has not folded: those and the stored actions
+        newer than it (the consumer groups lag independently)."""
+        pending = pending_actions(history, recent)
+        since = profile.updated_at if profile is not None else None
+        unfolded = [
+            (h.action_type, h.video_id)
+            for h in history[:UNFOLDED_MAX]
+            if since is None or h.timestamp > since
+        ]
+        if not pending and not unfolded:
             return history, profile
-        videos = get_videos(conn, video_ids=[v for _, v in pending])
+        videos = get_videos(conn, video_ids=[v for _, v in pending + unfolded])
         now = utcnow()
         extra = [HistoryItem(v, a, now, None) for a, v in pending if v in videos]
         folded = fold_pending(
             profile,
             user_id=user_id,
-            pending=pending,
+            pending=pending + unfolded,
             videos=videos,
             settings=self.settings,
             first_likes=first_likes(history),
@@ -233,7 +291,8 @@ class RecommendationService:
         """Remember at once that the user acted on ``video_id``, before any consumer ran.
 
         The video is never served to them again, the action counts in their next ranking,
-        and a like drops their cached list at once (when ``refresh_on_like`` is set).
+        and a taste action (a like, skip or unlike) drops their cached list at once (when
+        ``refresh_on_like`` is set): their next request computes it or waits for its refresh.
         """
         self.note_actions([(user_id, video_id, action_type)])
 
@@ -241,40 +300,28 @@ class RecommendationService:
         """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
         cache round trip for all of them (the API batches concurrent requests' actions)."""
         recent: dict[str, list[str]] = {}
-        stamp = time.time_ns()
-        for user_id, video_id, action_type in actions:
+        now = time.time()
+        for j, (user_id, video_id, action_type) in enumerate(actions):  # in arrival order
             key = self._key(keys.RECENT_ACTIONS, user_id)
-            member = f"{action_type}:{video_id}"
-            if action_type in TOGGLES:  # the latest like/unlike of a video wins
-                member += f"@{stamp}"
-            recent.setdefault(key, []).append(member)
+            recent.setdefault(key, []).append(member(now + j * 1e-6, action_type, video_id))
         self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
-        self.lists.liked(u for u, _, a in actions if a == "like")
+        self.lists.tasted(u for u, _, a in actions if a in TASTE_ACTIONS)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
-        """``(action_type, video_id)`` pairs accepted in the last TTL, in a stable order;
-        of a video's likes and unlikes, only the latest noted."""
-        out: set[tuple[str, str]] = set()
-        toggles: dict[str, tuple[int, str]] = {}
-        for m in self.cache.members(self._key(keys.RECENT_ACTIONS, user_id)):
-            kind, sep, rest = m.partition(":")
-            if not sep:
-                continue
-            video, _, stamp = rest.partition("@")
-            if kind not in TOGGLES:
-                out.add((kind, video))
-            else:  # the latest noted; a tie: "unlike" > "like", as in recomind.weights
-                at = (int(stamp) if stamp.isdigit() else 0, kind)
-                toggles[video] = max(toggles.get(video, at), at)
-        out.update((kind, video) for video, (_, kind) in toggles.items())
-        return sorted(out)
+        """``(action_type, video_id)`` pairs accepted in the last TTL, newest first (each
+        pair once; of a video's likes and unlikes only the newest): the order the next list
+        follows."""
+        return current_pairs(self.cache.members(self._key(keys.RECENT_ACTIONS, user_id)))
 
     def recently_seen(self, user_id: str) -> set[str]:
         return {video for _, video in self.recent_actions(user_id)}
 
     def reset_local_state(self) -> None:
-        """Forget what this process memoised (tests, admin)."""
+        """Forget what this process memoised, the ranker's pools included (tests, admin)."""
         self.pool.invalidate()
+        reset = getattr(self.ranker, "reset_local_state", None)
+        if callable(reset):
+            reset()
 
     def profile(self, user_id: str) -> Profile | None:
         """The user's stored profile, cache-first (``user_profile:{user_id}``); ``None`` for

@@ -184,6 +184,69 @@ def user_history(conn: Connection, *, user_id: str, limit: int = 2000) -> list[H
     return user_actions(conn, user_ids=[user_id], limit=limit)[user_id]
 
 
+def watched_next(
+    conn: Connection,
+    *,
+    video_id: str,
+    action_types: Sequence[str],
+    not_user: str | None = None,
+    viewers: int = 200,
+    limit: int = 50,
+) -> dict[str, int]:
+    """What the viewers of ``video_id`` went on to watch.
+
+    Parameters
+    ----------
+    conn
+        An open connection.
+    video_id
+        The video.
+    action_types
+        The actions that count, both on ``video_id`` and after it (e.g. likes and views).
+    not_user
+        A user left out of the viewers (the one the answer is for).
+    viewers
+        Only the most recent viewers are read.
+    limit
+        Videos returned.
+
+    Returns
+    -------
+    dict
+        ``video_id -> how many of the viewers acted on it after their first action on
+        video_id``, at most ``limit`` of the highest counts (ties by id); never ``video_id``.
+    """
+    if not action_types or limit <= 0:
+        return {}
+    a = video_actions.alias("seed")
+    b = video_actions.alias("next")
+    who = select(a.c.user_id, func.min(a.c.timestamp).label("since")).where(
+        a.c.video_id == video_id, a.c.action_type.in_(list(action_types))
+    )
+    if not_user is not None:
+        who = who.where(a.c.user_id != not_user)
+    seen = (
+        who.group_by(a.c.user_id)
+        .order_by(func.max(a.c.timestamp).desc(), a.c.user_id)
+        .limit(viewers)
+        .subquery("viewers")
+    )
+    n = func.count(func.distinct(b.c.user_id)).label("n")
+    stmt = (
+        select(b.c.video_id, n)
+        .select_from(b.join(seen, b.c.user_id == seen.c.user_id))
+        .where(
+            b.c.timestamp > seen.c.since,
+            b.c.action_type.in_(list(action_types)),
+            b.c.video_id != video_id,
+        )
+        .group_by(b.c.video_id)
+        .order_by(n.desc(), b.c.video_id)
+        .limit(limit)
+    )
+    return {vid: int(count) for vid, count in conn.execute(stmt) if vid != video_id}
+
+
 def count_actions(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(video_actions)).scalar_one())
 

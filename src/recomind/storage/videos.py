@@ -5,11 +5,24 @@ Every function takes a :class:`sqlalchemy.Connection` so callers choose the tran
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 
 from recomind.errors import ConflictError
 from recomind.schemas import Video, VideoCreate, to_naive_utc, utcnow
@@ -127,6 +140,47 @@ def existing_video_ids(conn: Connection, *, video_ids: Iterable[str]) -> set[str
 def newest_videos(conn: Connection, *, limit: int) -> list[Video]:
     stmt = select(videos).order_by(videos.c.created_at.desc(), videos.c.video_id).limit(limit)
     return [_video(r) for r in conn.execute(stmt)]
+
+
+def videos_with_tags(conn: Connection, *, tags: Sequence[str], limit: int) -> list[Video]:
+    """The newest videos carrying any of ``tags`` (at most ``limit``), newest first.
+
+    PostgreSQL tests its ``TEXT[]`` for overlap; elsewhere the JSON text is matched for each
+    tag's JSON string, and the rows are checked again here.
+    """
+    wanted = list(dict.fromkeys(tags))
+    if not wanted or limit <= 0:
+        return []
+    match: ColumnElement[bool]
+    if conn.dialect.name == "postgresql":
+        array = literal(wanted, type_=postgresql.ARRAY(Text()))
+        match = cast(videos.c.tags, postgresql.ARRAY(Text())).op("&&")(array)
+    else:
+        text = cast(videos.c.tags, Text)
+        match = or_(*(text.contains(json.dumps(t), autoescape=True) for t in wanted))
+    stmt = (
+        select(videos)
+        .where(match)
+        .order_by(videos.c.created_at.desc(), videos.c.video_id)
+        .limit(limit)
+    )
+    want = set(wanted)
+    return [v for v in map(_video, conn.execute(stmt)) if want.intersection(v.tags)]
+
+
+def videos_by_creators(conn: Connection, *, creator_ids: Sequence[str], limit: int) -> list[Video]:
+    """The newest videos of any of ``creator_ids`` (at most ``limit``), newest first."""
+    ids = list(dict.fromkeys(creator_ids))
+    if not ids or limit <= 0:
+        return []
+    stmt = (
+        select(videos)
+        .where(videos.c.creator_id.in_(ids))
+        .order_by(videos.c.created_at.desc(), videos.c.video_id)
+        .limit(limit)
+    )
+    # A case-insensitive collation (MariaDB) may match an id spelled differently.
+    return [v for v in map(_video, conn.execute(stmt)) if v.creator_id in ids]
 
 
 def count_videos(conn: Connection) -> int:

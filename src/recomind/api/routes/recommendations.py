@@ -29,8 +29,10 @@ def _respond(items: list[RecommendedVideo] | bytes, cache: str) -> Response:
         200: {
             "headers": {
                 "X-Cache": {
-                    "description": "hit, miss, or stale (served from the cache while a "
-                    "refresh runs)"
+                    "description": "hit (cached, fresh); stale (cached past its freshness, "
+                    "served while a refresh runs; never after a like, skip or unlike); "
+                    "refreshed (the list was dropped by a taste action and the request "
+                    "waited for its refresh); miss (computed by this request)"
                 }
             }
         }

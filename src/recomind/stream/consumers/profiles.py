@@ -1,9 +1,8 @@
 """``profiles``: fold actions into ``user_profiles`` and refresh what depends on them.
 
-After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped, and, when
-``refresh_on_like`` is set, a like refreshes ``recommendations:{user_id}`` in the background
-from the stored state (the API already refreshed it once when it accepted the like, from
-the action it had just seen).
+After the transaction the user's ``user_profile:{user_id}`` cache entry is dropped. Their
+list needs nothing: the API dropped and refreshed it when it accepted a taste action, and
+that refresh counted the action already (from the cache's recent actions).
 """
 
 from __future__ import annotations
@@ -26,4 +25,3 @@ class ProfilesHandler(DatabaseHandler):
         service = self.ctx.recommendations
         for user in {e.user_id for e in events}:
             service.drop_profile(user)
-        service.lists.liked(e.user_id for e in events if e.action_type == "like")

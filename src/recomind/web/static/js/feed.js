@@ -1,5 +1,7 @@
 // The feed: one full-height video at a time; swipe, wheel, arrow keys or j/k move along.
-// Signed out it shows /trending; signed in /recommendations/{user_id}, re-ranked after a like.
+// Signed out it shows /trending; signed in /recommendations/{user_id}. After a like or a skip
+// the upcoming videos are re-ranked (the server counts the action in its very next answer),
+// and the toast says only what those next videos deliver.
 
 import { api } from "./api.js";
 import { currentUser } from "./session.js";
@@ -10,6 +12,7 @@ const PREFETCH_WHEN_LEFT = 3; // load more when this few items are left ahead
 const MIN_VIEW_MS = 300; // a flick past a video is not a view
 const WHEEL_THRESHOLD = 40;
 const NAV_COOLDOWN_MS = 450;
+const UPCOMING = 5; // what a toast may promise about: the next this many videos
 
 export function mountFeed(container) {
   const user = currentUser();
@@ -104,17 +107,42 @@ export function mountFeed(container) {
     if (watch && watch.startedAt == null && !document.hidden) watch.startedAt = performance.now();
   }
 
-  /** Close the current watch; send a view unless `as` says otherwise ("skip" or "none"). */
+  /** Close the current watch; send a view unless `as` says otherwise ("skip" or "none").
+   *  Returns the request's promise when one was sent (a failure is toasted here). */
   function leave(as = "view", opts) {
-    if (!watch) return;
+    if (!watch) return null;
     const ms = watchedMs();
     const videoId = watch.videoId;
     watch = null;
-    if (!user || as === "none") return;
-    if (as === "view" && ms < MIN_VIEW_MS) return;
-    api.action(user.user_id, videoId, as, ms, opts).catch((err) => {
-      toast(`Could not send ${as}: ${err.message}`);
-    });
+    if (!user || as === "none") return null;
+    if (as === "view" && ms < MIN_VIEW_MS) return null;
+    const sent = api.action(user.user_id, videoId, as, ms, opts);
+    sent.catch((err) => toast(`Could not send ${as}: ${err.message}`));
+    return sent;
+  }
+
+  /** The next videos after the one on screen: what a toast may speak about. */
+  function upcoming() {
+    return items.slice(index + 1, index + 1 + UPCOMING);
+  }
+
+  /** The toast after a like: "more #tag" only if the next videos carry that tag. */
+  function likedMessage(item) {
+    const next = upcoming();
+    const counts = item.tags.map((t) => next.filter((v) => v.tags.includes(t)).length);
+    const best = counts.indexOf(Math.max(0, ...counts));
+    if (best >= 0 && counts[best] > 0) return `Liked — more #${item.tags[best]} coming up`;
+    if (item.creator_id && next.some((v) => v.creator_id === item.creator_id)) {
+      return "Liked — more from this creator coming up";
+    }
+    return "Liked — saved to your likes";
+  }
+
+  /** The toast after a skip: "no #tag" only if none of the next videos carries it. */
+  function skippedMessage(item) {
+    const next = upcoming();
+    const gone = item.tags.filter((t) => !next.some((v) => v.tags.includes(t)));
+    return gone.length ? `Skipped — no #${gone[0]} in your next videos` : "Skipped";
   }
 
   // --- rendering ----------------------------------------------------------------------------
@@ -235,28 +263,44 @@ export function mountFeed(container) {
 
   // --- actions ------------------------------------------------------------------------------
 
+  /** Move by `step`; returns the request of the action sent for the video left, if any. */
   function go(step, { as = "view" } = {}) {
     const target = index + step;
-    if (target < 0) return;
+    if (target < 0) return null;
     lastNav = performance.now();
+    let sent = null;
     if (target >= items.length) {
       if (index < items.length) {
-        if (as === "skip") leave("skip");
+        if (as === "skip") sent = leave("skip");
         renderEnd();
       }
       maybeLoadMore();
-      return;
+      return sent;
     }
-    leave(as);
+    sent = leave(as);
     show(target, step);
+    return sent;
   }
 
-  function skip() {
-    if (!user) {
+  async function skip() {
+    const item = items[index];
+    if (!user || !item) {
       go(1);
       return;
     }
-    go(1, { as: "skip" });
+    setBusy(1);
+    try {
+      const sent = go(1, { as: "skip" }); // the next video at once
+      try {
+        await sent; // accepted: the server's next answer counts it
+      } catch {
+        return; // leave() said so
+      }
+      await load({ replaceUpcoming: true }); // the videos after it follow the skip
+      toast(skippedMessage(item));
+    } finally {
+      setBusy(-1);
+    }
   }
 
   async function like(button) {
@@ -274,8 +318,8 @@ export function mountFeed(container) {
     setBusy(1);
     try {
       await api.action(user.user_id, item.video_id, "like", watchedMs());
-      toast(`Liked — more #${item.tags[0] || "like this"} coming up`);
       await load({ replaceUpcoming: true }); // the next videos follow what was just liked
+      toast(likedMessage(item));
     } catch (err) {
       liked.delete(item.video_id);
       toast(`Could not like: ${err.message}`);
