@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, insert
 from recomind.config import Settings
 from recomind.folds import profiles
 from recomind.folds.popularity import fold, score_at
+from recomind.folds.states import Term
 from recomind.recommend import recency
 from recomind.schemas import ActionEvent
 from recomind.storage.engine import make_engine, read_tx, write_tx
@@ -63,7 +64,7 @@ def test_popularity_fold_and_read_are_total(
     score: float, last: datetime, at: datetime, weight: float, now: datetime, half_life: float
 ) -> None:
     row = PopularityRow("v", score, last, 3)
-    out = fold(row, at=at, weight=weight, half_life_s=half_life)
+    out = fold(row, terms=[Term("u", "v", weight, at)], latest=at, events=1, half_life_s=half_life)
     assert math.isfinite(out.score)
     assert out.last_updated == max(at, last) and out.n_events == 4
     for r in (row, out):
@@ -87,7 +88,9 @@ def test_popularity_fold_is_order_independent_and_exact(
     for seq in (events, shuffled):
         row = start
         for at, w in seq:
-            row = fold(row, at=at, weight=w, half_life_s=half_life)
+            row = fold(
+                row, terms=[Term("u", "v", w, at)], latest=at, events=1, half_life_s=half_life
+            )
         rows.append(row)
     now = max(at for at, _ in events) + timedelta(hours=1)
     scale = 1.0 + sum(abs(w) for _, w in events)

@@ -202,7 +202,9 @@ def _validate(rows: list[Row], summary: Summary) -> list[tuple[str, BatchAction]
             summary.reject(where, "row", str(values["__error__"]))
             continue
         if "watch_time_ms" in values and isinstance(values["watch_time_ms"], str):
-            values["watch_time_ms"] = values["watch_time_ms"].strip() or None
+            # CSV is untyped: a digit string is the number; anything else is refused below
+            text = values["watch_time_ms"].strip()
+            values["watch_time_ms"] = int(text) if text.isdigit() else (text or None)
         try:
             out.append((where, BatchAction.model_validate(values)))
         except ValidationError as exc:

@@ -47,7 +47,7 @@ def test_the_latest_noted_like_or_unlike_of_a_video_wins(service: Recommendation
     for kind in ("like", "like", "unlike"):
         service.note_action("u1", "v1", kind)
     service.note_action("u1", "v2", "view")
-    assert service.recent_actions("u1") == [("unlike", "v1"), ("view", "v2")]
+    assert service.recent_actions("u1") == [("view", "v2"), ("unlike", "v1")]  # newest first
     service.note_action("u1", "v1", "like")
     assert service.recent_actions("u1") == [("like", "v1"), ("view", "v2")]
     assert service.recently_seen("u1") == {"v1", "v2"}

@@ -66,6 +66,9 @@ def make_settings(
         "cache_timeout_s": 2.0,
         "serve_consumers": "all",
         "environment": "test",
+        # Scenario tests post far faster than a person taps; the limiter still runs on every
+        # action (tests/api/test_rate_limit.py checks the production default's behaviour).
+        "event_rate_limit": "1000/second",
     }
     values.update(overrides)
     return Settings(**values)
