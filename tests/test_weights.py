@@ -134,6 +134,8 @@ def test_state_keeps_what_can_still_count(
 ) -> None:
     everything = a + b
     want = weights.pair_terms(everything, window_us=window)
+    for one in everything:
+        assert weights.counted_alone(one) == weights.counted([one], window_us=window)[0]
     # Any arrival order gives the same terms ...
     shuffled = list(everything)
     rnd.shuffle(shuffled)

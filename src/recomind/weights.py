@@ -219,6 +219,12 @@ def _toggles(acts: Sequence[Act]) -> tuple[int | None, int | None]:
     return latest, first
 
 
+def counted_alone(act: Act) -> float:
+    """What an action counts when it is its pair's only one: its weight, 0 for an unlike
+    (:func:`counted` of ``[act]``, without the general rule)."""
+    return 0.0 if act[0] == "unlike" else act[2]
+
+
 def counted(acts: Sequence[Act], *, window_us: int = 0) -> list[float]:
     """What each of one user's actions on one video counts, by the rules of this module.
 

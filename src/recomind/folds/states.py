@@ -21,7 +21,16 @@ from sqlalchemy import Connection
 from recomind.schemas import ActionEvent, to_naive_utc
 from recomind.storage.action_states import Pair, lock_states, save_states
 from recomind.storage.actions import HistoryItem
-from recomind.weights import REPEATED, TOGGLES, Act, counted, is_liked, pair_state, pair_terms
+from recomind.weights import (
+    REPEATED,
+    TOGGLES,
+    Act,
+    counted,
+    counted_alone,
+    is_liked,
+    pair_state,
+    pair_terms,
+)
 
 EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -88,7 +97,7 @@ def changes(
         old = stored[pair]
         if not old and len(acts) == 1:  # a pair's first action (most of them): itself
             new_states[pair] = acts
-            if w := counted(acts)[0]:
+            if w := counted_alone(acts[0]):
                 out.append(Term(*pair, w, from_us(acts[0][1])))
             continue
         new = pair_state(old + acts, window_us=window_us)

@@ -7,7 +7,7 @@ transaction as its own rows and its consumer offsets. Every function takes a
 choose the transaction. A batch costs a few statements whatever its size, each finding
 its rows by primary key: the pairs travel as arrays on PostgreSQL (``unnest``), as one
 JSON array on SQLite (``json_each``) and as row values on MariaDB/MySQL; writes are one
-statement (an ``UPDATE ... FROM unnest`` or a multi-row upsert).
+statement (a multi-row upsert).
 """
 
 from __future__ import annotations
@@ -135,8 +135,11 @@ _PG_LOCK = (
     "ON CONFLICT (fold, user_id, video_id) DO UPDATE SET acts = s.acts "
     "RETURNING s.user_id, s.video_id, s.acts"
 )
+# An upsert, not UPDATE ... FROM: the conflict check probes the primary key per row, where
+# the planner joins an UPDATE's array by scanning the whole table.
 _PG_UPDATE = (
-    "UPDATE action_states AS s SET acts = CAST(t.acts AS JSON) FROM unnest("
-    "CAST(:users AS VARCHAR[]), CAST(:videos AS VARCHAR[]), CAST(:acts AS TEXT[])) "
-    "AS t(u, v, acts) WHERE s.fold = :fold AND s.user_id = t.u AND s.video_id = t.v"
+    "INSERT INTO action_states AS s (fold, user_id, video_id, acts) "
+    "SELECT :fold, u, v, CAST(a AS JSON) FROM unnest(CAST(:users AS VARCHAR[]), "
+    "CAST(:videos AS VARCHAR[]), CAST(:acts AS TEXT[])) AS t(u, v, a) "
+    "ON CONFLICT (fold, user_id, video_id) DO UPDATE SET acts = EXCLUDED.acts"
 )
