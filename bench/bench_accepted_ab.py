@@ -22,9 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_stream import catalogue, env_of
-from bench.common import server, write_results
-from recomind.config import Settings
-from recomind.storage import migrate
+from bench.common import embedded_settings, server, write_results
 
 SCRIPTS = {
     "views": Path(__file__).with_name("post_action.lua"),
@@ -47,14 +45,7 @@ def wrk(base: str, script: Path, seconds: int) -> float:
 
 def one(src: str, seconds: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'r.db'}",
-            event_bus_url=f"sqlite:///{Path(tmp) / 'bus.db'}",
-            lake_url=f"file://{tmp}/lake",
-            lake_flush_seconds=1.0,
-            model_dir="",
-        )
-        migrate.upgrade(settings.database_url)
+        settings = embedded_settings(tmp)
         old = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = os.path.abspath(src)
         try:

@@ -33,13 +33,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
-from tests.utils.tansu import tansu_broker
+from sqlalchemy import func, select
 
-from bench.common import percentiles, server, write_results
+from bench.common import (
+    embedded_settings,
+    kafka_stack,
+    percentiles,
+    server,
+    stack_args,
+    write_results,
+)
 from recomind.config import Settings
 from recomind.schemas import ActionEvent, utcnow
-from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import video_actions
 from recomind.stream.factory import open_producer
@@ -260,61 +265,27 @@ def persist_rate(settings: Settings, backlog: int) -> dict[str, float]:
 
 
 def run_kafka(args: argparse.Namespace) -> dict[str, Any]:
-    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
-    name = f"recomind_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    db_url = args.postgres.rsplit("/", 1)[0] + "/" + name
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, tansu_broker() as broker_url:
-        settings = Settings(
-            database_url=db_url,
-            cache_url=args.redis,
-            cache_prefix=f"{name}:",
-            event_bus_url=broker_url,
-            kafka_topic=f"{name}.actions",
-            kafka_group_prefix=f"{name}-",
-            lake_url=f"file://{tmp}/lake",
-            model_dir="",
-            serve_consumers="none",
-        )
-        try:
-            migrate.upgrade(db_url)
-            env = env_of(settings)
-            with server(env, "--workers", str(args.workers)) as base:
-                catalogue(base)
-                accepted_per_s(base, 500)  # warm up: topic metadata, connections
-                out["accepted"] = accepted_per_s(base, args.actions)
-            out["persist"] = persist_rate(settings, args.backlog)
-            # A fresh topic: the delay is measured without the backlog above in the way.
-            env["RECOMIND_SERVE_CONSUMERS"] = "all"
-            env["RECOMIND_KAFKA_TOPIC"] = f"{name}.delay"
-            with server(env) as base:
-                time.sleep(8)  # five consumer groups join
-                drain(base)
-                out["effect_delay_ms"] = effect_delays(base, args.delays)
-        finally:
-            from recomind.cache import open_cache
-
-            open_cache(args.redis).delete_prefix(settings.cache_prefix)
-            with admin.connect() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            admin.dispose()
+    with kafka_stack(args, "recomind_bench", serve_consumers="none") as settings:
+        env = env_of(settings)
+        with server(env, "--workers", str(args.workers)) as base:
+            catalogue(base)
+            accepted_per_s(base, 500)  # warm up: topic metadata, connections
+            out["accepted"] = accepted_per_s(base, args.actions)
+        out["persist"] = persist_rate(settings, args.backlog)
+        # A fresh topic: the delay is measured without the backlog above in the way.
+        env["RECOMIND_SERVE_CONSUMERS"] = "all"
+        env["RECOMIND_KAFKA_TOPIC"] = f"{settings.kafka_topic}.delay"
+        with server(env) as base:
+            time.sleep(8)  # five consumer groups join
+            drain(base)
+            out["effect_delay_ms"] = effect_delays(base, args.delays)
     return out
 
 
 def run_embedded(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'r.db'}",
-            event_bus_url=f"sqlite:///{Path(tmp) / 'bus.db'}",
-            lake_url=f"file://{tmp}/lake",
-            # The lake group commits only when it writes a Parquet file (every 5,000 events
-            # or 60 s by default); flush each second so "caught up" measures throughput.
-            lake_flush_seconds=1.0,
-            model_dir="",
-        )
-        migrate.upgrade(settings.database_url)
+        settings = embedded_settings(tmp)
         with server(env_of(settings)) as base:
             catalogue(base)
             accepted_per_s(base, 500)
@@ -339,9 +310,7 @@ def main() -> None:
     ap.add_argument("--backlog", type=int, default=100000)
     ap.add_argument("--delays", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    ap.add_argument("--only", choices=["kafka", "embedded"], default=None)
+    stack_args(ap)
     args = ap.parse_args()
     figures: dict[str, Any] = {"args": vars(args), "load_average_before": os.getloadavg()}
     if args.only != "embedded":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +19,11 @@ from typing import Any
 
 import httpx
 import numpy as np
+from sqlalchemy import text
+
+from recomind.config import Settings
+from recomind.storage import migrate
+from recomind.storage.engine import make_engine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -85,3 +93,71 @@ def server(env: dict[str, str], *args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def stack_args(ap: argparse.ArgumentParser) -> None:
+    """``--postgres``, ``--redis`` and ``--only`` (one stack)."""
+    ap.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    ap.add_argument("--only", choices=["kafka", "embedded"], default=None)
+
+
+def embedded_settings(tmp: str | Path, **values: Any) -> Settings:
+    """The embedded default in ``tmp`` (SQLite, SQLite log, lake), migrated.
+
+    The lake group commits only when it writes a Parquet file (every 5,000 events or 60 s by
+    default): it flushes each second here, so "caught up" measures throughput.
+    """
+    settings = Settings(
+        **{
+            "database_url": f"sqlite:///{Path(tmp) / 'r.db'}",
+            "event_bus_url": f"sqlite:///{Path(tmp) / 'bus.db'}",
+            "lake_url": f"file://{tmp}/lake",
+            "lake_flush_seconds": 1.0,
+            "model_dir": "",
+            **values,
+        }
+    )
+    migrate.upgrade(settings.database_url)
+    return settings
+
+
+@contextmanager
+def kafka_stack(args: argparse.Namespace, prefix: str, **values: Any) -> Iterator[Settings]:
+    """Settings of a fresh PostgreSQL + Redis + Kafka deployment: a new database (migrated),
+    a Tansu broker, a key prefix and a topic of its own; all removed afterwards. String
+    ``values`` may name the deployment's temporary folder as ``{tmp}``."""
+    from tests.utils.tansu import tansu_broker
+
+    from recomind.cache import open_cache
+
+    admin = make_engine(args.postgres, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    db_url = args.postgres.rsplit("/", 1)[0] + "/" + name
+    try:
+        with tempfile.TemporaryDirectory() as tmp, tansu_broker() as broker_url:
+            given = {k: v.format(tmp=tmp) if isinstance(v, str) else v for k, v in values.items()}
+            settings = Settings(
+                **{
+                    "database_url": db_url,
+                    "cache_url": args.redis,
+                    "cache_prefix": f"{name}:",
+                    "event_bus_url": broker_url,
+                    "kafka_topic": f"{name}.actions",
+                    "kafka_group_prefix": f"{name}-",
+                    "lake_url": f"file://{tmp}/lake",
+                    "model_dir": "",
+                    **given,
+                }
+            )
+            migrate.upgrade(db_url)
+            try:
+                yield settings
+            finally:
+                open_cache(args.redis).delete_prefix(settings.cache_prefix)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

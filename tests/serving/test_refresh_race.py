@@ -18,8 +18,9 @@ from sqlalchemy import Connection, Engine
 from recomind.cache import Cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
-from recomind.schemas import RecommendedVideo, VideoCreate, recommended
+from recomind.schemas import ACTION_TYPES, RecommendedVideo, VideoCreate, recommended
 from recomind.serving import service as service_module
+from recomind.serving.invalidation import TASTE_ACTIONS
 from recomind.serving.recent_actions import current_pairs, recent_pairs
 from recomind.serving.service import RecommendationService
 from recomind.storage.actions import HistoryItem
@@ -165,10 +166,13 @@ def test_views_leave_the_list_servable_and_taste_actions_drop_it(
     service.note_action("u", "v0", "view")
     _, how = service.for_user("u", 5)
     assert how == "hit"  # a view changes no taste: the cached list minus v0
-    for action in ("like", "skip"):
+    # Every taste action this deployment knows ("unlike" too, once it is an action type).
+    tastes = [a for a in ACTION_TYPES if a in TASTE_ACTIONS]
+    assert {"like", "skip"} <= set(tastes)
+    for k, action in enumerate(tastes):
         service.wait_for_refreshes()
         service.lists.refresh = lambda user: None  # the request must compute it itself
-        service.note_action("u", f"v{2 if action == 'like' else 3}", action)
+        service.note_action("u", f"v{2 + k}", action)
         _, how = service.for_user("u", 5)
         assert how == "miss", action
         service.lists.refresh = service.refresh_soon

@@ -9,33 +9,25 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
 from recomind.config import Settings
 from recomind.schemas import RecommendedVideo, Video, recommended
+from recomind.serving.follow import FollowUp, FollowUpReads, after_action, follow_up
 from recomind.serving.taste import (
     Taste,
     elsewhere,
     explore,
     popular_reason,
-    positive_action_types,
     recent_ids,
     recent_taste,
 )
 from recomind.serving.trending import compute_trending
-from recomind.storage.actions import HistoryItem, watched_next
+from recomind.storage.actions import HistoryItem
 from recomind.storage.profiles import ProfileRow
-from recomind.storage.videos import (
-    get_videos,
-    newest_videos,
-    videos_by_creators,
-    videos_with_tags,
-)
+from recomind.storage.videos import get_videos, newest_videos
 
 
 def history_videos(
@@ -99,103 +91,6 @@ PROFILE_SHARE = 0.5
 RECENT_SHARE = 1.0
 CREATOR_SHARE = 0.5
 WATCHED_NEXT_SHARE = 0.5
-#: Follow-up candidates: the newest videos of each of the seeds' three best tags and two
-#: best creators, and what the newest seed's viewers went on to watch.
-TAG_CANDIDATES = 30
-CREATOR_CANDIDATES = 15
-WATCHED_NEXT_CANDIDATES = 50
-T = TypeVar("T")
-
-
-@dataclass
-class FollowUp:
-    """What the user's newest positive actions lead to, read for one request.
-
-    Attributes
-    ----------
-    videos
-        Videos of the seeds' best tags and creators, and what the newest seed's viewers
-        went on to watch.
-    watched_next
-        ``video_id -> viewers of seed`` for the last kind.
-    seed
-        The newest positively acted video (``None``: none).
-    """
-
-    videos: dict[str, Video]
-    watched_next: dict[str, int]
-    seed: Video | None
-
-
-@dataclass
-class FollowUpReads:
-    """The reads :func:`follow_up` makes (videos per tag, per creator, what a seed's viewers
-    watched next), reused by every request of this process for ``candidate_pool_ttl_s``
-    seconds, as its candidate pool is: many users like the same videos."""
-
-    settings: Settings
-    max_entries: int = 10_000
-    _built_at: float = field(default_factory=time.monotonic, init=False)
-    _entries: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    def get(self, kind: str, key: str, read: Callable[[], T]) -> T:
-        with self._lock:
-            now = time.monotonic()
-            stale = now - self._built_at > self.settings.candidate_pool_ttl_s
-            if stale or len(self._entries) > self.max_entries:
-                self._entries, self._built_at = {}, now
-            if (kind, key) in self._entries:
-                found: T = self._entries[kind, key]
-                return found
-        value = read()
-        with self._lock:
-            self._entries[kind, key] = value
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def _with_tag(conn: Connection, tag: str) -> list[Video]:
-    return videos_with_tags(conn, tags=[tag], limit=TAG_CANDIDATES)
-
-
-def _by_creator(conn: Connection, creator: str) -> list[Video]:
-    return videos_by_creators(conn, creator_ids=[creator], limit=CREATOR_CANDIDATES)
-
-
-def follow_up(
-    conn: Connection, *, taste: Taste, settings: Settings, exclude: set[str], reads: FollowUpReads
-) -> FollowUp:
-    """The candidates a like (or a watched video) leads to; ``exclude`` never among them."""
-    tags = sorted((t for t, w in taste.tags.items() if w > 0), key=lambda t: -taste.tags[t])
-    creators = sorted(
-        (c for c, w in taste.creators.items() if w > 0), key=lambda c: -taste.creators[c]
-    )
-    found: list[Video] = []
-    for tag in tags[:3]:
-        found += reads.get("tag", tag, partial(_with_tag, conn, tag))
-    for creator in creators[:2]:
-        found += reads.get("creator", creator, partial(_by_creator, conn, creator))
-    seed = taste.seeds[0] if taste.seeds else None
-    after: dict[str, int] = {}
-    if seed is not None:
-
-        def read_after(video_id: str = seed.video_id) -> tuple[dict[str, int], list[Video]]:
-            counts = watched_next(
-                conn,
-                video_id=video_id,
-                action_types=positive_action_types(settings),
-                limit=WATCHED_NEXT_CANDIDATES,
-            )  # the user's own later actions are on videos they are never served again
-            return counts, list(get_videos(conn, video_ids=list(counts)).values())
-
-        after, rows = reads.get("after", seed.video_id, read_after)
-        found += rows
-    videos = {v.video_id: v for v in found if v.video_id not in exclude}
-    return FollowUp(videos, {v: n for v, n in after.items() if v in videos}, seed)
 
 
 @dataclass
@@ -213,8 +108,9 @@ class TagAffinityRanker:
     the newest action counts most, so the next page follows it; skipped tags count against),
     *creator* its creator's recent weight, *watched_next* how many viewers of the newest seed
     went on to watch it (over the most) and *popularity* its decayed popularity over the top.
-    Every ``explore_every``-th place holds an item from elsewhere
-    (:func:`~recomind.serving.taste.explore`).
+    The list then follows the newest taste action
+    (:func:`~recomind.serving.follow.after_action`), and every ``explore_every``-th place
+    holds an item from elsewhere (:func:`~recomind.serving.taste.explore`).
 
     Each reason names the largest term's evidence: ``because you liked #tag`` (a tag the item
     has and the user liked or watched), ``more from the creator of <title>`` (a video of the
@@ -255,9 +151,8 @@ class TagAffinityRanker:
     ) -> list[RecommendedVideo]:
         pop, ranked = self.candidate_pool().ranked(conn)
         pool_videos = {v.video_id: v for v in ranked}
-        taste = recent_taste(
-            history, history_videos(conn, history, pool_videos), settings=self.settings
-        )
+        acted = history_videos(conn, history, pool_videos)
+        taste = recent_taste(history, acted, settings=self.settings)
         follow = follow_up(
             conn,
             taste=taste,
@@ -295,6 +190,15 @@ class TagAffinityRanker:
             )
             for s, vid, terms in scored[:n]
         ]
+        items = after_action(
+            items,
+            newest=history[0] if history else None,
+            videos=acted,
+            taste=taste,
+            follow=follow,
+            pop=pop,
+            settings=self.settings,
+        )
         others = (
             recommended(v, 0.0, popular_reason(v, pop)) for v in ranked if v.video_id not in exclude
         )

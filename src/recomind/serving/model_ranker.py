@@ -26,6 +26,7 @@ from recomind.recommend.batch_rank import rank_rows
 from recomind.recommend.pages import page_order
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
+from recomind.serving.follow import after_action, follow_up
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.serving.taste import (
     Taste,
@@ -173,6 +174,22 @@ class ModelRanker:
             ]
             items = self._blend_fresh(items, fresh, user)
             items = [i if reason_holds(i, taste, pop) else _reason(i, taste, pop) for i in items]
+            follow = follow_up(
+                conn,
+                taste=taste,
+                settings=self.settings,
+                exclude=user.exclude,
+                reads=self.fallback.follow_up_reads(),
+            )
+            items = after_action(
+                items,
+                newest=user.history[0] if user.history else None,
+                videos=videos,
+                taste=taste,
+                follow=follow,
+                pop=pop,
+                settings=self.settings,
+            )
             others = (
                 recommended(v, 0.0, popular_reason(v, pop))
                 for v in popular
