@@ -231,6 +231,7 @@ DERIVED = (
     "user_profiles",
     "action_states",
     "consumer_offsets",
+    "retrain_signals",  # retrain-trigger counts accepted events across the session's tests
 )
 
 

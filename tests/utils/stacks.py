@@ -69,6 +69,10 @@ def make_settings(
         # Scenario tests post far faster than a person taps; the limiter still runs on every
         # action (tests/api/test_rate_limit.py checks the production default's behaviour).
         "event_rate_limit": "1000/second",
+        # A session-long server must not train on its own: after 10,000 events (a bulk-load
+        # test) the scheduler would publish a model of an earlier test's catalogue and later
+        # tests would rank with it. Tests run jobs explicitly; tests/jobs covers the scheduler.
+        "jobs_interval_minutes": 0,
     }
     values.update(overrides)
     return Settings(**values)
