@@ -10,6 +10,7 @@ prints it).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +22,9 @@ from recomind.config import Settings
 from recomind.schemas import utcnow
 from recomind.storage.tables import video_actions
 from tests.api.helpers import counts, load_catalogue
+from tests.conftest import truncate
 from tests.utils.settle import messages_on_topic
-from tests.utils.stacks import Api
+from tests.utils.stacks import Api, running_api
 
 STACKS_HERE = ["embedded", "postgres+redis"]
 DEFAULTS = Settings()
@@ -33,6 +35,17 @@ JSON = "application/json"
 def stack(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
+
+
+@pytest.fixture
+def api(stack: str, stack_settings: Callable[..., Settings]) -> Iterator[Api]:
+    """A server and topic of this test's own: the sweep counts the topic's messages after
+    every request, and a session server's topic also holds every earlier test's messages
+    (in the full suite a few more turned up mid-sweep, never in a fresh topic)."""
+    with running_api(stack_settings(stack)) as a:
+        truncate(a.engine)
+        yield a
+        a.settle()
 
 
 @dataclass(frozen=True)
