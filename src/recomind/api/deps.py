@@ -1,4 +1,8 @@
-"""``Annotated`` dependency aliases used by the routes."""
+"""``Annotated`` dependency aliases used by the routes.
+
+Every dependency here is ``async def``: FastAPI runs a plain ``def`` dependency on the thread
+pool, one hop per dependency and request, which under concurrency costs more than the work.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from recomind.api.state import AppState
 from recomind.config import Settings
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.recomind
     return state
 
@@ -20,11 +24,11 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_engine(state: StateDep) -> Engine:
+async def get_engine(state: StateDep) -> Engine:
     return state.engine
 
 
-def get_settings(state: StateDep) -> Settings:
+async def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
@@ -32,7 +36,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def page_size(
+async def page_size(
     settings: SettingsDep,
     n: Annotated[int | None, Query(description="How many videos (1..max_n, default 20)")] = None,
 ) -> int:
