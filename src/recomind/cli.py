@@ -48,13 +48,20 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_level=settings.log_level,
+            access_log=settings.access_log,
         )
         return
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+    )
 
 
 @app.command()

@@ -95,6 +95,30 @@ class Settings(BaseSettings):
     )
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
+    video_card_ttl_s: int = Field(
+        default=3600,
+        ge=1,
+        description="How long the shared cache keeps a video's card (``video_card:{id}``), "
+        "the record every cached list renders its items from.",
+    )
+    video_card_local_ttl_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long one process reuses a video card it holds: a catalogue change "
+        "made through another process shows within this time.",
+    )
+    recent_actions_keep: int = Field(
+        default=100,
+        ge=1,
+        le=128,
+        description="Newest noted actions kept per user (``recent:{user}``); older "
+        "ones are in the database by then. At most 128: Redis keeps such a set compact.",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="uvicorn's per-request access log (about half the throughput of a cache "
+        "hit); request counts and latencies are in /metrics either way.",
+    )
 
     candidate_pool_ttl_s: float = Field(
         default=30.0, ge=0, description="How long one process reuses its popular/new candidates."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from recomind.cache import Cache, keys, open_cache
@@ -41,16 +42,44 @@ def test_incr_counts_and_expires(cache: Cache, key_prefix: str) -> None:
     assert cache.incr(k, 0.4) == 1
 
 
-def test_add_members_many_writes_every_key_with_its_ttl(cache: Cache, key_prefix: str) -> None:
+def test_add_scored_many_writes_every_key_with_its_ttl_and_cap(
+    cache: Cache, key_prefix: str
+) -> None:
     a, b, empty = (keys.key(key_prefix, "seen", u) for u in ("a", "b", "c"))
-    cache.add_members(a, ["old"], 60)
-    cache.add_members_many({a: ["x", "y"], b: ["z"], empty: []}, 30)
-    assert cache.members(a) == {"old", "x", "y"}
-    assert cache.members(b) == {"z"}
-    assert cache.members(empty) == set()
+    cache.add_scored_many({a: {"old": 1.0}}, 60, keep=3)
+    cache.add_scored_many({a: {"x": 2.0, "y": 3.5}, b: {"z": 1.5}, empty: {}}, 30, keep=3)
+    assert cache.scored(a) == {"old": 1.0, "x": 2.0, "y": 3.5}
+    assert cache.scored(b) == {"z": 1.5}
+    assert cache.scored(empty) == {}
+    assert cache.ttl(empty) is None
     for k in (a, b):
         left = cache.ttl(k)
         assert left is not None and 25 < left <= 30  # restarted at the new TTL
+    cache.add_scored_many({a: {"w": 4.0, "old": 5.0}}, 30, keep=3)  # "old" moves up
+    assert cache.scored(a) == {"y": 3.5, "w": 4.0, "old": 5.0}  # the lowest-scored left
+
+
+def test_get_many_and_set_many(cache: Cache, key_prefix: str) -> None:
+    a, b, c = (keys.key(key_prefix, "many", k) for k in "abc")
+    assert cache.get_many([]) == []
+    cache.set_many({a: (b"1", 60), c: (b"3", 0.3)})
+    assert cache.get_many([a, b, c]) == [b"1", None, b"3"]
+    time.sleep(0.5)
+    assert cache.get_many([a, b, c]) == [b"1", None, None]
+
+
+def test_fetch_reads_values_and_a_scored_set_in_one_call(cache: Cache, key_prefix: str) -> None:
+    a, b, s = (keys.key(key_prefix, "fetch", k) for k in "abs")
+    cache.set(a, b"A", 60)
+    cache.add_scored_many({s: {"m": 2.0}}, 60, keep=10)
+
+    async def both() -> tuple[
+        tuple[list[bytes | None], dict[str, float]], tuple[list[bytes | None], dict[str, float]]
+    ]:
+        return await cache.fetch([a, b], s), await cache.fetch([b])
+
+    assert asyncio.run(both()) == (([b"A", None], {"m": 2.0}), ([None], {}))
+    assert asyncio.run(cache.fetch([a])) == ([b"A"], {})  # a second event loop works too
 
 
 def test_set_many_if_writes_only_while_the_guard_is_unchanged(
@@ -114,6 +143,11 @@ def test_dead_redis_becomes_misses_not_errors() -> None:
     safe.delete("k")
     assert safe.incr("k") is None
     assert safe.set_many_if("g", None, {"k": (b"v", 10)}) is False
+    assert safe.scored("k") == {} and safe.get_many(["a", "b"]) == [None, None]
+    assert asyncio.run(safe.fetch(["a"], "s")) == ([None], {})
+    fresh = SafeCache(open_cache("redis://127.0.0.1:1/0"), cooldown_s=60)
+    assert asyncio.run(fresh.fetch(["a", "b"], "s")) == ([None, None], {})  # the async client
+    assert fresh.available is False
     # A lock cannot be checked: the caller goes ahead unguarded rather than never.
     assert safe.try_lock("lock", 60) == NO_LOCK
     assert safe.unlock("lock", NO_LOCK) is True

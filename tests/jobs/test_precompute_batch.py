@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from recomind.cache import keys
 from recomind.config import Settings
 from recomind.jobs import JobContext, precompute, run_jobs
+from recomind.serving import list_codec
 from recomind.serving.model_ranker import ModelRanker
 from tests.jobs.conftest import Served, load_design
 
@@ -15,7 +15,8 @@ from tests.jobs.conftest import Served, load_design
 def _cached(served: Served, user: str) -> list[str] | None:
     service = served.state.recommendations
     raw = service.cache.get(keys.key(served.settings.cache_prefix, keys.RECOMMENDATIONS, user))
-    return None if raw is None else [i["video_id"] for i in orjson.loads(raw)]
+    listed = None if raw is None else list_codec.decode(raw)
+    return None if listed is None else listed.ids
 
 
 def test_batched_precompute_stores_the_refreshed_lists(served: Served) -> None:

@@ -7,6 +7,7 @@ and a request waits for the refresh its process runs instead of serving the old 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from recomind.cache import Cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.schemas import ACTION_TYPES, RecommendedVideo, VideoCreate, recommended
-from recomind.serving import service as service_module
+from recomind.serving import refresher as refresher_module
 from recomind.serving.invalidation import TASTE_ACTIONS
 from recomind.serving.recent_actions import current_pairs, recent_pairs
 from recomind.serving.service import RecommendationService
@@ -80,9 +81,13 @@ def _service(
     return RecommendationService(engine, SafeCache(cache), settings, ranker), ranker
 
 
-def _ids(items: list[RecommendedVideo] | bytes) -> list[str]:
-    raw = orjson.loads(items) if isinstance(items, bytes) else [i.model_dump() for i in items]
-    return [i["video_id"] for i in raw]
+def _ids(page: bytes) -> list[str]:
+    return [i["video_id"] for i in orjson.loads(page)]
+
+
+def _read(service: RecommendationService, user_id: str, n: int) -> tuple[bytes, str]:
+    """``GET /recommendations`` as the route makes it (a coroutine on an event loop)."""
+    return asyncio.run(service.for_user(user_id, n))
 
 
 def test_a_refresh_computed_before_a_like_never_stores_its_list(
@@ -99,7 +104,7 @@ def test_a_refresh_computed_before_a_like_never_stores_its_list(
     ranker.gate.set()
     slow.join(10)
     assert "v0" not in ranker.seen[0]
-    items, how = service.for_user("u", 5)
+    items, how = _read(service, "u", 5)
     assert how == "miss"  # the slow refresh's list was not stored
     assert "v0" in ranker.seen[-1]  # this one counted the like
     assert "v0" not in _ids(items)
@@ -112,9 +117,9 @@ def test_the_next_request_waits_for_the_running_refresh(
     service, ranker = _service(sqlite_engine, cache, key_prefix)
     ranker.gate.set()
     service.note_action("u", "v9", "view")
-    first, how = service.for_user("u", 5)
+    first, how = _read(service, "u", 5)
     assert how == "miss"
-    again, how = service.for_user("u", 5)
+    again, how = _read(service, "u", 5)
     assert how == "hit" and _ids(again) == _ids(first)
     ranker.gate.clear()
     ranker.entered.clear()
@@ -123,7 +128,7 @@ def test_the_next_request_waits_for_the_running_refresh(
     got: list[str] = []
 
     def read() -> None:
-        items, how = service.for_user("u", 5)
+        items, how = _read(service, "u", 5)
         got.extend([how, *_ids(items)])
 
     reader = threading.Thread(target=read)
@@ -144,13 +149,13 @@ def test_a_refresh_that_overruns_the_budget_is_not_waited_for(
     service, ranker = _service(sqlite_engine, cache, key_prefix, recommendations_refresh_wait_s=0.2)
     ranker.gate.set()
     service.note_action("u", "v9", "view")
-    service.for_user("u", 5)
+    _read(service, "u", 5)
     ranker.gate.clear()
     ranker.entered.clear()
     service.note_action("u", "v1", "skip")
     assert ranker.entered.wait(10)
     threading.Timer(1.0, ranker.gate.set).start()  # the refresh would take a second
-    items, how = service.for_user("u", 5)  # waits 0.2 s, then computes (after the gate)
+    items, how = _read(service, "u", 5)  # waits 0.2 s, then computes (after the gate)
     assert how == "miss" and "v1" not in _ids(items)
     service.wait_for_refreshes()
     service.close()
@@ -162,9 +167,9 @@ def test_views_leave_the_list_servable_and_taste_actions_drop_it(
     service, ranker = _service(sqlite_engine, cache, key_prefix)
     ranker.gate.set()
     service.note_action("u", "v9", "view")
-    service.for_user("u", 5)
+    _read(service, "u", 5)
     service.note_action("u", "v0", "view")
-    _, how = service.for_user("u", 5)
+    _, how = _read(service, "u", 5)
     assert how == "hit"  # a view changes no taste: the cached list minus v0
     # Every taste action this deployment knows ("unlike" too, once it is an action type).
     tastes = [a for a in ACTION_TYPES if a in TASTE_ACTIONS]
@@ -173,7 +178,7 @@ def test_views_leave_the_list_servable_and_taste_actions_drop_it(
         service.wait_for_refreshes()
         service.lists.refresh = lambda user: None  # the request must compute it itself
         service.note_action("u", f"v{2 + k}", action)
-        _, how = service.for_user("u", 5)
+        _, how = _read(service, "u", 5)
         assert how == "miss", action
         service.lists.refresh = service.refresh_soon
     service.close()
@@ -197,9 +202,28 @@ def test_recent_actions_are_newest_first(
     service.close()
 
 
-def test_recent_pairs_read_both_member_formats() -> None:
-    members = ["2.5:like:ns:v1", "like:old", "1.0:view:v2", "3.0:like:ns:v1", "junk"]
-    assert recent_pairs(members) == [("like", "ns:v1"), ("view", "v2"), ("like", "old")]
+def test_recent_pairs_order_by_time_and_skip_malformed_members() -> None:
+    noted = {"like:ns:v1": 3.0, "view:v2": 1.0, "like:old": 0.5, "junk": 9.0, ":v3": 8.0}
+    assert recent_pairs(noted) == [("like", "ns:v1"), ("view", "v2"), ("like", "old")]
+
+
+def test_the_noted_actions_keep_the_newest_and_each_pair_once(
+    sqlite_engine: Engine, cache: Cache, key_prefix: str
+) -> None:
+    """``recent:{user}`` is capped at ``recent_actions_keep`` (older actions are stored by
+    then), and an action repeated on a video moves to the front instead of piling up."""
+    service, _ = _service(sqlite_engine, cache, key_prefix, refresh_on_like=False)
+    service.settings.recent_actions_keep = 5
+    service.note_actions([("u", f"v{i}", "view") for i in range(8)])
+    service.note_action("u", "v4", "view")  # a repeat: newest now, still once
+    assert service.recent_actions("u") == [
+        ("view", "v4"),
+        ("view", "v7"),
+        ("view", "v6"),
+        ("view", "v5"),
+        ("view", "v3"),
+    ]
+    service.close()
 
 
 def test_background_refreshes_are_bounded(
@@ -208,25 +232,25 @@ def test_background_refreshes_are_bounded(
     """A burst of taste actions queues a bounded amount of work, and none for users who have
     no list (they are not reading); a user left out still gets a list counting their action
     (computed on request)."""
-    monkeypatch.setattr(service_module, "REFRESH_QUEUE_MAX", 3)
+    monkeypatch.setattr(refresher_module, "REFRESH_QUEUE_MAX", 3)
     service, ranker = _service(sqlite_engine, cache, key_prefix)
     service.note_action("silent", "v0", "like")
-    assert not service._refreshing  # no list to have ready: nothing queued
+    assert service.refresher.queued() == 0  # no list to have ready: nothing queued
     ranker.gate.set()
     for u in range(10):
         service.note_action(f"u{u}", "v9", "view")
-        service.for_user(f"u{u}", 5)  # a list: they read
+        _read(service, f"u{u}", 5)  # a list: they read
     ranker.gate.clear()
     for u in range(10):
         service.note_action(f"u{u}", "v0", "like")
-    assert len(service._refreshing) == 3  # queued or running, the rest not queued
+    assert service.refresher.queued() == 3  # queued or running, the rest not queued
     ranker.gate.set()
     assert service.wait_for_refreshes()
-    items, how = service.for_user("u9", 5)
+    items, how = _read(service, "u9", 5)
     assert how == "miss" and "v0" not in _ids(items) and "v0" in ranker.seen[-1]
     service.close()
 
 
 def test_current_pairs_keep_only_the_newest_like_or_unlike_of_a_video() -> None:
-    members = ["1.0:like:v1", "2.0:unlike:v1", "3.0:view:v1", "4.0:like:v2", "0.5:unlike:v2"]
-    assert current_pairs(members) == [("like", "v2"), ("view", "v1"), ("unlike", "v1")]
+    noted = {"like:v1": 1.0, "unlike:v1": 2.0, "view:v1": 3.0, "like:v2": 4.0, "unlike:v2": 0.5}
+    assert current_pairs(noted) == [("like", "v2"), ("view", "v1"), ("unlike", "v1")]

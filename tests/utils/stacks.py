@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from recomind.api.app import create_app
@@ -38,6 +39,7 @@ class Api:
     engine: Engine
     base_url: str
     state: AppState
+    app: FastAPI | None = None
 
     def settle(self) -> None:
         """Wait until the consumers have applied every accepted action and the background
@@ -85,7 +87,7 @@ def running_api(settings: Settings) -> Iterator[Api]:
     state: AppState = app.state.recomind
     try:
         with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as http:
-            yield Api(http, settings, state.engine, base, state)
+            yield Api(http, settings, state.engine, base, state, app)
     finally:
         with suppress(CacheError):  # a test may point the cache at a dead port on purpose
             state.cache.backend.delete_prefix(settings.cache_prefix)

@@ -10,6 +10,7 @@ from prometheus_client import make_asgi_app
 
 from recomind import __version__, web
 from recomind.api import errors
+from recomind.api.hit_path import CacheHitPath
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
     actions,
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             "/video_actions/batch": settings.actions_batch_max_body_bytes,
         },
     )
+    app.add_middleware(CacheHitPath, state=lambda: app_state)  # outermost: hits skip the rest
     return app

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 
 class CacheError(Exception):
@@ -41,19 +40,42 @@ class Cache(ABC):
         computed before an invalidation is never stored after it).
         """
 
-    @abstractmethod
-    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
-        """Add strings to the set at ``key``; its TTL restarts at ``ttl_s``."""
-
-    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
-        """:meth:`add_members` for several keys at once (one round trip where the backend
-        can); each key's TTL restarts at ``ttl_s``."""
-        for key, members in items.items():
-            self.add_members(key, members, ttl_s)
+    def set_many(self, values: Mapping[str, tuple[bytes, float]]) -> None:
+        """Store every ``key -> (value, ttl_s)`` (one round trip where the backend can)."""
+        for key, (value, ttl_s) in values.items():
+            self.set(key, value, ttl_s)
 
     @abstractmethod
-    def members(self, key: str) -> builtins.set[str]:
-        """The set at ``key`` (empty when absent or expired)."""
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values at ``keys`` in order (``None`` where absent), in one round trip."""
+
+    @abstractmethod
+    def add_scored_many(
+        self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
+    ) -> None:
+        """Add ``member -> score`` to the sorted set at each key (a member already there takes
+        the new score), then keep only its ``keep`` highest-scored members; each key's TTL
+        restarts at ``ttl_s``. One round trip, and a set never exists without its TTL."""
+
+    @abstractmethod
+    def scored(self, key: str) -> dict[str, float]:
+        """The sorted set at ``key`` as ``member -> score`` (empty when absent or expired)."""
+
+    async def fetch(
+        self, keys: Sequence[str], scored_key: str | None = None
+    ) -> tuple[list[bytes | None], dict[str, float]]:
+        """:meth:`get_many` of ``keys`` and :meth:`scored` of ``scored_key`` in one round trip,
+        without blocking the event loop (the request path's one read).
+
+        This default calls the blocking methods: right for in-process backends, which never
+        wait on I/O (:attr:`is_local`); a networked backend overrides it with an async client.
+        """
+        values = self.get_many(keys)
+        return values, (self.scored(scored_key) if scored_key is not None else {})
+
+    #: True for an in-process backend: calls never block on I/O, so the event loop may make
+    #: them directly.
+    is_local: bool = False
 
     @abstractmethod
     def ttl(self, key: str) -> float | None:

@@ -12,9 +12,12 @@ def key(prefix: str, *parts: str) -> str:
     return prefix + ":".join(parts)
 
 
-#: ``action:video`` pairs a user did recently: excluded and counted at once, before the
-#: consumers have stored them.
-RECENT_ACTIONS = "recent_actions"
+#: ``action:video`` pairs a user did recently, each scored by its time (a sorted set): excluded
+#: and counted at once, before the consumers have stored them. (A plain set of
+#: ``time:action:video`` members until 0.4: the new name keeps the two types apart.)
+RECENT_ACTIONS = "recent"
+#: A video's card, the record every cached list renders its items from.
+VIDEO_CARD = "video_card"
 #: Bumped whenever a user's list is invalidated; a refresh that raced with it is not stored.
 GENERATION = "recommendations_generation"
 #: Present while ``recommendations:{user_id}`` is fresh; when it is gone the list is served

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import builtins
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from recomind.cache.base import Cache
 
 
 class MemoryCache(Cache):
+    is_local = True
+
     def __init__(self, max_keys: int = 100_000) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
-        self._sets: dict[str, tuple[builtins.set[str], float]] = {}
+        self._sets: dict[str, tuple[dict[str, float], float]] = {}
         self._locks: dict[str, tuple[str, float]] = {}  # key -> (token, expiry)
         self._lock = threading.Lock()
         self._max_keys = max_keys
@@ -101,23 +102,37 @@ class MemoryCache(Cache):
             del self._locks[key]
             return True
 
-    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         now = time.monotonic()
         with self._lock:
-            current = self._sets.get(key)
-            values = current[0] if current and current[1] > now else set()
-            values.update(members)
-            self._sets[key] = (values, now + ttl_s)
+            items = [self._live(k, now) for k in keys]
+        return [item[0] if item else None for item in items]
+
+    def add_scored_many(
+        self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
+    ) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key, scores in items.items():
+                if not scores:
+                    continue
+                current = self._sets.get(key)
+                values = current[0] if current and current[1] > now else {}
+                values.update(scores)
+                if len(values) > keep:
+                    top = sorted(values.items(), key=lambda kv: (kv[1], kv[0]))[-keep:]
+                    values = dict(top) if keep > 0 else {}
+                self._sets[key] = (values, now + ttl_s)
             if len(self._sets) > self._max_keys:
                 for k in [k for k, (_, exp) in self._sets.items() if exp <= now]:
                     del self._sets[k]
 
-    def members(self, key: str) -> builtins.set[str]:
+    def scored(self, key: str) -> dict[str, float]:
         with self._lock:
             current = self._sets.get(key)
             if current is None or current[1] <= time.monotonic():
-                return set()
-            return set(current[0])
+                return {}
+            return dict(current[0])
 
     def ttl(self, key: str) -> float | None:
         now = time.monotonic()

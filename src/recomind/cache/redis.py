@@ -1,12 +1,17 @@
-"""Redis backend (redis-py). Short socket timeouts: a dead Redis must not stall requests."""
+"""Redis backend (redis-py). Short socket timeouts: a dead Redis must not stall requests.
+
+Blocking calls use one client; :meth:`RedisCache.fetch`, the request path's read, uses an
+``redis.asyncio`` client bound to the running event loop, so a cache hit never leaves it.
+"""
 
 from __future__ import annotations
 
-import builtins
+import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import redis
+import redis.asyncio
 from redis.exceptions import LockError
 
 from recomind.cache.base import Cache, CacheError
@@ -36,7 +41,11 @@ class RedisCache(Cache):
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
         )
+        self._timeout_s = timeout_s
         self._admin: redis.Redis | None = None
+        #: The async client and the event loop it belongs to (its connections cannot move
+        #: between loops: a new loop gets a new client).
+        self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
         self._set_many_if = self._client.register_script(_SET_MANY_IF)
 
     def _admin_client(self) -> redis.Redis:
@@ -108,28 +117,74 @@ class RedisCache(Cache):
             raise CacheError(str(exc)) from exc
         return True
 
-    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
-        self.add_members_many({key: members}, ttl_s)
+    def set_many(self, values: Mapping[str, tuple[bytes, float]]) -> None:
+        if not values:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for key, (value, ttl_s) in values.items():
+                pipe.set(key, value, px=max(1, int(ttl_s * 1000)))
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
 
-    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        try:
+            values = self._client.mget(list(keys))
+        except redis.RedisError as exc:
+            raise CacheError(str(exc)) from exc
+        return [v if isinstance(v, bytes) else None for v in values]  # type: ignore[union-attr]
+
+    def add_scored_many(
+        self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
+    ) -> None:
         ms = max(1, int(ttl_s * 1000))
         try:
-            # MULTI/EXEC: a set never exists without its TTL.
+            # MULTI/EXEC: a set never exists without its TTL, nor over its cap.
             pipe = self._client.pipeline(transaction=True)
-            for key, members in items.items():
-                if members:
-                    pipe.sadd(key, *members)
+            for key, scores in items.items():
+                if scores:
+                    pipe.zadd(key, dict(scores))
+                    pipe.zremrangebyrank(key, 0, -(keep + 1))
                     pipe.pexpire(key, ms)
             pipe.execute()
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
 
-    def members(self, key: str) -> builtins.set[str]:
+    def scored(self, key: str) -> dict[str, float]:
         try:
-            raw = self._client.smembers(key)
+            raw = self._client.zrange(key, 0, -1, withscores=True)
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
-        return {m.decode() if isinstance(m, bytes) else str(m) for m in raw}  # type: ignore[union-attr]
+        return _scores(raw)  # type: ignore[arg-type]
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            client = redis.asyncio.Redis.from_url(
+                self._url,
+                socket_timeout=self._timeout_s,
+                socket_connect_timeout=self._timeout_s,
+                health_check_interval=30,
+            )
+            self._async = (loop, client)
+        return self._async[1]
+
+    async def fetch(
+        self, keys: Sequence[str], scored_key: str | None = None
+    ) -> tuple[list[bytes | None], dict[str, float]]:
+        try:
+            pipe = self._async_client().pipeline(transaction=False)
+            pipe.mget(list(keys))
+            if scored_key is not None:
+                pipe.zrange(scored_key, 0, -1, withscores=True)
+            replies = await pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise CacheError(str(exc)) from exc
+        values = [v if isinstance(v, bytes) else None for v in replies[0]]
+        return values, (_scores(replies[1]) if scored_key is not None else {})
 
     def ttl(self, key: str) -> float | None:
         try:
@@ -164,6 +219,10 @@ class RedisCache(Cache):
         self._client.close()
         if self._admin is not None:
             self._admin.close()
+
+
+def _scores(raw: list[tuple[bytes | str, float]]) -> dict[str, float]:
+    return {(m.decode() if isinstance(m, bytes) else m): float(score) for m, score in raw}
 
 
 def _glob_escape(s: str) -> str:

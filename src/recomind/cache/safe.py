@@ -6,10 +6,9 @@ dead Redis costs one timeout, not one per request.
 
 from __future__ import annotations
 
-import builtins
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import Counter
 
@@ -34,9 +33,7 @@ class SafeCache:
     @property
     def is_local(self) -> bool:
         """True for the in-process backend: calls never block on I/O."""
-        from recomind.cache.memory import MemoryCache
-
-        return isinstance(self.backend, MemoryCache)
+        return self.backend.is_local
 
     @property
     def available(self) -> bool:
@@ -115,26 +112,50 @@ class SafeCache:
             self._failed("unlock", exc)
             return False
 
-    def add_members(self, key: str, members: list[str], ttl_s: float) -> None:
-        try:
-            self.backend.add_members(key, members, ttl_s)
-        except CacheError as exc:
-            self._failed("add_members", exc)
-
-    def add_members_many(self, items: Mapping[str, list[str]], ttl_s: float) -> None:
-        try:
-            self.backend.add_members_many(items, ttl_s)
-        except CacheError as exc:
-            self._failed("add_members_many", exc)
-
-    def members(self, key: str) -> builtins.set[str]:
+    def set_many(self, values: Mapping[str, tuple[bytes, float]]) -> None:
         if not self.available:
-            return set()
+            return
         try:
-            return self.backend.members(key)
+            self.backend.set_many(values)
         except CacheError as exc:
-            self._failed("members", exc)
-            return set()
+            self._failed("set_many", exc)
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not self.available:
+            return [None] * len(keys)
+        try:
+            return self.backend.get_many(keys)
+        except CacheError as exc:
+            self._failed("get_many", exc)
+            return [None] * len(keys)
+
+    def add_scored_many(
+        self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
+    ) -> None:
+        try:
+            self.backend.add_scored_many(items, ttl_s, keep=keep)
+        except CacheError as exc:
+            self._failed("add_scored_many", exc)
+
+    def scored(self, key: str) -> dict[str, float]:
+        if not self.available:
+            return {}
+        try:
+            return self.backend.scored(key)
+        except CacheError as exc:
+            self._failed("scored", exc)
+            return {}
+
+    async def fetch(
+        self, keys: Sequence[str], scored_key: str | None = None
+    ) -> tuple[list[bytes | None], dict[str, float]]:
+        """As :meth:`Cache.fetch`; all misses when the cache fails."""
+        if self.available:
+            try:
+                return await self.backend.fetch(keys, scored_key)
+            except CacheError as exc:
+                self._failed("fetch", exc)
+        return [None] * len(keys), {}
 
     def ping(self) -> bool:
         ok = self.backend.ping()

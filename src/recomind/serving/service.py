@@ -1,22 +1,24 @@
 """Serving top-N: the cache in front, the database behind it, a ranker in between.
 
 ``recommendations:{user_id}`` holds the user's ranked list (up to ``max_n`` items) and
-``popular_videos`` the trending list; both are JSON arrays in the response's own shape, so a
-cache hit is one read plus a slice.
+``popular_videos`` the trending list, both in compact form (ids, scores, reason codes:
+:mod:`~recomind.serving.list_codec`); a page is rendered from it and the shared video cards
+(:mod:`~recomind.serving.video_cards`). A cache hit is one cache round trip (the list, its
+freshness mark and the user's recent actions together) and no thread hop: the read methods
+are coroutines, and only a miss runs on a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import orjson
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
 from recomind.cache import keys
 from recomind.cache.safe import SafeCache
@@ -24,10 +26,13 @@ from recomind.config import Settings
 from recomind.folds.profiles import fold_pending
 from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import Profile, RecommendedVideo, utcnow
+from recomind.serving import list_codec
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
-from recomind.serving.recent_actions import current_pairs, member
+from recomind.serving.recent_actions import current_pairs, member, noted_videos
+from recomind.serving.refresher import Refresher
 from recomind.serving.trending import compute_trending, top_up
+from recomind.serving.video_cards import VideoCards, card
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
 from recomind.storage.profiles import ProfileRow, get_profile
@@ -39,16 +44,11 @@ logger = logging.getLogger(__name__)
 CACHE_LOOKUPS = Counter(
     "recomind_cache_lookups_total", "Cache lookups by key kind and result", ["kind", "result"]
 )
-BACKGROUND_REFRESHES = Counter(
-    "recomind_background_refreshes_total", "User lists recomputed in the background"
-)
-SKIPPED_REFRESHES = Counter(
-    "recomind_background_refreshes_skipped_total",
-    "Background refreshes not queued because too many were waiting",
-)
-#: Users whose background refresh may wait or run at once (a burst of actions from users who
-#: are not reading costs at most this much work; their next request computes their list).
-REFRESH_QUEUE_MAX = 256
+_LOOKUP = {
+    (kind, result): CACHE_LOOKUPS.labels(kind, result)
+    for kind in ("recommendations", "popular_videos")
+    for result in ("hit", "stale", "refreshed", "miss")
+}
 
 
 #: Stored actions newer than the user's profile folded into it per request, at most.
@@ -81,31 +81,41 @@ class RecommendationService:
         self.settings = settings
         self.pool = CandidatePool(settings)
         self.ranker: Ranker = ranker or TagAffinityRanker(settings, pool=self.pool)
-        self._refresher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh")
-        self._refresh_lock = threading.Lock()
-        self._refreshing: dict[str, bool] = {}  # user -> run again when done
-        self._running: set[str] = set()  # users whose refresh has started (not just queued)
-        self._idle = threading.Condition(self._refresh_lock)
+        self.cards = VideoCards(engine, cache, settings)
+        self.refresher = Refresher(self.refresh_user)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
 
-    def trending(self, n: int) -> tuple[list[RecommendedVideo] | bytes, bool]:
-        """``(items, cache_hit)``; on a hit the items are the cached JSON bytes, sliced."""
-        key = self._key(keys.POPULAR_VIDEOS)
-        cached = self.cache.get(key)
-        if cached is not None:
-            CACHE_LOOKUPS.labels("popular_videos", "hit").inc()
-            return _slice(cached, n), True
-        CACHE_LOOKUPS.labels("popular_videos", "miss").inc()
+    async def trending(self, n: int) -> tuple[bytes, bool]:
+        """``(page, cache_hit)``: the top-``n`` trending videos as a JSON array."""
+        page = await self.cached_trending(n)
+        if page is not None:
+            return page, True
+        _LOOKUP["popular_videos", "miss"].inc()
+        items = await run_in_threadpool(self._compute_trending)
+        return _render_items(items, n), False
+
+    async def cached_trending(self, n: int) -> bytes | None:
+        """The trending page from the cache; ``None`` when it must be computed."""
+        (cached,), _ = await self.cache.fetch([self._key(keys.POPULAR_VIDEOS)])
+        listed = list_codec.decode(cached) if cached is not None else None
+        if listed is None:
+            return None
+        _LOOKUP["popular_videos", "hit"].inc()
+        return await self._render(listed, list(range(min(n, len(listed.ids)))))
+
+    def _compute_trending(self) -> list[RecommendedVideo]:
         with read_tx(self.engine) as conn:
             items = compute_trending(conn, settings=self.settings, limit=self.settings.max_n)
-        self.cache.set(key, _dump(items), self.settings.popular_videos_ttl_s)
-        return items[:n], False
+        self.cards.remember(items)
+        key = self._key(keys.POPULAR_VIDEOS)
+        self.cache.set(key, list_codec.encode(_triples(items)), self.settings.popular_videos_ttl_s)
+        return items
 
-    def for_user(self, user_id: str, n: int) -> tuple[list[RecommendedVideo] | bytes, str]:
-        """``(items, cache)`` where cache says where the list came from:
+    async def for_user(self, user_id: str, n: int) -> tuple[bytes, str]:
+        """``(page, cache)``: the user's top-``n`` as a JSON array, and where it came from:
 
         * ``hit``: the cached list, fresh;
         * ``stale``: the cached list after its freshness ran out (its TTL, or every
@@ -119,25 +129,43 @@ class RecommendationService:
         refresh that raced with it cannot store it again (:meth:`store_list`). Videos the user
         just acted on are never in the answer either.
         """
-        key = self._key(keys.RECOMMENDATIONS, user_id)
-        cached = self.cache.get(key)
-        how = "hit"
-        if cached is None and self._await_refresh(user_id):
-            cached = self.cache.get(key)
-            how = "refreshed"
+        cached = await self.cached_page(user_id, n)
         if cached is not None:
-            seen = self.recently_seen(user_id)
-            items = _without(cached, seen, n)
-            if items is not None:
-                if how == "hit" and self.cache.get(self._key(keys.FRESH, user_id)) is None:
-                    CACHE_LOOKUPS.labels("recommendations", "stale").inc()
-                    self.refresh_soon(user_id)
-                    return items, "stale"
-                CACHE_LOOKUPS.labels("recommendations", how).inc()
-                return items, how
-        CACHE_LOOKUPS.labels("recommendations", "miss").inc()
-        fresh = self.refresh_user(user_id)
-        return fresh[:n], "miss"
+            return cached
+        if self.refresher.running(user_id):
+            budget = self.settings.recommendations_refresh_wait_s
+            if await run_in_threadpool(self.refresher.wait_for, user_id, budget):
+                cached = await self.cached_page(user_id, n, how="refreshed")
+                if cached is not None:
+                    return cached
+        _LOOKUP["recommendations", "miss"].inc()
+        items = await run_in_threadpool(self.refresh_user, user_id)
+        return _render_items(items, n), "miss"
+
+    async def cached_page(self, user_id: str, n: int, how: str = "hit") -> tuple[bytes, str] | None:
+        """:meth:`for_user` when the cache can answer now (``how``, or ``stale``: a refresh
+        is queued); ``None`` when the list must be computed or waited for. One cache round
+        trip; no thread hop unless a video card must come from the database."""
+        wanted = [self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.FRESH, user_id)]
+        (cached, fresh), recent = await self.cache.fetch(
+            wanted, self._key(keys.RECENT_ACTIONS, user_id)
+        )
+        listed = list_codec.decode(cached) if cached is not None else None
+        if listed is None:
+            return None
+        positions = listed.page(n, noted_videos(recent))
+        if positions is None:
+            return None
+        page = await self._render(listed, positions)
+        if how == "hit" and fresh is None:
+            how = "stale"
+            self.refresh_soon(user_id)
+        _LOOKUP["recommendations", how].inc()
+        return page, how
+
+    async def _render(self, listed: list_codec.CompactList, positions: list[int]) -> bytes:
+        cards = await self.cards.get([listed.ids[i] for i in positions])
+        return list_codec.render(listed, positions, cards)
 
     def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
         """Recompute the user's list and store it under ``recommendations:{user_id}``.
@@ -163,15 +191,16 @@ class RecommendationService:
         returns whether the list was stored (the guard of :meth:`refresh_user`). The check
         and the write are one atomic step (``Cache.set_many_if``): an invalidation can never
         slip between them. The list stays servable ``recommendations_stale_s`` past its TTL,
-        marked stale.
+        marked stale. The items' video cards are shared at the same time.
         """
+        self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
         return self.cache.set_many_if(
             self._key(keys.GENERATION, user_id),
             generation_before,
             {
                 self._key(keys.RECOMMENDATIONS, user_id): (
-                    _dump(items),
+                    list_codec.encode(_triples(items)),
                     ttl + self.settings.recommendations_stale_s,
                 ),
                 self._key(keys.FRESH, user_id): (b"1", ttl),
@@ -179,55 +208,15 @@ class RecommendationService:
         )
 
     def refresh_soon(self, user_id: str) -> None:
-        """Recompute the user's list in the background (one refresh per user at a time).
-
-        At most :data:`REFRESH_QUEUE_MAX` users wait or run; beyond that the refresh is not
-        queued (counted in ``recomind_background_refreshes_skipped_total``): a dropped list
-        is computed by its next request, a stale one refreshed then.
-        """
-        with self._refresh_lock:
-            if user_id in self._refreshing:
-                self._refreshing[user_id] = True  # state changed meanwhile: run once more
-                return
-            if len(self._refreshing) >= REFRESH_QUEUE_MAX:
-                SKIPPED_REFRESHES.inc()
-                return
-            self._refreshing[user_id] = False
-        self._refresher.submit(self._refresh_loop, user_id)
-
-    def _refresh_loop(self, user_id: str) -> None:
-        with self._refresh_lock:
-            self._running.add(user_id)
-        while True:
-            try:
-                self.refresh_user(user_id)
-                BACKGROUND_REFRESHES.inc()
-            except Exception:  # a failed refresh leaves the stale list; the next request retries
-                logger.exception("background refresh of %s failed", user_id)
-            with self._refresh_lock:
-                if not self._refreshing.get(user_id):
-                    del self._refreshing[user_id]
-                    self._running.discard(user_id)
-                    self._idle.notify_all()
-                    return
-                self._refreshing[user_id] = False
-
-    def _await_refresh(self, user_id: str) -> bool:
-        """Wait for the refresh of ``user_id`` this process is running (not one still
-        queued), at most ``recommendations_refresh_wait_s``; whether it finished."""
-        budget = self.settings.recommendations_refresh_wait_s
-        with self._refresh_lock:
-            if user_id not in self._running or budget <= 0:
-                return False
-            return self._idle.wait_for(lambda: user_id not in self._refreshing, budget)
+        """Recompute the user's list in the background (:class:`Refresher`)."""
+        self.refresher.soon(user_id)
 
     def wait_for_refreshes(self, timeout_s: float = 30.0) -> bool:
         """Block until no background refresh runs (tests, shutdown). False on timeout."""
-        with self._refresh_lock:
-            return self._idle.wait_for(lambda: not self._refreshing, timeout_s)
+        return self.refresher.wait_idle(timeout_s)
 
     def close(self) -> None:
-        self._refresher.shutdown(wait=True, cancel_futures=True)
+        self.refresher.close()
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
         """Rank from the database (no cache read): trending for users without history.
@@ -299,19 +288,21 @@ class RecommendationService:
     def note_actions(self, actions: Sequence[tuple[str, str, str]]) -> None:
         """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
         cache round trip for all of them (the API batches concurrent requests' actions)."""
-        recent: dict[str, list[str]] = {}
+        recent: dict[str, dict[str, float]] = {}
         now = time.time()
         for j, (user_id, video_id, action_type) in enumerate(actions):  # in arrival order
             key = self._key(keys.RECENT_ACTIONS, user_id)
-            recent.setdefault(key, []).append(member(now + j * 1e-6, action_type, video_id))
-        self.cache.add_members_many(recent, self.settings.recommendations_ttl_s)
+            recent.setdefault(key, {})[member(action_type, video_id)] = now + j * 1e-6
+        self.cache.add_scored_many(
+            recent, self.settings.recommendations_ttl_s, keep=self.settings.recent_actions_keep
+        )
         self.lists.tasted(u for u, _, a in actions if a in TASTE_ACTIONS)
 
     def recent_actions(self, user_id: str) -> list[tuple[str, str]]:
         """``(action_type, video_id)`` pairs accepted in the last TTL, newest first (each
         pair once; of a video's likes and unlikes only the newest): the order the next list
         follows."""
-        return current_pairs(self.cache.members(self._key(keys.RECENT_ACTIONS, user_id)))
+        return current_pairs(self.cache.scored(self._key(keys.RECENT_ACTIONS, user_id)))
 
     def recently_seen(self, user_id: str) -> set[str]:
         return {video for _, video in self.recent_actions(user_id)}
@@ -319,6 +310,7 @@ class RecommendationService:
     def reset_local_state(self) -> None:
         """Forget what this process memoised, the ranker's pools included (tests, admin)."""
         self.pool.invalidate()
+        self.cards.clear_local()
         reset = getattr(self.ranker, "reset_local_state", None)
         if callable(reset):
             reset()
@@ -355,25 +347,13 @@ class RecommendationService:
         self.cache.delete(self._key(keys.USER_PROFILE, user_id))
 
 
-def _dump(items: list[RecommendedVideo]) -> bytes:
-    return orjson.dumps([i.model_dump(mode="json") for i in items])
+def _triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:
+    return [(i.video_id, i.score, i.reason) for i in items]
 
 
-def _without(cached: bytes, seen: set[str], n: int) -> bytes | None:
-    """The first ``n`` cached items minus ``seen``; ``None`` if too few are left."""
-    items = orjson.loads(cached)
-    if seen:
-        kept = [i for i in items if i["video_id"] not in seen]
-        if len(kept) < min(n, len(items)):
-            return None
-        items = kept
-    if len(items) <= n and not seen:
-        return cached
-    return orjson.dumps(items[:n])
-
-
-def _slice(cached: bytes, n: int) -> bytes:
-    items = orjson.loads(cached)
-    if len(items) <= n:
-        return cached
-    return orjson.dumps(items[:n])
+def _render_items(items: Sequence[RecommendedVideo], n: int) -> bytes:
+    """The page of a list just computed, rendered as a cached one would be (same bytes)."""
+    listed = list_codec.decode(list_codec.encode(_triples(items)))
+    assert listed is not None
+    cards = {i.video_id: card(i) for i in items[:n]}
+    return list_codec.render(listed, list(range(min(n, len(items)))), cards)

@@ -1,25 +1,23 @@
-"""``GET /recommendations/{user_id}`` and ``GET /trending``: JSON arrays, cache-first."""
+"""``GET /recommendations/{user_id}`` and ``GET /trending``: JSON arrays, cache-first.
+
+Both handlers are coroutines: a cache hit is served on the event loop, without a thread-pool
+hop; only a miss computes on a worker thread.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
-from recomind.api.deps import PageSizeDep, StateDep
+from recomind.api.deps import PageSizeQuery, page_size_of, state_of
 from recomind.schemas import ID_PATTERN, RecommendedVideo
 
 router = APIRouter(tags=["recommendations"])
 
 
-def _respond(items: list[RecommendedVideo] | bytes, cache: str) -> Response:
-    body = (
-        items
-        if isinstance(items, bytes)
-        else orjson.dumps([i.model_dump(mode="json") for i in items])
-    )
-    return Response(content=body, media_type="application/json", headers={"X-Cache": cache})
+def _respond(page: bytes, cache: str) -> Response:
+    return Response(content=page, media_type="application/json", headers={"X-Cache": cache})
 
 
 @router.get(
@@ -38,16 +36,20 @@ def _respond(items: list[RecommendedVideo] | bytes, cache: str) -> Response:
         }
     },
 )
-def recommendations(
-    user_id: Annotated[str, Path(pattern=ID_PATTERN)], n: PageSizeDep, state: StateDep
+async def recommendations(
+    request: Request,
+    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    n: PageSizeQuery = None,
 ) -> Response:
     """Top-``n`` videos for the user; trending for unknown users or users with no history."""
-    items, cache = state.recommendations.for_user(user_id, n)
-    return _respond(items, cache)
+    state = state_of(request)
+    page, cache = await state.recommendations.for_user(user_id, page_size_of(state.settings, n))
+    return _respond(page, cache)
 
 
 @router.get("/trending", response_model=list[RecommendedVideo])
-def trending(n: PageSizeDep, state: StateDep) -> Response:
+async def trending(request: Request, n: PageSizeQuery = None) -> Response:
     """Globally popular videos now (decayed popularity), cached under ``popular_videos``."""
-    items, hit = state.recommendations.trending(n)
-    return _respond(items, "hit" if hit else "miss")
+    state = state_of(request)
+    page, hit = await state.recommendations.trending(page_size_of(state.settings, n))
+    return _respond(page, "hit" if hit else "miss")

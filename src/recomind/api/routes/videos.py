@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from recomind.api.deps import EngineDep
+from recomind.api.deps import EngineDep, StateDep
 from recomind.api.errors import FieldError
 from recomind.errors import NotFoundError
 from recomind.schemas import ID_PATTERN, Video, VideoBatch, VideoCreate
@@ -25,7 +25,7 @@ def create_video(body: VideoCreate, engine: EngineDep) -> Video:
 @router.post("/videos/batch", status_code=201)
 def create_videos(
     body: VideoBatch,
-    engine: EngineDep,
+    state: StateDep,
     response: Response,
     mode: Annotated[
         Literal["create", "upsert"],
@@ -42,6 +42,7 @@ def create_videos(
     field given replaces the stored one; ``created_at`` is kept unless given), the others
     created; answers 200 with both counts. An id given twice is a 422 naming the second.
     """
+    engine = state.engine
     if mode == "create":
         with write_tx(engine) as conn:
             made = videos.create_videos(conn, items=body.videos)
@@ -59,6 +60,7 @@ def create_videos(
         seen[v.video_id.lower()] = i
     with write_tx(engine) as conn:
         ids, created = videos.upsert_videos(conn, items=body.videos)
+    state.recommendations.cards.forget(ids)  # cached lists show the changed records at once
     response.status_code = 200
     return {"created": created, "updated": len(ids) - created, "video_ids": ids}
 

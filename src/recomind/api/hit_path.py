@@ -1,0 +1,112 @@
+"""The cache-hit path: ``GET /recommendations/{user_id}`` and ``GET /trending`` answered from
+the cache before FastAPI routes the request.
+
+FastAPI's per-request work (matching the route, solving its parameters and dependencies,
+building the response, two middlewares) costs more than a cache hit itself. This outermost
+ASGI layer serves the requests the cache can answer now — a well-formed user id, no query
+string or only ``n`` within ``1..max_n``, a cached list — with the same bytes and headers the
+routes would send, and counts them in the same Prometheus metrics. Everything else (a miss, a
+list dropped by a taste action, any bad input, other paths and methods) goes on to the app
+unchanged, so the routes stay the one definition of the endpoints, their errors and their
+OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from recomind.api.middleware import LATENCY, REQUESTS
+from recomind.api.state import AppState
+from recomind.schemas import ID_RE
+
+PREFIX = "/recommendations/"
+ROUTE = "/recommendations/{user_id}"
+_JSON = (b"content-type", b"application/json")
+
+
+def page_size(query: bytes, default_n: int, max_n: int) -> int | None:
+    """``n`` of a query string holding nothing else, or ``default_n`` for an empty one;
+    ``None`` for anything the route must judge (another parameter, a bad or repeated ``n``)."""
+    if not query:
+        return default_n
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    if len(pairs) != 1 or pairs[0][0] != "n" or not pairs[0][1].isascii():
+        return None
+    if not pairs[0][1].isdigit():
+        return None
+    n = int(pairs[0][1])
+    return n if 1 <= n <= max_n else None
+
+
+class CacheHitPath:
+    """ASGI middleware serving cache hits; ``state`` gives the app's :class:`AppState`."""
+
+    def __init__(self, app: ASGIApp, state: Callable[[], AppState]) -> None:
+        self.app = app
+        self.state = state
+        self._counted = {
+            (route, how): (
+                REQUESTS.labels("GET", route, "200"),
+                LATENCY.labels("GET", route),
+                how.encode(),
+            )
+            for route in (ROUTE, "/trending")
+            for how in ("hit", "stale")
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        path: str = scope["path"]
+        served: tuple[bytes, str] | None = None
+        route = ""
+        if path.startswith(PREFIX):
+            route = ROUTE
+            served = await self._user_page(path[len(PREFIX) :], scope["query_string"])
+        elif path == "/trending":
+            route = "/trending"
+            served = await self._trending(scope["query_string"])
+        if served is None:
+            await self.app(scope, receive, send)
+            return
+        body, how = served
+        requests, latency, header = self._counted[route, how]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", b"%d" % len(body)),
+                    (b"x-cache", header),
+                    _JSON,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        requests.inc()
+        latency.observe(time.perf_counter() - start)
+
+    async def _user_page(self, user_id: str, query: bytes) -> tuple[bytes, str] | None:
+        if ID_RE.fullmatch(user_id) is None:
+            return None
+        state = self.state()
+        settings = state.settings
+        n = page_size(query, settings.default_n, settings.max_n)
+        if n is None:
+            return None
+        return await state.recommendations.cached_page(user_id, n)
+
+    async def _trending(self, query: bytes) -> tuple[bytes, str] | None:
+        state = self.state()
+        settings = state.settings
+        n = page_size(query, settings.default_n, settings.max_n)
+        if n is None:
+            return None
+        page = await state.recommendations.cached_trending(n)
+        return None if page is None else (page, "hit")

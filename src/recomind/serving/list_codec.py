@@ -1,0 +1,137 @@
+"""Cached lists in compact form: video ids, scores and reason codes, nothing else.
+
+``recommendations:{user_id}`` and ``popular_videos`` hold a list in this form; the video
+records (title, url, tags …) are shared by every list and come from
+:class:`~recomind.serving.video_cards.VideoCards` when a page is rendered. A 100-item list
+takes about 1 KB instead of about 20 KB of whole records.
+
+Layout (little-endian), after the magic ``b"RL"`` and a version byte:
+
+* ``u16`` items, ``u16`` distinct reasons;
+* ``u32`` length, then the ids joined by ``\\n`` (ids never hold one: ``schemas.ID_PATTERN``);
+* ``u32`` length, then the distinct reason texts as a JSON array;
+* a ``float32`` score per item;
+* a reason code per item: ``u8`` (``u16`` when there are more than 255 distinct reasons).
+
+Scores keep float32 precision; a page shows each with 6 significant digits (``%.6g``: a
+whole number without ``.0``), on a cache hit and on a miss alike (a miss renders through
+this form too).
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+MAGIC = b"RL\x01"
+_HEAD = struct.Struct("<HH")
+_LEN = struct.Struct("<I")
+
+
+@dataclass(frozen=True, slots=True)
+class CompactList:
+    """A decoded list: parallel ``ids`` and ``scores``, and each item's reason code into
+    ``reasons`` (the distinct texts)."""
+
+    ids: list[str]
+    scores: Sequence[float]
+    codes: Sequence[int]
+    reasons: list[str]
+
+    def page(self, n: int, exclude: set[str]) -> list[int] | None:
+        """Positions of the first ``n`` items not in ``exclude``; ``None`` when excluding left
+        fewer than ``min(n, len)`` (the list is too short now: compute a new one)."""
+        if not exclude:
+            return list(range(min(n, len(self.ids))))
+        kept = [i for i, v in enumerate(self.ids) if v not in exclude]
+        if len(kept) < min(n, len(self.ids)):
+            return None
+        return kept[:n]
+
+
+def encode(items: Sequence[tuple[str, float, str]]) -> bytes:
+    """``(video_id, score, reason)`` items, best first, as compact bytes."""
+    table: dict[str, int] = {}
+    codes = [table.setdefault(reason, len(table)) for _, _, reason in items]
+    ids = "\n".join(v for v, _, _ in items).encode()
+    reasons = orjson.dumps(list(table))
+    scores = array("f", [_float32(s) for _, s, _ in items]).tobytes()
+    packed = array("B" if len(table) <= 255 else "H", codes).tobytes()
+    return b"".join(
+        (
+            MAGIC,
+            _HEAD.pack(len(items), len(table)),
+            _LEN.pack(len(ids)),
+            ids,
+            _LEN.pack(len(reasons)),
+            reasons,
+            scores,
+            packed,
+        )
+    )
+
+
+#: The largest finite float32.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _float32(score: float) -> float:
+    """A score float32 can hold and JSON can show: NaN counts as 0, and a score beyond the
+    float32 range (an overflowing row) as the nearest finite one."""
+    if score != score:
+        return 0.0
+    return max(-FLOAT32_MAX, min(FLOAT32_MAX, score))
+
+
+def decode(raw: bytes) -> CompactList | None:
+    """The list in ``raw``; ``None`` for bytes in another form (a list cached by an older
+    version: the caller treats it as a miss)."""
+    if not raw.startswith(MAGIC):
+        return None
+    try:
+        at = len(MAGIC)
+        n, n_reasons = _HEAD.unpack_from(raw, at)
+        at += _HEAD.size
+        (size,) = _LEN.unpack_from(raw, at)
+        at += _LEN.size
+        ids = raw[at : at + size].decode().split("\n") if n else []
+        at += size
+        (size,) = _LEN.unpack_from(raw, at)
+        at += _LEN.size
+        reasons = orjson.loads(raw[at : at + size])
+        at += size
+        scores = array("f", raw[at : at + 4 * n])
+        at += 4 * n
+        codes = array(
+            "B" if n_reasons <= 255 else "H", raw[at : at + (1 if n_reasons <= 255 else 2) * n]
+        )
+    except (struct.error, ValueError, orjson.JSONDecodeError):
+        return None
+    if len(ids) != n or len(scores) != n or len(codes) != n or len(reasons) != n_reasons:
+        return None
+    if n and max(codes) >= n_reasons:
+        return None
+    return CompactList(ids, scores, codes, reasons)
+
+
+def render(listed: CompactList, positions: Sequence[int], cards: Mapping[str, bytes]) -> bytes:
+    """The JSON array of a page: each item's card (its video record as a JSON object, open:
+    without the closing brace) followed by ``score`` and ``reason``. Items without a card
+    (a video deleted since the list was computed) are left out."""
+    ids, scores, codes, reasons = listed.ids, listed.scores, listed.codes, listed.reasons
+    tails: dict[int, bytes] = {}
+    parts: list[bytes] = []
+    for i in positions:
+        card = cards.get(ids[i])
+        if card is None:
+            continue
+        code = codes[i]
+        tail = tails.get(code)
+        if tail is None:
+            tail = tails[code] = b',"reason":' + orjson.dumps(reasons[code]) + b"}"
+        parts.append(b'%s,"score":%.6g%s' % (card, scores[i], tail))
+    return b"[" + b",".join(parts) + b"]"
