@@ -34,6 +34,23 @@ def test_a_list_decodes_to_what_was_encoded(listed: list[tuple[str, float, str]]
             assert got == array("f", [want])[0]  # float32 precision
 
 
+@given(
+    st.floats(allow_nan=False),
+    st.one_of(st.none(), st.binary(max_size=20)),
+)
+def test_freshness_and_generation_travel_with_the_list(
+    fresh_until: float, generation: bytes | None
+) -> None:
+    raw = list_codec.encode([("v1", 1.0, "r")], fresh_until=fresh_until, generation=generation)
+    decoded = list_codec.decode(raw)
+    assert decoded is not None
+    assert decoded.fresh_until == fresh_until and decoded.generation == generation
+    if math.isfinite(fresh_until):
+        assert decoded.fresh(fresh_until - 1.0, generation) == (fresh_until - 1.0 < fresh_until)
+        assert not decoded.fresh(fresh_until, generation)  # its TTL ran out
+        assert not decoded.fresh(fresh_until - 1.0, (generation or b"") + b"1")  # invalidated
+
+
 @given(st.lists(st.text(max_size=5), min_size=256, max_size=300, unique=True))
 def test_more_than_255_distinct_reasons(reasons: list[str]) -> None:
     listed = [(f"v{i}", float(i), r) for i, r in enumerate(reasons)]

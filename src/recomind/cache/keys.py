@@ -20,9 +20,6 @@ RECENT_ACTIONS = "recent"
 VIDEO_CARD = "video_card"
 #: Bumped whenever a user's list is invalidated; a refresh that raced with it is not stored.
 GENERATION = "recommendations_generation"
-#: Present while ``recommendations:{user_id}`` is fresh; when it is gone the list is served
-#: stale while a refresh runs.
-FRESH = "recommendations_fresh"
 #: Bumped whenever a user's profile changes; a read that raced with it is not cached.
 PROFILE_GENERATION = "user_profile_generation"
 #: Held while one process runs the scheduled batch jobs (``recomind serve --workers N``).

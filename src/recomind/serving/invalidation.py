@@ -62,17 +62,14 @@ class ListInvalidation:
         ttl = 2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s)
         for user_id in dict.fromkeys(user_ids):
             self.cache.incr(self._key(keys.GENERATION, user_id), ttl)
-            if not drop:
-                self.cache.delete(self._key(keys.FRESH, user_id))
+            if not drop:  # the list now names an older generation: served stale
                 self.refresh(user_id)
-            elif self.cache.delete(
-                self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.FRESH, user_id)
-            ):
+            elif self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id)):
                 self.refresh(user_id)  # they had a list, so they read: have the next one ready
 
     def stale(self, user_ids: Iterable[str]) -> None:
-        """The users' state changed a little: bump their generations, drop their freshness
-        markers (the list is served ``stale`` while it is refreshed) and refresh their lists
+        """The users' state changed a little: bump their generations (a cached list names the
+        generation it was computed at, so it is served ``stale`` now) and refresh their lists
         in the background."""
         self._invalidate(user_ids, drop=False)
 

@@ -3,12 +3,19 @@
 ``recommendations:{user_id}`` and ``popular_videos`` hold a list in this form; the video
 records (title, url, tags …) are shared by every list and come from
 :class:`~recomind.serving.video_cards.VideoCards` when a page is rendered. A 100-item list
-takes about 1 KB instead of about 20 KB of whole records.
+takes well under 1 KB instead of about 20 KB of whole records.
 
-Layout (little-endian), after the magic ``b"RL"`` and a version byte:
+A list also says until when it is fresh and which invalidation generation of its user it
+was computed at: a list past its freshness, or one whose user's generation has moved since
+(``ListInvalidation.stale``), is served ``stale`` while it is refreshed. No key besides the
+list and the generation is needed for that.
 
+Layout: the magic ``b"RL\x02"``, then zlib-compressed (little-endian):
+
+* ``f64`` fresh until (unix time; ``inf``: while the key lives), ``u8`` length and the
+  generation's bytes (length 255: none);
 * ``u16`` items, ``u16`` distinct reasons;
-* ``u32`` length, then the ids joined by ``\\n`` (ids never hold one: ``schemas.ID_PATTERN``);
+* ``u32`` length, then the ids joined by ``\n`` (ids never hold one: ``schemas.ID_PATTERN``);
 * ``u32`` length, then the distinct reason texts as a JSON array;
 * a ``float32`` score per item;
 * a reason code per item: ``u8`` (``u16`` when there are more than 255 distinct reasons).
@@ -20,27 +27,33 @@ this form too).
 
 from __future__ import annotations
 
+import math
 import struct
+import zlib
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
 
-MAGIC = b"RL\x01"
+MAGIC = b"RL\x02"
+_FRESH = struct.Struct("<dB")
 _HEAD = struct.Struct("<HH")
 _LEN = struct.Struct("<I")
+_NO_GENERATION = 255
 
 
 @dataclass(frozen=True, slots=True)
 class CompactList:
-    """A decoded list: parallel ``ids`` and ``scores``, and each item's reason code into
-    ``reasons`` (the distinct texts)."""
+    """A decoded list: parallel ``ids`` and ``scores``, each item's reason code into
+    ``reasons`` (the distinct texts), and the list's freshness and generation."""
 
     ids: list[str]
     scores: Sequence[float]
     codes: Sequence[int]
     reasons: list[str]
+    fresh_until: float = math.inf
+    generation: bytes | None = None
 
     def page(self, n: int, exclude: set[str]) -> list[int] | None:
         """Positions of the first ``n`` items not in ``exclude``; ``None`` when excluding left
@@ -52,18 +65,30 @@ class CompactList:
             return None
         return kept[:n]
 
+    def fresh(self, now: float, generation: bytes | None) -> bool:
+        """Whether the list is fresh at unix time ``now`` for its user's ``generation``."""
+        return now < self.fresh_until and generation == self.generation
 
-def encode(items: Sequence[tuple[str, float, str]]) -> bytes:
+
+def encode(
+    items: Sequence[tuple[str, float, str]],
+    *,
+    fresh_until: float = math.inf,
+    generation: bytes | None = None,
+) -> bytes:
     """``(video_id, score, reason)`` items, best first, as compact bytes."""
+    if generation is not None and len(generation) >= _NO_GENERATION:
+        raise ValueError("a generation is a short counter")
     table: dict[str, int] = {}
     codes = [table.setdefault(reason, len(table)) for _, _, reason in items]
     ids = "\n".join(v for v, _, _ in items).encode()
     reasons = orjson.dumps(list(table))
     scores = array("f", [_float32(s) for _, s, _ in items]).tobytes()
     packed = array("B" if len(table) <= 255 else "H", codes).tobytes()
-    return b"".join(
+    payload = b"".join(
         (
-            MAGIC,
+            _FRESH.pack(fresh_until, _NO_GENERATION if generation is None else len(generation)),
+            generation or b"",
             _HEAD.pack(len(items), len(table)),
             _LEN.pack(len(ids)),
             ids,
@@ -73,6 +98,7 @@ def encode(items: Sequence[tuple[str, float, str]]) -> bytes:
             packed,
         )
     )
+    return MAGIC + zlib.compress(payload, 6)
 
 
 #: The largest finite float32.
@@ -93,29 +119,34 @@ def decode(raw: bytes) -> CompactList | None:
     if not raw.startswith(MAGIC):
         return None
     try:
-        at = len(MAGIC)
-        n, n_reasons = _HEAD.unpack_from(raw, at)
+        payload = zlib.decompress(raw[len(MAGIC) :])
+        fresh_until, size = _FRESH.unpack_from(payload, 0)
+        at = _FRESH.size
+        generation = None
+        if size != _NO_GENERATION:
+            generation = payload[at : at + size]
+            at += size
+        n, n_reasons = _HEAD.unpack_from(payload, at)
         at += _HEAD.size
-        (size,) = _LEN.unpack_from(raw, at)
+        (size,) = _LEN.unpack_from(payload, at)
         at += _LEN.size
-        ids = raw[at : at + size].decode().split("\n") if n else []
+        ids = payload[at : at + size].decode().split("\n") if n else []
         at += size
-        (size,) = _LEN.unpack_from(raw, at)
+        (size,) = _LEN.unpack_from(payload, at)
         at += _LEN.size
-        reasons = orjson.loads(raw[at : at + size])
+        reasons = orjson.loads(payload[at : at + size])
         at += size
-        scores = array("f", raw[at : at + 4 * n])
+        scores = array("f", payload[at : at + 4 * n])
         at += 4 * n
-        codes = array(
-            "B" if n_reasons <= 255 else "H", raw[at : at + (1 if n_reasons <= 255 else 2) * n]
-        )
-    except (struct.error, ValueError, orjson.JSONDecodeError):
+        wide = n_reasons > 255
+        codes = array("H" if wide else "B", payload[at : at + (2 if wide else 1) * n])
+    except (struct.error, ValueError, zlib.error, orjson.JSONDecodeError):
         return None
     if len(ids) != n or len(scores) != n or len(codes) != n or len(reasons) != n_reasons:
         return None
     if n and max(codes) >= n_reasons:
         return None
-    return CompactList(ids, scores, codes, reasons)
+    return CompactList(ids, scores, codes, reasons, fresh_until, generation)
 
 
 def render(listed: CompactList, positions: Sequence[int], cards: Mapping[str, bytes]) -> bytes:

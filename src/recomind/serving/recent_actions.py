@@ -3,7 +3,8 @@ written and how the set is read back.
 
 The API notes every accepted action at once, before any consumer has stored it, so the next
 list excludes the video and counts the action. The note is a sorted set: a member is
-``{action}:{video}``, scored by the unix time it was noted (a repeat only moves its time).
+``{action}:{video}``, scored by the unix time it was noted in whole microseconds (a repeat
+only moves its time).
 The times order the set (the next list follows the newest action) and decide which of a
 video's likes and unlikes is the current state (the newest). The set keeps the newest
 ``recent_actions_keep`` members: older actions are in the database by then.

@@ -4,7 +4,7 @@
 ``popular_videos`` the trending list, both in compact form (ids, scores, reason codes:
 :mod:`~recomind.serving.list_codec`); a page is rendered from it and the shared video cards
 (:mod:`~recomind.serving.video_cards`). A cache hit is one cache round trip (the list, its
-freshness mark and the user's recent actions together) and no thread hop: the read methods
+generation and the user's recent actions together) and no thread hop: the read methods
 are coroutines, and only a miss runs on a worker thread.
 """
 
@@ -146,8 +146,8 @@ class RecommendationService:
         """:meth:`for_user` when the cache can answer now (``how``, or ``stale``: a refresh
         is queued); ``None`` when the list must be computed or waited for. One cache round
         trip; no thread hop unless a video card must come from the database."""
-        wanted = [self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.FRESH, user_id)]
-        (cached, fresh), recent = await self.cache.fetch(
+        wanted = [self._key(keys.RECOMMENDATIONS, user_id), self._key(keys.GENERATION, user_id)]
+        (cached, generation), recent = await self.cache.fetch(
             wanted, self._key(keys.RECENT_ACTIONS, user_id)
         )
         listed = list_codec.decode(cached) if cached is not None else None
@@ -157,7 +157,7 @@ class RecommendationService:
         if positions is None:
             return None
         page = await self._render(listed, positions)
-        if how == "hit" and fresh is None:
+        if how == "hit" and not listed.fresh(time.time(), generation):
             how = "stale"
             self.refresh_soon(user_id)
         _LOOKUP["recommendations", how].inc()
@@ -190,20 +190,23 @@ class RecommendationService:
         ``generation_before`` is :meth:`generation` read before the list was computed;
         returns whether the list was stored (the guard of :meth:`refresh_user`). The check
         and the write are one atomic step (``Cache.set_many_if``): an invalidation can never
-        slip between them. The list stays servable ``recommendations_stale_s`` past its TTL,
-        marked stale. The items' video cards are shared at the same time.
+        slip between them. The list is fresh for ``recommendations_ttl_s`` and while the
+        generation stays, and servable ``recommendations_stale_s`` longer, marked stale. The
+        items' video cards are shared at the same time.
         """
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
+        listed = list_codec.encode(
+            _triples(items), fresh_until=time.time() + ttl, generation=generation_before
+        )
         return self.cache.set_many_if(
             self._key(keys.GENERATION, user_id),
             generation_before,
             {
                 self._key(keys.RECOMMENDATIONS, user_id): (
-                    list_codec.encode(_triples(items)),
+                    listed,
                     ttl + self.settings.recommendations_stale_s,
                 ),
-                self._key(keys.FRESH, user_id): (b"1", ttl),
             },
         )
 
@@ -289,10 +292,10 @@ class RecommendationService:
         """:meth:`note_action` for ``(user_id, video_id, action_type)`` triples, with one
         cache round trip for all of them (the API batches concurrent requests' actions)."""
         recent: dict[str, dict[str, float]] = {}
-        now = time.time()
+        now_us = time.time_ns() // 1000  # whole microseconds: Redis keeps them compact
         for j, (user_id, video_id, action_type) in enumerate(actions):  # in arrival order
             key = self._key(keys.RECENT_ACTIONS, user_id)
-            recent.setdefault(key, {})[member(action_type, video_id)] = now + j * 1e-6
+            recent.setdefault(key, {})[member(action_type, video_id)] = float(now_us + j)
         self.cache.add_scored_many(
             recent, self.settings.recommendations_ttl_s, keep=self.settings.recent_actions_keep
         )
