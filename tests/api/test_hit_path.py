@@ -136,3 +136,30 @@ def test_a_catalogue_change_shows_in_cached_lists_at_once(api: Api) -> None:
     assert again.headers["x-cache"] == "hit"  # the same cached list ...
     item = orjson.loads(again.content)[0]
     assert item["video_id"] == first["video_id"] and item["title"] == "A new title"  # ... new card
+
+
+def test_hits_take_no_thread_hop(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hit is served on the event loop: nothing goes through the worker-thread pool (which
+    FastAPI uses for plain ``def`` routes and dependencies, and RecoMind for misses)."""
+    import anyio.to_thread
+
+    videos = load_catalogue(api.http)
+    act(api.http, "u1", videos[0]["video_id"], "view")
+    api.http.get("/recommendations/u1")  # the miss computes on a worker thread
+    api.http.get("/trending")
+    for _ in range(3):  # warm: the video cards are held
+        api.http.get("/recommendations/u1")
+    hops: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    for path in ("/recommendations/u1", "/recommendations/u1?n=5", "/trending?n=3"):
+        r = api.http.get(path)
+        assert r.headers["x-cache"] == "hit", path
+    assert hops == []
+    api.http.get("/users/u1/profile")  # a plain def route: the counter does see hops
+    assert hops
