@@ -16,9 +16,7 @@ _PERCENTILE = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s
 _RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
 _TOTAL = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h)", re.M)
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-_SOCKET = re.compile(
-    r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M
-)
+_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M)
 
 
 class WrkMissing(RuntimeError):
@@ -55,12 +53,12 @@ def run(
     url: str,
     *,
     connections: int,
-    seconds: float,
+    seconds: int,
     script: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One ``wrk -t1 -c<connections> --latency`` run against ``url``."""
-    cmd = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    cmd = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script)]
     out = subprocess.run(
@@ -69,6 +67,7 @@ def run(
         capture_output=True,
         text=True,
         timeout=seconds + 60,
-        check=True,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} {url}: exit {out.returncode}\n{out.stderr}")
     return parse(out.stdout)
