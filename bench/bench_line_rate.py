@@ -217,8 +217,10 @@ class Run:
         for c in (1, 16):
             figures = wrk.run(url, connections=c, seconds=self.args.seconds, script=script, env=env)
             figures["load_average"] = round(os.getloadavg()[0], 2)
-            if figures["non_2xx"] or figures["socket_errors"]:
-                raise SystemExit(f"{row.name} -c{c}: errors from wrk: {figures}")
+            if figures["non_2xx"]:
+                raise SystemExit(f"{row.name} -c{c}: non-2xx answers: {figures}")
+            if any(figures["socket_errors"].values()):  # recorded; a loaded machine has some
+                print(f"  {row.name} -c{c}: socket errors {figures['socket_errors']}")
             self.figures.setdefault(row.name, {}).setdefault(f"c{c}", []).append(figures)
             print(
                 f"  {row.name:32s} c{c:<3d} {figures['requests_per_s']:9,.0f} req/s  "
@@ -324,12 +326,22 @@ def main() -> None:
                 for server in plan:
                     print(f"round {r + 1}/{args.rounds}: {server.name}", flush=True)
                     run.serve(server, r)
+                figures = report(run, plan, started, r + 1)  # each round: a crash keeps these
         finally:
             if args.cache:
                 from recomind.cache import open_cache
 
                 open_cache(args.cache).delete_prefix(run.prefix)
-        rows = summarise(run, [row for s in plan for row in s.rows])
+    print(table(figures["rows"]))
+    for name, aim in figures["aims"].items():
+        print(f"{name}: {aim['value']} (aim {aim['aim']}: {'met' if aim['met'] else 'not met'})")
+    print(f"load average {started['load_average']} -> {os.getloadavg()}")
+
+
+def report(run: Run, plan: list[Server], started: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """The figures of the rounds done so far, written to ``results/<name>.json``."""
+    args = run.args
+    rows = summarise(run, [row for s in plan for row in s.rows])
     figures = {
         "setup": {
             "videos": 5000,
@@ -338,10 +350,11 @@ def main() -> None:
             "seconds": args.seconds,
             "warmup_s": args.warmup,
             "rounds": args.rounds,
+            "rounds_done": rounds,
             "src": args.src,
             "cache": args.cache,
             "log_level": args.log_level,
-            "wrk": "-t1 -c1 / -t1 -c16",
+            "wrk": "-t1 -c1 / -t1 -c16, --latency, --timeout 30s",
         },
         "load_average": {
             "start": started,
@@ -351,11 +364,8 @@ def main() -> None:
         "rows": rows,
         "aims": aims(rows),
     }
-    path = write_results(args.name, figures)
-    print(table(rows))
-    for name, aim in figures["aims"].items():
-        print(f"{name}: {aim['value']} (aim {aim['aim']}: {'met' if aim['met'] else 'not met'})")
-    print(f"load average {started['load_average']} -> {os.getloadavg()}; written to {path}")
+    print(f"written to {write_results(args.name, figures)}", flush=True)
+    return figures
 
 
 def _uptime() -> str:

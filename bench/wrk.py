@@ -45,7 +45,9 @@ def parse(output: str) -> dict[str, Any]:
     non_2xx = _NON_2XX.search(output)
     figures["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
     socket = _SOCKET.search(output)
-    figures["socket_errors"] = sum(int(g) for g in socket.groups()) if socket else 0
+    names = ("connect", "read", "write", "timeout")
+    counts = [int(g) for g in socket.groups()] if socket else [0, 0, 0, 0]
+    figures["socket_errors"] = dict(zip(names, counts, strict=True))
     return figures
 
 
@@ -56,9 +58,12 @@ def run(
     seconds: int,
     script: Path | None = None,
     env: dict[str, str] | None = None,
+    timeout_s: int = 30,
 ) -> dict[str, Any]:
     """One ``wrk -t1 -c<connections> --latency`` run against ``url``."""
     cmd = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    # wrk leaves requests slower than its 2 s default out of the latencies (as timeouts).
+    cmd += ["--timeout", f"{timeout_s}s"]
     if script is not None:
         cmd += ["-s", str(script)]
     out = subprocess.run(
@@ -66,7 +71,7 @@ def run(
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=seconds + 60,
+        timeout=seconds + timeout_s + 60,
     )
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} {url}: exit {out.returncode}\n{out.stderr}")
