@@ -3,7 +3,9 @@
 Starts ``recomind serve`` on an embedded SQLite database and bus with the Redis cache
 (``--redis``, a database index of its own, a unique key prefix), loads 5,000 videos, then
 ``--users`` users each post ``--actions`` actions (views, some likes), read their
-recommendations (so the list is cached) and their profile. It then measures, without
+recommendations (so the list is cached) and their profile, and read both again once the
+background refreshes and the consumers are done (a profile read before the consumers stored
+the user is a 404 and caches nothing). It then measures, without
 knowing how any value is encoded:
 
 * ``MEMORY USAGE key SAMPLES 0`` of every key under the prefix, grouped by kind (the key's
@@ -121,10 +123,12 @@ def act(base: str, users: int, actions: int, videos: int) -> dict[str, int]:
             for path in (f"/recommendations/{user}", f"/users/{user}/profile"):
                 r = http.get(path)
                 status[f"GET {path.split('/')[1]} {r.status_code}"] += 1
-        time.sleep(3)  # background refreshes after likes
-        for u in range(users):  # every list cached once the refreshes are done
+        time.sleep(3)  # background refreshes after likes; the consumers store the users
+        for u in range(users):  # every list and profile cached once they are done
             r = http.get(f"/recommendations/memu{u}")
             status[f"second GET recommendations X-Cache {r.headers.get('X-Cache')}"] += 1
+            r = http.get(f"/users/memu{u}/profile")
+            status[f"second GET users {r.status_code}"] += 1
     return dict(status)
 
 
