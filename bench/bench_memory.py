@@ -11,8 +11,9 @@ knowing how any value is encoded:
 * ``MEMORY USAGE key SAMPLES 0`` of every key under the prefix, grouped by kind (the key's
   leading name after the prefix: ``recommendations``, ``recent_actions``, ...), split into
   per-user keys (the key names one of the users) and shared ones;
-* Redis ``INFO`` ``used_memory`` before the users act and after, divided by the users (the
-  whole server: other clients' writes in between show up in it).
+* Redis ``INFO`` ``used_memory`` before the users act and after, and what deleting the
+  prefix at the end frees, each divided by the users (the whole server: other clients'
+  writes in between show up in the first; the second spans milliseconds).
 
 Only this run's prefix is deleted at the end.
 
@@ -170,7 +171,9 @@ def main() -> None:
                 sizes = key_sizes(r, prefix)
                 after = int(r.info("memory")["used_memory"])
         finally:
+            before_delete = int(r.info("memory")["used_memory"])
             deleted = delete_prefix(r, prefix)
+            freed = before_delete - int(r.info("memory")["used_memory"])
     grouped = group(sizes, prefix, args.users)
     figures = {
         "setup": {
@@ -189,6 +192,8 @@ def main() -> None:
         "keys_before_users": len(shared_before),
         "used_memory_delta_bytes": after - before,
         "used_memory_delta_per_user": round((after - before) / args.users, 1),
+        "used_memory_freed_by_delete_bytes": freed,
+        "used_memory_freed_per_user": round(freed / args.users, 1),
         "aim": {"per_user_bytes": f"<= {AIM_BYTES}", "met": grouped["per_user_bytes"] <= AIM_BYTES},
         "deleted_keys": deleted,
     }
@@ -202,7 +207,8 @@ def main() -> None:
     n_keys = sum(v["keys"] for v in grouped["per_user_kinds"].values())
     print(f"| **total (MEMORY USAGE)** | {n_keys} | {grouped['per_user_bytes']:,.0f} | |")
     print(
-        f"used_memory delta / user: {figures['used_memory_delta_per_user']:,.0f} bytes; "
+        f"used_memory delta / user: {figures['used_memory_delta_per_user']:,.0f} bytes, "
+        f"freed by deleting the prefix / user: {figures['used_memory_freed_per_user']:,.0f}; "
         f"shared keys: {grouped['shared_kinds']}"
     )
     print(
