@@ -114,6 +114,14 @@ class Settings(BaseSettings):
         description="Newest noted actions kept per user (``recent:{user}``); older "
         "ones are in the database by then. At most 128: Redis keeps such a set compact.",
     )
+    impressions_log: bool = Field(
+        default=True,
+        description="Log every page served (user, request id, position, video, score, reason, "
+        "source, cache) to the lake under impressions/ (recomind serve only).",
+    )
+    impressions_flush_seconds: float = Field(
+        default=10.0, gt=0, description="How often the served-list log is written to the lake."
+    )
     access_log: bool = Field(
         default=False,
         description="uvicorn's per-request access log (about half the throughput of a cache "

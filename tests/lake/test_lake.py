@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from recomind.lake.impressions import IMPRESSIONS, Impression, ImpressionWriter, read_impressions
 from recomind.lake.reader import iter_events, read_table
 from recomind.lake.writer import LakeWriter
 from recomind.records import Record
@@ -91,3 +92,28 @@ def test_each_event_once_even_when_written_twice(lake: tuple[str, str | None]) -
 def test_empty_or_missing_lake_reads_as_empty(lake: tuple[str, str | None]) -> None:
     url, endpoint = lake
     assert read_table(url, s3_endpoint_url=endpoint).num_rows == 0
+
+
+def _impressions(at: datetime, request: str, n: int) -> list[Impression]:
+    return [
+        Impression(at, request, "u1", k, f"v{k}", 1.0 / (k + 1), "popular in #x", "trending", "hit")
+        for k in range(n)
+    ]
+
+
+def test_impressions_beside_the_events(lake: tuple[str, str | None]) -> None:
+    """The served-list log: partitioned like the events, read back in page order, and never
+    read as events (the event reader takes only its own ``dt=`` folders)."""
+    url, endpoint = lake
+    LakeWriter(url, s3_endpoint_url=endpoint).write(_items(0, 3))
+    writer = ImpressionWriter(url, s3_endpoint_url=endpoint)
+    late = datetime(2026, 11, 30, 23, 59, 59)
+    early = datetime(2026, 11, 30, 7, 0, 0)
+    paths = writer.write(_impressions(late, "r2", 2) + _impressions(early, "r1", 3))
+    assert len(paths) == 2 and all("/impressions/dt=2026-11-30/hour=" in p for p in paths)
+    assert len(set(writer.write(_impressions(early, "r3", 1)) + paths)) == 3  # never overwritten
+    table = read_impressions(url, s3_endpoint_url=endpoint)
+    assert table.column("request_id").to_pylist() == ["r1"] * 3 + ["r3", "r2", "r2"]
+    assert table.column("position").to_pylist() == [0, 1, 2, 0, 0, 1]
+    assert table.schema.equals(IMPRESSIONS)
+    assert read_table(url, s3_endpoint_url=endpoint).num_rows == 3  # the events alone

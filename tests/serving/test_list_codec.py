@@ -37,14 +37,18 @@ def test_a_list_decodes_to_what_was_encoded(listed: list[tuple[str, float, str]]
 @given(
     st.floats(allow_nan=False),
     st.one_of(st.none(), st.binary(max_size=20)),
+    st.text(max_size=60),
 )
-def test_freshness_and_generation_travel_with_the_list(
-    fresh_until: float, generation: bytes | None
+def test_freshness_generation_and_source_travel_with_the_list(
+    fresh_until: float, generation: bytes | None, source: str
 ) -> None:
-    raw = list_codec.encode([("v1", 1.0, "r")], fresh_until=fresh_until, generation=generation)
+    raw = list_codec.encode(
+        [("v1", 1.0, "r")], fresh_until=fresh_until, generation=generation, source=source
+    )
     decoded = list_codec.decode(raw)
     assert decoded is not None
     assert decoded.fresh_until == fresh_until and decoded.generation == generation
+    assert decoded.source == source
     if math.isfinite(fresh_until):
         assert decoded.fresh(fresh_until - 1.0, generation) == (fresh_until - 1.0 < fresh_until)
         assert not decoded.fresh(fresh_until, generation)  # its TTL ran out

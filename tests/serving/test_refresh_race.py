@@ -87,7 +87,8 @@ def _ids(page: bytes) -> list[str]:
 
 def _read(service: RecommendationService, user_id: str, n: int) -> tuple[bytes, str]:
     """``GET /recommendations`` as the route makes it (a coroutine on an event loop)."""
-    return asyncio.run(service.for_user(user_id, n))
+    served = asyncio.run(service.for_user(user_id, n))
+    return served.page, served.cache
 
 
 def test_a_refresh_computed_before_a_like_never_stores_its_list(

@@ -64,7 +64,7 @@ class CacheHitPath:
             return
         start = time.perf_counter()
         path: str = scope["path"]
-        served: tuple[bytes, str] | None = None
+        served: tuple[bytes, str, str] | None = None
         route = ""
         if path.startswith(PREFIX):
             route = ROUTE
@@ -75,24 +75,17 @@ class CacheHitPath:
         if served is None:
             await self.app(scope, receive, send)
             return
-        body, how = served
+        body, how, request_id = served
         requests, latency, header = self._counted[route, how]
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-length", b"%d" % len(body)),
-                    (b"x-cache", header),
-                    _JSON,
-                ],
-            }
-        )
+        headers = [(b"content-length", b"%d" % len(body)), (b"x-cache", header), _JSON]
+        if request_id:
+            headers.append((b"x-request-id", request_id.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         requests.inc()
         latency.observe(time.perf_counter() - start)
 
-    async def _user_page(self, user_id: str, query: bytes) -> tuple[bytes, str] | None:
+    async def _user_page(self, user_id: str, query: bytes) -> tuple[bytes, str, str] | None:
         if ID_RE.fullmatch(user_id) is None:
             return None
         state = self.state()
@@ -102,11 +95,11 @@ class CacheHitPath:
             return None
         return await state.recommendations.cached_page(user_id, n)
 
-    async def _trending(self, query: bytes) -> tuple[bytes, str] | None:
+    async def _trending(self, query: bytes) -> tuple[bytes, str, str] | None:
         state = self.state()
         settings = state.settings
         n = page_size(query, settings.default_n, settings.max_n)
         if n is None:
             return None
         page = await state.recommendations.cached_trending(n)
-        return None if page is None else (page, "hit")
+        return None if page is None else (page, "hit", "")

@@ -64,7 +64,7 @@ class AppState:
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
-        stack = ServingStack.open(settings)
+        stack = ServingStack.open(settings, log_impressions=True)
         return cls(stack, open_producer(settings), EventRateLimiter(settings))
 
     @property

@@ -13,12 +13,22 @@ from recomind.lake.schema import EVENTS
 from recomind.schemas import ActionEvent
 
 
+def _is_event_file(root: str, path: str) -> bool:
+    """Events sit in ``dt=…`` folders right under the root; other tables of the lake
+    (``impressions/``) have folders of their own."""
+    return path[len(root) :].lstrip("/").startswith("dt=")
+
+
 def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
     """Every event in the lake once, ordered by time (then event id)."""
     fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
     if not fs.exists(root):
         return EVENTS.empty_table()
-    files = [p for p in fs.find(root) if p.endswith(".parquet") and "/.tmp-" not in p]
+    files = [
+        p
+        for p in fs.find(root)
+        if p.endswith(".parquet") and "/.tmp-" not in p and _is_event_file(root, p)
+    ]
     if not files:
         return EVENTS.empty_table()
     dataset = ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs)

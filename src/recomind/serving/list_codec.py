@@ -13,7 +13,8 @@ list and the generation is needed for that.
 Layout: the magic ``b"RL\x02"``, then zlib-compressed (little-endian):
 
 * ``f64`` fresh until (unix time; ``inf``: while the key lives), ``u8`` length and the
-  generation's bytes (length 255: none);
+  generation's bytes (length 255: none), ``u8`` length and the list's source (what ranked
+  it: ``trending``, ``tag-affinity``, ``model:{version}`` — the served-list log records it);
 * ``u16`` items, ``u16`` distinct reasons;
 * ``u32`` length, then the ids joined by ``\n`` (ids never hold one: ``schemas.ID_PATTERN``);
 * ``u32`` length, then the distinct reason texts as a JSON array;
@@ -54,6 +55,7 @@ class CompactList:
     reasons: list[str]
     fresh_until: float = math.inf
     generation: bytes | None = None
+    source: str = ""
 
     def page(self, n: int, exclude: set[str]) -> list[int] | None:
         """Positions of the first ``n`` items not in ``exclude``; ``None`` when excluding left
@@ -75,10 +77,12 @@ def encode(
     *,
     fresh_until: float = math.inf,
     generation: bytes | None = None,
+    source: str = "",
 ) -> bytes:
     """``(video_id, score, reason)`` items, best first, as compact bytes."""
     if generation is not None and len(generation) >= _NO_GENERATION:
         raise ValueError("a generation is a short counter")
+    named = source.encode()[:255]
     table: dict[str, int] = {}
     codes = [table.setdefault(reason, len(table)) for _, _, reason in items]
     ids = "\n".join(v for v, _, _ in items).encode()
@@ -89,6 +93,8 @@ def encode(
         (
             _FRESH.pack(fresh_until, _NO_GENERATION if generation is None else len(generation)),
             generation or b"",
+            bytes((len(named),)),
+            named,
             _HEAD.pack(len(items), len(table)),
             _LEN.pack(len(ids)),
             ids,
@@ -126,6 +132,9 @@ def decode(raw: bytes) -> CompactList | None:
         if size != _NO_GENERATION:
             generation = payload[at : at + size]
             at += size
+        size = payload[at]
+        source = payload[at + 1 : at + 1 + size].decode(errors="replace")
+        at += 1 + size
         n, n_reasons = _HEAD.unpack_from(payload, at)
         at += _HEAD.size
         (size,) = _LEN.unpack_from(payload, at)
@@ -140,13 +149,13 @@ def decode(raw: bytes) -> CompactList | None:
         at += 4 * n
         wide = n_reasons > 255
         codes = array("H" if wide else "B", payload[at : at + (2 if wide else 1) * n])
-    except (struct.error, ValueError, zlib.error, orjson.JSONDecodeError):
+    except (struct.error, ValueError, IndexError, zlib.error, orjson.JSONDecodeError):
         return None
     if len(ids) != n or len(scores) != n or len(codes) != n or len(reasons) != n_reasons:
         return None
     if n and max(codes) >= n_reasons:
         return None
-    return CompactList(ids, scores, codes, reasons, fresh_until, generation)
+    return CompactList(ids, scores, codes, reasons, fresh_until, generation, source)
 
 
 def render(listed: CompactList, positions: Sequence[int], cards: Mapping[str, bytes]) -> bytes:

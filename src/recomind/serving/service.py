@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 import zlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import orjson
 from prometheus_client import Counter
@@ -29,6 +30,7 @@ from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import Profile, RecommendedVideo, utcnow
 from recomind.serving import list_codec
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
+from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
@@ -71,13 +73,28 @@ class Ranker(Protocol):
     ) -> list[RecommendedVideo]: ...
 
 
+class Served(NamedTuple):
+    """A page served: its JSON, where it came from (``X-Cache``) and its request id."""
+
+    page: bytes
+    cache: str
+    request_id: str
+
+
 class RecommendationService:
     """Cache-first top-N for users and trending, with the database as the fallback."""
 
     def __init__(
-        self, engine: Engine, cache: SafeCache, settings: Settings, ranker: Ranker | None = None
+        self,
+        engine: Engine,
+        cache: SafeCache,
+        settings: Settings,
+        ranker: Ranker | None = None,
+        *,
+        impressions: ImpressionLog | None = None,
     ) -> None:
         self.engine = engine
+        self.impressions = impressions
         self.cache = cache
         self.settings = settings
         self.pool = CandidatePool(settings)
@@ -115,8 +132,9 @@ class RecommendationService:
         self.cache.set(key, list_codec.encode(_triples(items)), self.settings.popular_videos_ttl_s)
         return items
 
-    async def for_user(self, user_id: str, n: int) -> tuple[bytes, str]:
-        """``(page, cache)``: the user's top-``n`` as a JSON array, and where it came from:
+    async def for_user(self, user_id: str, n: int) -> Served:
+        """The user's top-``n`` as a JSON array (:class:`Served`: with its request id, the
+        served-list log's key), and where it came from:
 
         * ``hit``: the cached list, fresh;
         * ``stale``: the cached list after its freshness ran out (its TTL, or every
@@ -141,9 +159,28 @@ class RecommendationService:
                     return cached
         _LOOKUP["recommendations", "miss"].inc()
         items = await run_in_threadpool(self.refresh_user, user_id)
-        return _render_items(items, n), "miss"
+        listed = list_codec.decode(list_codec.encode(_triples(items)))
+        assert listed is not None
+        positions = list(range(min(n, len(items))))
+        page = list_codec.render(listed, positions, {i.video_id: card(i) for i in items[:n]})
+        return self._served(user_id, listed, positions, page, "miss")
 
-    async def cached_page(self, user_id: str, n: int, how: str = "hit") -> tuple[bytes, str] | None:
+    def _served(
+        self,
+        user_id: str,
+        listed: list_codec.CompactList,
+        positions: list[int],
+        page: bytes,
+        how: str,
+    ) -> Served:
+        request_id = uuid.uuid4().hex
+        if self.impressions is not None:
+            self.impressions.served(
+                ServedPage(time.time(), request_id, user_id, listed, positions, how)
+            )
+        return Served(page, how, request_id)
+
+    async def cached_page(self, user_id: str, n: int, how: str = "hit") -> Served | None:
         """:meth:`for_user` when the cache can answer now (``how``, or ``stale``: a refresh
         is queued); ``None`` when the list must be computed or waited for. One cache round
         trip; no thread hop unless a video card must come from the database."""
@@ -162,7 +199,7 @@ class RecommendationService:
             how = "stale"
             self.refresh_soon(user_id)
         _LOOKUP["recommendations", how].inc()
-        return page, how
+        return self._served(user_id, listed, positions, page, how)
 
     async def _render(self, listed: list_codec.CompactList, positions: list[int]) -> bytes:
         cards = await self.cards.get([listed.ids[i] for i in positions])
@@ -221,6 +258,8 @@ class RecommendationService:
 
     def close(self) -> None:
         self.refresher.close()
+        if self.impressions is not None:
+            self.impressions.close()
 
     def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
         """Rank from the database (no cache read): trending for users without history.

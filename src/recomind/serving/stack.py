@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
+from recomind.lake.impressions import ImpressionWriter
+from recomind.serving.impressions import ImpressionLog
 from recomind.serving.model_ranker import ModelRanker
 from recomind.serving.service import RecommendationService
 from recomind.storage.engine import make_engine
@@ -30,16 +32,27 @@ class ServingStack:
     service: RecommendationService
 
     @classmethod
-    def open(cls, settings: Settings, *, watch_models: bool = True) -> ServingStack:
+    def open(
+        cls, settings: Settings, *, watch_models: bool = True, log_impressions: bool = False
+    ) -> ServingStack:
         """Connect to ``settings``' database and cache, with the model-backed ranker.
 
         ``watch_models`` polls the model store for newer versions in the background (long
         running roles); a one-shot command loads the current model once.
+        ``log_impressions`` writes every page served to the lake (the serving role, when
+        ``impressions_log`` is on).
         """
         engine = make_engine(settings.database_url)
         cache = SafeCache(open_cache(settings.cache_url, timeout_s=settings.cache_timeout_s))
         ranker = ModelRanker.from_settings(settings, background=watch_models)
-        return cls(settings, engine, cache, RecommendationService(engine, cache, settings, ranker))
+        log = None
+        if log_impressions and settings.impressions_log:
+            writer = ImpressionWriter(
+                settings.lake_url, s3_endpoint_url=settings.lake_s3_endpoint_url
+            )
+            log = ImpressionLog(writer, flush_seconds=settings.impressions_flush_seconds)
+        service = RecommendationService(engine, cache, settings, ranker, impressions=log)
+        return cls(settings, engine, cache, service)
 
     def close(self) -> None:
         """Stop background refreshes, then close the cache and the database pool."""

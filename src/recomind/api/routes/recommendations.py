@@ -31,7 +31,11 @@ def _respond(page: bytes, cache: str) -> Response:
                     "served while a refresh runs; never after a like, skip or unlike); "
                     "refreshed (the list was dropped by a taste action and the request "
                     "waited for its refresh); miss (computed by this request)"
-                }
+                },
+                "X-Request-Id": {
+                    "description": "the page's id in the served-list log (the lake's "
+                    "impressions/): one row per item shown, with its position"
+                },
             }
         }
     },
@@ -43,8 +47,10 @@ async def recommendations(
 ) -> Response:
     """Top-``n`` videos for the user; trending for unknown users or users with no history."""
     state = state_of(request)
-    page, cache = await state.recommendations.for_user(user_id, page_size_of(state.settings, n))
-    return _respond(page, cache)
+    served = await state.recommendations.for_user(user_id, page_size_of(state.settings, n))
+    response = _respond(served.page, served.cache)
+    response.headers["X-Request-Id"] = served.request_id
+    return response
 
 
 @router.get("/trending", response_model=list[RecommendedVideo])

@@ -1,0 +1,110 @@
+"""The served-list log in the lake: every page served, one row per item shown.
+
+Impressions live beside the events, under ``{lake_url}/impressions/``, Hive-partitioned the
+same way (``dt=YYYY-MM-DD/hour=HH/``, by the time the page was served). Each later view,
+like or skip of a shown video joins to its impression on ``user_id`` and ``video_id`` (the
+newest impression served before the action), and through ``request_id`` to the whole page.
+Files are named by the writing process and a sequence number, so processes never collide;
+a file is written aside and renamed on ``file://`` (an object store PUT is atomic).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from recomind.lake.fs import open_lake
+
+#: Where impressions live under the lake's root (the events' reader skips it).
+FOLDER = "impressions"
+
+IMPRESSIONS = pa.schema(
+    [
+        pa.field("served_at", pa.timestamp("us"), nullable=False),
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("user_id", pa.string(), nullable=False),
+        pa.field("position", pa.int16(), nullable=False),
+        pa.field("video_id", pa.string(), nullable=False),
+        pa.field("score", pa.float32(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("cache", pa.string(), nullable=False),
+        pa.field("variant", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Impression:
+    """One item shown on one page (``served_at`` naive UTC)."""
+
+    served_at: datetime
+    request_id: str
+    user_id: str
+    position: int
+    video_id: str
+    score: float
+    reason: str
+    source: str
+    cache: str
+    variant: str | None = None
+
+
+class ImpressionWriter:
+    """Writes impressions as Parquet files under ``{lake_url}/impressions/``."""
+
+    def __init__(self, url: str, *, s3_endpoint_url: str | None = None) -> None:
+        self.url = url
+        self.fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
+        self.root = f"{root}/{FOLDER}"
+        self._name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._seq = count()
+
+    def write(self, rows: Sequence[Impression]) -> list[str]:
+        """Write ``rows`` (one file per hour partition); returns the paths."""
+        groups: dict[str, list[Impression]] = defaultdict(list)
+        for row in rows:
+            groups[f"{self.root}/dt={row.served_at:%Y-%m-%d}/hour={row.served_at:%H}"].append(row)
+        paths = []
+        for directory, group in sorted(groups.items()):
+            path = f"{directory}/part-{self._name}-{next(self._seq):08d}.parquet"
+            self._write_file(directory, path, group)
+            paths.append(path)
+        return paths
+
+    def _write_file(self, directory: str, path: str, group: list[Impression]) -> None:
+        columns = {name: [getattr(r, name) for r in group] for name in IMPRESSIONS.names}
+        table = pa.Table.from_pydict(columns, schema=IMPRESSIONS)
+        self.fs.makedirs(directory, exist_ok=True)
+        if self.url.startswith("file://"):
+            tmp = f"{directory}/.tmp-{uuid.uuid4().hex}.parquet"
+            with self.fs.open(tmp, "wb") as fh:
+                pq.write_table(table, fh, compression="zstd")
+            self.fs.mv(tmp, path)
+        else:
+            with self.fs.open(path, "wb") as fh:
+                pq.write_table(table, fh, compression="zstd")
+
+
+def read_impressions(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
+    """Every impression in the lake, ordered by time, request and position."""
+    fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
+    root = f"{root}/{FOLDER}"
+    if not fs.exists(root):
+        return IMPRESSIONS.empty_table()
+    files = [p for p in fs.find(root) if p.endswith(".parquet") and "/.tmp-" not in p]
+    if not files:
+        return IMPRESSIONS.empty_table()
+    table = ds.dataset(files, schema=IMPRESSIONS, format="parquet", filesystem=fs).to_table()
+    return table.sort_by(
+        [("served_at", "ascending"), ("request_id", "ascending"), ("position", "ascending")]
+    )
