@@ -6,9 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 
-from recomind.lake.impressions import Impression, ImpressionWriter, read_impressions
+from recomind.lake.impressions import ImpressionWriter, read_impressions
 from recomind.serving import impressions as log_module
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.list_codec import decode, encode
@@ -44,10 +45,10 @@ def test_every_page_served_is_logged(api: Api) -> None:
 class _Failing(ImpressionWriter):
     fail = True
 
-    def write(self, rows: list[Impression]) -> list[str]:  # type: ignore[override]
+    def write_table(self, table: pa.Table) -> list[str]:
         if self.fail:
             raise OSError("the lake is away")
-        return super().write(rows)
+        return super().write_table(table)
 
 
 def test_a_failed_write_keeps_the_pages_and_a_full_log_drops_them(

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -71,19 +71,24 @@ class ImpressionWriter:
 
     def write(self, rows: Sequence[Impression]) -> list[str]:
         """Write ``rows`` (one file per hour partition); returns the paths."""
-        groups: dict[str, list[Impression]] = defaultdict(list)
-        for row in rows:
-            groups[f"{self.root}/dt={row.served_at:%Y-%m-%d}/hour={row.served_at:%H}"].append(row)
+        columns = {name: [getattr(r, name) for r in rows] for name in IMPRESSIONS.names}
+        return self.write_table(pa.Table.from_pydict(columns, schema=IMPRESSIONS))
+
+    def write_table(self, table: pa.Table) -> list[str]:
+        """Write a table of :data:`IMPRESSIONS` rows, one file per hour partition."""
+        if table.num_rows == 0:
+            return []
+        hours = pc.strftime(table.column("served_at"), format="dt=%Y-%m-%d/hour=%H")
         paths = []
-        for directory, group in sorted(groups.items()):
+        for hour in sorted(pc.unique(hours).to_pylist()):
+            part = table.filter(pc.equal(hours, hour))
+            directory = f"{self.root}/{hour}"
             path = f"{directory}/part-{self._name}-{next(self._seq):08d}.parquet"
-            self._write_file(directory, path, group)
+            self._write_file(directory, path, part)
             paths.append(path)
         return paths
 
-    def _write_file(self, directory: str, path: str, group: list[Impression]) -> None:
-        columns = {name: [getattr(r, name) for r in group] for name in IMPRESSIONS.names}
-        table = pa.Table.from_pydict(columns, schema=IMPRESSIONS)
+    def _write_file(self, directory: str, path: str, table: pa.Table) -> None:
         self.fs.makedirs(directory, exist_ok=True)
         if self.url.startswith("file://"):
             tmp = f"{directory}/.tmp-{uuid.uuid4().hex}.parquet"
