@@ -45,10 +45,10 @@ def test_every_page_served_is_logged(api: Api) -> None:
 class _Failing(ImpressionWriter):
     fail = True
 
-    def write_table(self, table: pa.Table) -> list[str]:
+    def write_hour(self, hour: datetime, table: pa.Table) -> str:
         if self.fail:
             raise OSError("the lake is away")
-        return super().write_table(table)
+        return super().write_hour(hour, table)
 
 
 def test_a_failed_write_keeps_the_pages_and_a_full_log_drops_them(

@@ -18,7 +18,6 @@ from datetime import datetime
 from itertools import count
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -71,22 +70,23 @@ class ImpressionWriter:
 
     def write(self, rows: Sequence[Impression]) -> list[str]:
         """Write ``rows`` (one file per hour partition); returns the paths."""
-        columns = {name: [getattr(r, name) for r in rows] for name in IMPRESSIONS.names}
-        return self.write_table(pa.Table.from_pydict(columns, schema=IMPRESSIONS))
-
-    def write_table(self, table: pa.Table) -> list[str]:
-        """Write a table of :data:`IMPRESSIONS` rows, one file per hour partition."""
-        if table.num_rows == 0:
-            return []
-        hours = pc.strftime(table.column("served_at"), format="dt=%Y-%m-%d/hour=%H")
+        hours: dict[datetime, list[Impression]] = {}
+        for r in rows:
+            hours.setdefault(r.served_at.replace(minute=0, second=0, microsecond=0), []).append(r)
         paths = []
-        for hour in sorted(pc.unique(hours).to_pylist()):
-            part = table.filter(pc.equal(hours, hour))
-            directory = f"{self.root}/{hour}"
-            path = f"{directory}/part-{self._name}-{next(self._seq):08d}.parquet"
-            self._write_file(directory, path, part)
-            paths.append(path)
+        for hour, group in sorted(hours.items()):
+            columns = {name: [getattr(r, name) for r in group] for name in IMPRESSIONS.names}
+            table = pa.Table.from_pydict(columns, schema=IMPRESSIONS)
+            paths.append(self.write_hour(hour, table))
         return paths
+
+    def write_hour(self, hour: datetime, table: pa.Table) -> str:
+        """Write a table of :data:`IMPRESSIONS` rows served within ``hour`` (UTC) into its
+        partition; returns the path."""
+        directory = f"{self.root}/dt={hour:%Y-%m-%d}/hour={hour:%H}"
+        path = f"{directory}/part-{self._name}-{next(self._seq):08d}.parquet"
+        self._write_file(directory, path, table)
+        return path
 
     def _write_file(self, directory: str, path: str, table: pa.Table) -> None:
         self.fs.makedirs(directory, exist_ok=True)

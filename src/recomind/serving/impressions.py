@@ -15,7 +15,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 from prometheus_client import Counter
 
@@ -45,43 +47,41 @@ class ServedPage:
 
 def table_of(pages: Sequence[ServedPage]) -> pa.Table:
     """The pages' rows as one :data:`~recomind.lake.impressions.IMPRESSIONS` table, built
-    column by column (no object per row: the log's thread shares the process with
-    requests)."""
-    served_at: list[int] = []
-    request_ids: list[str] = []
-    users: list[str] = []
-    positions: list[int] = []
+    column by column: what repeats on a page is taken once per page (the log's thread shares
+    the process with requests, so its cost shows on them)."""
+    counts = np.fromiter((len(p.positions) for p in pages), dtype=np.int64, count=len(pages))
+    page_of = pa.array(np.repeat(np.arange(len(pages), dtype=np.int32), counts))
+
+    def per_page(values: list[str | None]) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(page_of, pa.array(values, pa.string())).cast(
+            pa.string()
+        )
+
     videos: list[str] = []
     scores: list[float] = []
     reasons: list[str] = []
-    sources: list[str] = []
-    caches: list[str] = []
-    variants: list[str | None] = []
     for page in pages:
         listed, shown = page.listed, page.positions
-        k = len(shown)
-        served_at.extend([int(page.served_at * 1e6)] * k)
-        request_ids.extend([page.request_id] * k)
-        users.extend([page.user_id] * k)
-        positions.extend(range(k))
         videos.extend([listed.ids[i] for i in shown])
         scores.extend([listed.scores[i] for i in shown])
         reasons.extend([listed.reasons[listed.codes[i]] for i in shown])
-        sources.extend([listed.source] * k)
-        caches.extend([page.cache] * k)
-        variants.extend([page.variant] * k)
+    served_us = np.fromiter(
+        (int(p.served_at * 1e6) for p in pages), dtype=np.int64, count=len(pages)
+    )
+    starts = np.cumsum(counts) - counts
+    positions = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
     return pa.Table.from_arrays(
         [
-            pa.array(served_at, pa.int64()).cast(pa.timestamp("us")),
-            pa.array(request_ids, pa.string()),
-            pa.array(users, pa.string()),
-            pa.array(positions, pa.int16()),
+            pa.array(np.repeat(served_us, counts)).cast(pa.timestamp("us")),
+            per_page([p.request_id for p in pages]),
+            per_page([p.user_id for p in pages]),
+            pa.array(positions.astype(np.int16)),
             pa.array(videos, pa.string()),
             pa.array(scores, pa.float32()),
             pa.array(reasons, pa.string()),
-            pa.array(sources, pa.string()),
-            pa.array(caches, pa.string()),
-            pa.array(variants, pa.string()),
+            per_page([p.listed.source for p in pages]),
+            per_page([p.cache for p in pages]),
+            per_page([p.variant for p in pages]),
         ],
         schema=IMPRESSIONS,
     )
@@ -116,14 +116,18 @@ class ImpressionLog:
             pages, self._pages = self._pages, []
             if not pages:
                 return 0
-            table = table_of(pages)
+            hours: dict[int, list[ServedPage]] = {}
+            for page in pages:
+                hours.setdefault(int(page.served_at // 3600), []).append(page)
+            tables = [(hour, table_of(group)) for hour, group in sorted(hours.items())]
+            rows: int = sum(t.num_rows for _, t in tables)
             try:
-                self.writer.write_table(table)
+                for hour, table in tables:
+                    self.writer.write_hour(datetime.fromtimestamp(hour * 3600, UTC), table)
             except Exception:
-                logger.exception("impressions: writing %d rows failed; kept", table.num_rows)
+                logger.exception("impressions: writing %d rows failed; kept", rows)
                 self._pages[:0] = pages[: max(0, IMPRESSIONS_MAX_PAGES - len(self._pages))]
                 return 0
-            rows: int = table.num_rows
             SHOWN.inc(rows)
             return rows
 
