@@ -9,6 +9,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from recomind.jobs import JobContext, run_jobs
 from recomind.lake.impressions import ImpressionWriter, read_impressions
 from recomind.serving import impressions as log_module
 from recomind.serving.impressions import ImpressionLog, ServedPage
@@ -75,3 +76,33 @@ def test_a_failed_write_keeps_the_pages_and_a_full_log_drops_them(
         ("r2", 0, "v2", "trending"),
     ]
     log.close()
+
+
+def test_online_figures_join_actions_to_what_was_shown(api: Api) -> None:
+    """The ``online-figures`` job: per source, likes and skips per impression and the mean
+    share watched, from the served-list log joined to the event lake; in /api/stats and
+    /metrics."""
+    videos = load_catalogue(api.http)
+    durations = {v["video_id"]: v["duration_s"] for v in videos}
+    act(api.http, "u1", videos[0]["video_id"], "view")
+    page = orjson.loads(api.http.get("/recommendations/u1", params={"n": 4}).content)
+    shown = [i["video_id"] for i in page]
+    act(api.http, "u1", shown[0], "like")
+    act(api.http, "u1", shown[1], "skip")
+    watched = int(durations[shown[2]] * 1000 / 4)  # a quarter of the video
+    act(api.http, "u1", shown[2], "view", watch_time_ms=watched)
+    act(api.http, "u2", shown[3], "like")  # another user: not u1's impression
+    api.settle()
+    assert api.state.recommendations.impressions is not None
+    api.state.recommendations.impressions.flush()
+    [result] = run_jobs(
+        JobContext(api.settings, api.engine, api.state.recommendations), ["online-figures"]
+    )
+    assert result.ok, result.error
+    stats = api.http.get("/api/stats").json()["online"]
+    [source] = [s for s in stats["sources"] if s["impressions"] >= 4]
+    assert source["likes"] == 1 and source["skips"] == 1
+    assert source["like_rate"] == pytest.approx(1 / source["impressions"])
+    assert source["mean_watch_fraction"] == pytest.approx(0.25, abs=0.01)
+    metrics = api.http.get("/metrics/").text
+    assert "recomind_online_like_rate{" in metrics

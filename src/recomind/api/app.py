@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
 from recomind import __version__, web
-from recomind.api import errors
+from recomind.api import errors, online_metrics
 from recomind.api.hit_path import CacheHitPath
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
@@ -24,6 +24,7 @@ from recomind.api.routes import (
 )
 from recomind.api.state import AppState
 from recomind.config import Settings, get_settings
+from recomind.serving.online_figures import load_figures
 
 
 def create_app(settings: Settings | None = None, state: AppState | None = None) -> FastAPI:
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     errors.install(app)
     for module in (recommendations, actions, bulk_actions, videos, users, activity, stats, health):
         app.include_router(module.router)
+    online_metrics.COLLECTOR.figures = lambda: load_figures(app_state.cache, app_state.settings)
     app.mount("/metrics", make_asgi_app())
     web.install(app, settings)
     app.add_middleware(MetricsMiddleware)

@@ -29,3 +29,6 @@ JOBS_LOCK = "jobs_lock"
 ACTIONS_SINCE_REFRESH = "actions_since_refresh"
 #: Prefix of the per-user event rate-limit counters (the ``limits`` library's keys follow it).
 EVENT_RATE = "event_rate"
+#: The online figures per source (like and skip rates per impression), computed by the
+#: ``online-figures`` job from the lake.
+ONLINE_FIGURES = "online_figures"

@@ -22,6 +22,7 @@ from recomind.api.middleware import REQUESTS
 from recomind.api.routes.actions import ACTIONS
 from recomind.api.state import AppState
 from recomind.schemas import RecommendedVideo, UtcDatetime, utcnow
+from recomind.serving.online_figures import load_figures
 from recomind.serving.service import CACHE_LOOKUPS
 from recomind.serving.trending import compute_trending
 from recomind.storage.actions import actions_by_type, count_actions, events_per_minute
@@ -49,6 +50,24 @@ class BatchJob(BaseModel):
     last_run_at: UtcDatetime | None = None
 
 
+class SourceOnline(BaseModel):
+    """What users did with one source's impressions (``online-figures`` job)."""
+
+    source: str  # model:{version}, tag-affinity, trending
+    impressions: int
+    likes: int
+    skips: int
+    like_rate: float
+    skip_rate: float
+    mean_watch_fraction: float | None
+    watched: int
+
+
+class OnlineFigures(BaseModel):
+    generated_at: str
+    sources: list[SourceOnline]
+
+
 class Stats(BaseModel):
     generated_at: UtcDatetime
     totals: dict[str, int]
@@ -60,7 +79,10 @@ class Stats(BaseModel):
     trending: list[RecommendedVideo]
     consumer_lag: int | None = None  # messages not yet applied, summed over consumer groups
     consumer_lag_by_group: dict[str, int] | None = None
-    batch_jobs: list[BatchJob] | None = None  # not reported yet: see the module docstring
+    batch_jobs: list[BatchJob] | None = None
+    #: Per source (model version): like and skip rates per impression; null before the
+    #: ``online-figures`` job first ran.
+    online: OnlineFigures | None = None  # not reported yet: see the module docstring
 
 
 def _samples(counter: Counter) -> list[tuple[dict[str, str], float]]:
@@ -128,4 +150,5 @@ async def stats(
         trending=trending,
         consumer_lag=sum(lag.values()) if lag is not None else None,
         consumer_lag_by_group=lag,
+        online=load_figures(state.cache, state.settings),
     )
