@@ -1,0 +1,218 @@
+"""The closed loop: an audience with hidden tastes browses the running service, round after round.
+
+    python -m bench.bench_loop [--users 100] [--videos 600] [--rounds 9] [--page 10]
+        [--train-after 5] [--seeds 1,2,3] [--src PATH]
+
+Each seed starts ``recomind serve`` (embedded default, in a temporary folder, no scheduled
+jobs, no rate limit) and loads a catalogue of ``--videos`` videos over 20 topics (their tags)
+by 60 creators. Every user has hidden tastes: liked topics, visible through tags, and a
+latent taste vector that tags do not reveal (each video has a latent vector too). The
+chance that a user likes a video is ``sigmoid(2.2·topic + 1.6·latent - 2.4)``: ``topic`` is
+1 for a liked topic, ``latent`` the dot product (unit vectors, 4 dimensions).
+
+A round: every user asks ``GET /recommendations/{user}?n=PAGE`` and reacts to each video on
+the page through ``POST /video_action``: a like with that chance, otherwise a view of a share
+of the video that grows with the chance, or a skip when the chance is low. The figure of a
+round is the **expected like rate** of what was shown (the mean chance over the page:
+sampling noise left out), against two references computed on the same state:
+
+* the oracle: each user's ``PAGE`` best unseen videos by their true chance;
+* trending: ``GET /trending``'s first ``PAGE`` unseen videos.
+
+``--train-after K`` runs ``recomind jobs run train precompute`` after round K (0: never); the
+server's model watcher picks the model up. The report gives, per round and seed, the share
+of the oracle (``shown / oracle``) for the service and for trending, and their spread over
+seeds (the noise). Results go to ``bench/results/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench.bench_stream import drain, env_of
+from bench.common import embedded_settings, server, write_results
+
+TOPICS = 20
+CREATORS = 60
+DIM = 4
+
+
+@dataclass
+class Audience:
+    """Videos and users with hidden tastes; ``chance[u, v]`` is the like probability."""
+
+    video_ids: list[str]
+    videos: list[dict[str, Any]]
+    users: list[str]
+    chance: np.ndarray
+
+    @classmethod
+    def make(cls, users: int, videos: int, seed: int) -> Audience:
+        rng = np.random.default_rng(seed)
+        topic = rng.integers(0, TOPICS, size=videos)
+        v_latent = rng.normal(size=(videos, DIM))
+        v_latent /= np.linalg.norm(v_latent, axis=1, keepdims=True)
+        u_latent = rng.normal(size=(users, DIM))
+        u_latent /= np.linalg.norm(u_latent, axis=1, keepdims=True)
+        liked = np.zeros((users, TOPICS), dtype=bool)
+        for u in range(users):
+            liked[u, rng.choice(TOPICS, size=int(rng.integers(2, 4)), replace=False)] = True
+        match = liked[:, topic].astype(float)
+        chance = 1.0 / (1.0 + np.exp(-(2.2 * match + 1.6 * (u_latent @ v_latent.T) - 2.4)))
+        ids = [f"v{i}" for i in range(videos)]
+        catalogue = [
+            {
+                "video_id": ids[i],
+                "title": f"Clip {i}",
+                "url": f"https://cdn.example/{ids[i]}.mp4",
+                "tags": [f"topic{topic[i]}"],
+                "creator_id": f"c{rng.integers(0, CREATORS)}",
+                "duration_s": float(rng.integers(10, 60)),
+            }
+            for i in range(videos)
+        ]
+        return cls(ids, catalogue, [f"u{u}" for u in range(users)], chance)
+
+
+def _react(aud: Audience, u: int, video: str, rng: np.random.Generator) -> dict[str, Any] | None:
+    """The user's action on a shown video: a like, a view of some share, or a skip."""
+    v = int(video[1:])
+    p = float(aud.chance[u, v])
+    body: dict[str, Any] = {"user_id": aud.users[u], "video_id": video}
+    if rng.random() < p:
+        return {**body, "action_type": "like"}
+    if p < 0.15 and rng.random() < 0.6:
+        return {**body, "action_type": "skip"}
+    duration = aud.videos[v]["duration_s"]
+    share = min(1.0, max(0.05, p + rng.normal(0, 0.1)))
+    return {**body, "action_type": "view", "watch_time_ms": int(share * duration * 1000)}
+
+
+async def _round(
+    base: str, aud: Audience, seen: list[set[int]], page: int, rng: np.random.Generator
+) -> dict[str, float]:
+    shown_p: list[float] = []
+    oracle_p: list[float] = []
+    trending_p: list[float] = []
+    bodies: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        trending = (await http.get("/trending", params={"n": 100})).json()
+        for u, user in enumerate(aud.users):
+            unseen = np.array([v not in seen[u] for v in range(len(aud.video_ids))])
+            best = np.sort(aud.chance[u][unseen])[::-1][:page]
+            oracle_p.append(float(best.mean()))
+            top = [
+                int(i["video_id"][1:]) for i in trending if int(i["video_id"][1:]) not in seen[u]
+            ]
+            trending_p.append(float(np.mean([aud.chance[u, v] for v in top[:page]] or [0.0])))
+            r = await http.get(f"/recommendations/{user}", params={"n": page})
+            r.raise_for_status()
+            items = [int(i["video_id"][1:]) for i in r.json()]
+            shown_p.append(float(np.mean([aud.chance[u, v] for v in items] or [0.0])))
+            for v in items:
+                seen[u].add(v)
+                action = _react(aud, u, aud.video_ids[v], rng)
+                if action is not None:
+                    bodies.append(action)
+        for body in bodies:
+            (await http.post("/video_action", json=body)).raise_for_status()
+    oracle = statistics.fmean(oracle_p)
+    return {
+        "shown": round(statistics.fmean(shown_p), 4),
+        "oracle": round(oracle, 4),
+        "trending": round(statistics.fmean(trending_p), 4),
+        "share": round(statistics.fmean(shown_p) / oracle, 4),
+        "trending_share": round(statistics.fmean(trending_p) / oracle, 4),
+    }
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
+    aud = Audience.make(args.users, args.videos, seed)
+    rng = np.random.default_rng(seed + 1000)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = embedded_settings(
+            tmp,
+            model_dir=f"{tmp}/models",
+            jobs_interval_minutes=0,
+            event_rate_limit="",
+            impressions_log=False,
+        )
+        env = {**env_of(settings), "RECOMIND_EVENT_RATE_LIMIT": ""}
+        if args.src:
+            env["PYTHONPATH"] = args.src
+        with server(env) as base:
+            httpx.post(base + "/videos/batch", json={"videos": aud.videos}, timeout=60)
+            seen: list[set[int]] = [set() for _ in aud.users]
+            rounds = []
+            for k in range(1, args.rounds + 1):
+                figures = asyncio.run(_round(base, aud, seen, args.page, rng))
+                drain(base)
+                figures["round"] = k
+                rounds.append(figures)
+                print(f"seed {seed} round {k}: {figures}", flush=True)
+                if k == args.train_after:
+                    for job in ("train", "precompute"):
+                        subprocess.run(
+                            [sys.executable, "-m", "recomind", "jobs", "run", job],
+                            env={**os.environ, **env},
+                            check=True,
+                            capture_output=True,
+                        )
+                    figures["trained_after"] = True
+    return rounds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=100)
+    ap.add_argument("--videos", type=int, default=600)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--page", type=int, default=10)
+    ap.add_argument("--train-after", type=int, default=5, help="0: never train")
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--src", default="", help="serve from another source tree")
+    ap.add_argument("--name", default="loop")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    runs = {seed: run_seed(args, seed) for seed in seeds}
+    summary = []
+    for k in range(args.rounds):
+        shares = [runs[s][k]["share"] for s in seeds]
+        trend = [runs[s][k]["trending_share"] for s in seeds]
+        summary.append(
+            {
+                "round": k + 1,
+                "share_mean": round(statistics.fmean(shares), 3),
+                "share_spread": round(max(shares) - min(shares), 3),
+                "trending_share_mean": round(statistics.fmean(trend), 3),
+            }
+        )
+    print("| round | " + " | ".join(str(r["round"]) for r in summary) + " |")
+    print("| --- |" + " --- |" * len(summary))
+    print("| RecoMind / oracle | " + " | ".join(f"{r['share_mean']:.2f}" for r in summary) + " |")
+    print(
+        "| trending / oracle | "
+        + " | ".join(f"{r['trending_share_mean']:.2f}" for r in summary)
+        + " |"
+    )
+    noise = max(r["share_spread"] for r in summary)
+    print(f"spread across seeds (max over rounds): {noise:.3f}; trained after {args.train_after}")
+    write_results(
+        args.name,
+        {"args": vars(args), "runs": {str(s): r for s, r in runs.items()}, "summary": summary},
+    )
+
+
+if __name__ == "__main__":
+    main()
