@@ -89,7 +89,7 @@ def test_fast_and_declared_paths_answer_alike(embedded_api: Api) -> None:
     assert fast.json().keys() == declared.json().keys() == {"event_id", "status"}
     assert fast.json()["status"] == "accepted"
     assert len(fast.content) == len(declared.content)  # both event ids are uuid4 strings
-    refused = [
+    refused: list[dict[str, Any]] = [
         {"user_id": "fp9", "video_id": "v404", "action_type": "view"},  # 404 after the checks
         {"user_id": "fp9", "video_id": "v1", "action_type": "view", "watch_time_ms": 10**9},
         {"user_id": "fp9", "video_id": "v1", "action_type": "share"},
