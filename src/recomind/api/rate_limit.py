@@ -97,6 +97,9 @@ return out
 """
 
 
+_MARK = "\x00user\x00"  # never in a user id (ids are checked against ID_PATTERN)
+
+
 class RedisHits:
     """Counts the actions of concurrent requests in one Redis call per round trip.
 
@@ -113,6 +116,11 @@ class RedisHits:
         self._pending: list[tuple[str, asyncio.Future[list[bool]]]] = []
         self._runner: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
         self.batches = 0  # calls made (tests)
+        # Each limit's key around the user id, cut out of limits' own key once.
+        self._around: list[tuple[str, str]] = []
+        for item in limits:
+            head, tail = self.key(item, _MARK).split(_MARK)
+            self._around.append((head, tail))
 
     async def hit(self, user_id: str) -> list[bool]:
         """Count one action of ``user_id``: per limit, whether it is within it."""
@@ -153,7 +161,7 @@ class RedisHits:
         return max(ms, 0) / 1000.0
 
     async def _execute(self, users: list[str]) -> list[list[bool]]:
-        keys = [self.key(item, user) for user in users for item in self._limits]
+        keys = [head + user + tail for user in users for head, tail in self._around]
         expiries = [item.get_expiry() for _ in users for item in self._limits]
         counts = await self._incr(keys=keys, args=expiries)
         n, amounts = len(self._limits), [item.amount for item in self._limits]
