@@ -166,9 +166,17 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="src folder of the base tree (A/B)")
     ap.add_argument("--after", default="src", help="src folder of the tree under test")
     ap.add_argument("--name", default="writes", help="results/<name>.json")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every server, e.g. RECOMIND_REFRESH_AFTER_INTERACTIONS=0",
+    )
     stack_args(ap)
     args = ap.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    extra = dict(kv.split("=", 1) for kv in args.set)
     trees = (
         {"after": args.after}
         if args.before is None
@@ -184,7 +192,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for label, src in trees.items():
                     with ExitStack() as tmp:
-                        server_env = run_env(stack, env, f"{label}{r}", tmp)
+                        server_env = {**run_env(stack, env, f"{label}{r}", tmp), **extra}
                         runs[label].append(one_server(server_env, src, levels, args.seconds))
                     print(stack, label, runs[label][-1], "load", os.getloadavg(), flush=True)
         figures[stack] = {"runs": runs, "median": {t: summarise(runs[t]) for t in trees}}
