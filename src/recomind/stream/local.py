@@ -74,6 +74,15 @@ def partition_for(key: bytes, partitions: int) -> int:
     return zlib.crc32(key) % partitions
 
 
+def _end(conn: sqlite3.Connection, topic: str, partition: int) -> int:
+    """The partition's next offset (one lookup in the primary key)."""
+    cur = conn.execute(
+        'SELECT COALESCE(MAX("offset") + 1, 0) FROM log WHERE topic = ? AND partition = ?',
+        (topic, partition),
+    )
+    return int(cur.fetchone()[0])
+
+
 class LocalLog:
     """The shared log of one file in this process (one writer thread, many readers)."""
 
@@ -117,9 +126,6 @@ class LocalLog:
         return conn
 
     # -- writing ----------------------------------------------------------------------------
-
-    def append(self, topic: str, key: bytes, value: bytes) -> concurrent.futures.Future[None]:
-        return self.append_many([(topic, key, value)])
 
     def append_many(self, messages: list[_Message]) -> concurrent.futures.Future[None]:
         """Queue ``messages`` for the writer; they are committed in one transaction."""
@@ -184,12 +190,7 @@ class LocalLog:
                 part = partition_for(key, self.partitions)
                 tp = (topic, part)
                 if tp not in next_offset:
-                    cur = conn.execute(
-                        'SELECT COALESCE(MAX("offset") + 1, 0) FROM log '
-                        "WHERE topic = ? AND partition = ?",
-                        tp,
-                    )
-                    next_offset[tp] = int(cur.fetchone()[0])
+                    next_offset[tp] = _end(conn, topic, part)
                 rows.append((topic, part, next_offset[tp], key, value, now))
                 next_offset[tp] += 1
             conn.executemany(
@@ -261,16 +262,7 @@ class LocalLog:
 
     def _ends_in(self, conn: sqlite3.Connection, topic: str) -> dict[int, int]:
         """Each partition's next offset: one index lookup per partition."""
-        return {
-            p: int(
-                conn.execute(
-                    'SELECT COALESCE(MAX("offset") + 1, 0) FROM log '
-                    "WHERE topic = ? AND partition = ?",
-                    (topic, p),
-                ).fetchone()[0]
-            )
-            for p in range(self.partitions)
-        }
+        return {p: _end(conn, topic, p) for p in range(self.partitions)}
 
     def committed(self, group: str, topic: str) -> dict[int, int]:
         cur = self._conn().execute(
