@@ -17,14 +17,14 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from prometheus_client import Counter
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from recomind.api.deps import StateDep
-from recomind.api.errors import FieldError, RateLimitedError
+from recomind.api.errors import UNREADABLE_BODY, FieldError, RateLimitedError
 from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
 from recomind.event_time import check_event_time
@@ -129,19 +129,24 @@ class ActionRoute(APIRoute):
     ``ActionCreate.model_validate_json`` accepts goes straight to :func:`accept` (pydantic
     reads the bytes; a body it accepts, ``json.loads`` and FastAPI's validation accept too,
     with the same values: ``tests/api/test_action_fast_path.py``). Anything else, before any
-    side effect, takes FastAPI's route as declared, so every error body stays as it was;
-    the OpenAPI description is the declared route's.
+    side effect, takes FastAPI's route as declared, so every error body stays as it was
+    (so does a body FastAPI would read under its own size limit); the OpenAPI description is
+    the declared route's.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         declared = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            if not _is_plain_json(request):
+            if MAX_BODY_SIZE_SCOPE_KEY in request.scope or not _is_plain_json(request):
                 return await declared(request)
             try:
-                body = ActionCreate.model_validate_json(await request.body())
-            except ValidationError:  # FastAPI reads the cached body again and says why
+                raw = await request.body()
+            except Exception as exc:  # as FastAPI answers a body it cannot read
+                raise HTTPException(status_code=400, detail=UNREADABLE_BODY) from exc
+            try:
+                body = ActionCreate.model_validate_json(raw)
+            except ValueError:  # FastAPI reads the cached body again and says why
                 return await declared(request)
             event_id = await accept(body, request.app.state.recomind)
             return Response(accepted_json(event_id), status_code=202, media_type=JSON)
