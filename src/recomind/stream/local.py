@@ -8,12 +8,9 @@ by one writer thread (group commit); the publishes of one event-loop turn reach 
 item and are answered with one wake-up of the loop. Several processes may share the file;
 one consumer process per group is the supported set-up (run Kafka to scale consumers out).
 
-Idle consumers cost next to nothing: the log keeps the end of each partition it knows (its
-own writer's commits, and a watcher thread that checks ``PRAGMA data_version`` every
-``WATCH_INTERVAL_S`` and reads the ends only when another connection committed), a consumer
-reads only partitions whose end lies past its position, and it sleeps until the log's
-version moves: woken at once by this process's writer, within a watch interval by another
-process's.
+Idle consumers cost next to nothing: the log knows each partition's end (from its writer, and
+from a watcher thread that checks ``PRAGMA data_version`` every ``WATCH_INTERVAL_S``); a
+consumer reads only partitions past its position and sleeps until an end moves.
 
 The log file is this bus backend's own storage, not one of the service's tables: its SQL
 (plain :mod:`sqlite3`) stays here rather than in :mod:`recomind.storage`, as Kafka's log
@@ -305,13 +302,15 @@ class LocalProducer(Producer):
         self._log = None
 
     async def publish(self, topic: str, key: bytes, value: bytes) -> None:
-        """Returns once the message is committed. The publishes of one loop turn go to the
-        writer as one item (one queue hand-off, one wake-up of the loop when committed, in
-        the order they were made); each waits on a future of its own, so a cancelled request
-        leaves the others alone."""
+        """Returns once committed. The publishes of one loop turn go to the writer as one
+        item, in order, and are answered with one wake-up; each waits on its own future."""
         if self._log is None:
             await self.start()
         loop = asyncio.get_running_loop()
+        if self._waiters and self._waiters[0].get_loop() is not loop:  # another loop's turn
+            assert self._log is not None
+            await asyncio.wrap_future(self._log.append_many([(topic, key, value)]))
+            return
         done: asyncio.Future[None] = loop.create_future()
         if not self._waiters:
             loop.call_soon(self._hand_over, loop)
