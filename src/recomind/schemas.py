@@ -186,6 +186,30 @@ class ActionEvent(BaseModel):
             del doc["bulk"]
         return orjson.dumps(doc)
 
+    @staticmethod
+    def message(
+        *,
+        event_id: str,
+        user_id: str,
+        video_id: str,
+        action_type: str,
+        timestamp: datetime,
+        watch_time_ms: int | None,
+    ) -> bytes:
+        """``ActionEvent(...).to_json()`` of a live (not bulk) action whose fields were
+        validated already (an ``ActionCreate`` and a checked naive-UTC time): the same bytes
+        without validating them again."""
+        return orjson.dumps(
+            {
+                "event_id": event_id,
+                "user_id": user_id,
+                "video_id": video_id,
+                "action_type": action_type,
+                "timestamp": to_naive_utc(timestamp).isoformat(timespec="microseconds") + "Z",
+                "watch_time_ms": watch_time_ms,
+            }
+        )
+
 
 class ActionAccepted(BaseModel):
     event_id: str

@@ -164,3 +164,29 @@ def test_empty_limit_is_off_and_bad_limits_are_refused() -> None:
     for bad in ("fast", "20 per fortnight", "-1/second"):
         with pytest.raises(ValidationError, match="RECOMIND_EVENT_RATE_LIMIT"):
             Settings(event_rate_limit=bad)
+
+
+def test_memory_windows_count_as_limits_own_memory_storage() -> None:
+    """``MemoryHits`` keeps limits' fixed-window rule: same answers as limits'
+    ``FixedWindowRateLimiter`` over its ``MemoryStorage`` for the same actions."""
+    from limits import parse_many
+    from limits.aio.storage import MemoryStorage
+
+    from recomind.api.rate_limit import MemoryHits
+
+    items = parse_many("3/second;5/minute")
+
+    async def scenario() -> tuple[list[list[bool]], list[list[bool]]]:
+        ours, theirs = MemoryHits(items), FixedWindowRateLimiter(MemoryStorage())
+        got: tuple[list[list[bool]], list[list[bool]]] = ([], [])
+        for phase in range(2):  # the second-long windows end between the phases
+            for user in ["a", "b", "a", "a", "a", "b", "a", "c"]:
+                got[0].append(ours.hit(user))
+                got[1].append([await theirs.hit(item, user) for item in items])
+            if phase == 0:
+                await asyncio.sleep(1.2)
+        return got
+
+    ours, theirs = _run(scenario)
+    assert ours == theirs
+    assert [False, True] in ours and [True, False] in ours  # both limits bit somewhere
