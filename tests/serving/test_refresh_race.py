@@ -255,3 +255,23 @@ def test_background_refreshes_are_bounded(
 def test_current_pairs_keep_only_the_newest_like_or_unlike_of_a_video() -> None:
     noted = {"like:v1": 1.0, "unlike:v1": 2.0, "view:v1": 3.0, "like:v2": 4.0, "unlike:v2": 0.5}
     assert current_pairs(noted) == [("like", "v2"), ("view", "v1"), ("unlike", "v1")]
+
+
+def test_counted_actions_refresh_only_users_who_have_a_list(
+    sqlite_engine: Engine, cache: Cache, key_prefix: str
+) -> None:
+    """Every ``refresh_after_interactions`` actions a reader's list goes stale and is
+    refreshed; a user with no cached list (not reading) costs no refresh."""
+    service, ranker = _service(sqlite_engine, cache, key_prefix)
+    service.settings.refresh_after_interactions = 2
+    ranker.gate.set()
+    service.note_action("reader", "v9", "view")
+    _read(service, "reader", 5)  # a cached list
+    ranker.gate.clear()
+    service.lists.counted({"reader": 2, "silent": 2})
+    assert service.refresher.queued() == 1  # the reader's only
+    ranker.gate.set()
+    assert service.wait_for_refreshes()
+    _, how = _read(service, "reader", 5)
+    assert how == "hit"  # refreshed meanwhile: fresh again
+    service.close()

@@ -157,6 +157,16 @@ class SafeCache:
                 self._failed("fetch", exc)
         return [None] * len(keys), {}
 
+    def ttl(self, key: str) -> float | None:
+        """As :meth:`Cache.ttl`; ``None`` when the cache fails."""
+        if not self.available:
+            return None
+        try:
+            return self.backend.ttl(key)
+        except CacheError as exc:
+            self._failed("ttl", exc)
+            return None
+
     def ping(self) -> bool:
         ok = self.backend.ping()
         if ok:

@@ -62,15 +62,18 @@ class ListInvalidation:
         ttl = 2.0 * (self.settings.recommendations_ttl_s + self.settings.recommendations_stale_s)
         for user_id in dict.fromkeys(user_ids):
             self.cache.incr(self._key(keys.GENERATION, user_id), ttl)
+            listed = self._key(keys.RECOMMENDATIONS, user_id)
             if not drop:  # the list now names an older generation: served stale
-                self.refresh(user_id)
-            elif self.cache.delete(self._key(keys.RECOMMENDATIONS, user_id)):
+                if self.cache.ttl(listed) is not None:  # only readers have a list to refresh
+                    self.refresh(user_id)
+            elif self.cache.delete(listed):
                 self.refresh(user_id)  # they had a list, so they read: have the next one ready
 
     def stale(self, user_ids: Iterable[str]) -> None:
         """The users' state changed a little: bump their generations (a cached list names the
-        generation it was computed at, so it is served ``stale`` now) and refresh their lists
-        in the background."""
+        generation it was computed at, so it is served ``stale`` now) and refresh the lists
+        of those who have one in the background (a user without one is not reading: their
+        next request computes it)."""
         self._invalidate(user_ids, drop=False)
 
     def tasted(self, user_ids: Iterable[str]) -> None:
