@@ -343,7 +343,7 @@ class HybridRecommender(Recommender):
         now: float | None,
     ) -> list[Recommendation]:
         """One row's list; every item densely when the caps starve its candidates."""
-        creators, tags = self.catalogue.cap_codes()
+        codes = self.catalogue.cap_codes()
         while True:
             kept = row.without(exclude)
             total = kept.total()
@@ -352,8 +352,7 @@ class HybridRecommender(Recommender):
                 kept.items,
                 total,
                 policy,
-                creators=creators,
-                tags=tags,
+                codes=codes,
                 max_per_creator=self.max_per_creator,
                 max_per_tag=self.max_per_tag,
             )
