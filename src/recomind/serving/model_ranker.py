@@ -27,6 +27,7 @@ from recomind.recommend.pages import page_order
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.follow import after_action, follow_up
+from recomind.serving.follow_prefetch import prefetch
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.serving.taste import (
     Taste,
@@ -164,9 +165,14 @@ class ModelRanker:
         ids |= {v for user in users for v in recent_ids(user.history, REASON_DEPTH)}
         videos = self.videos(conn, ids)
         pop, popular = self.fallback.candidate_pool().ranked(conn)
+        tastes = [
+            recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
+            for user in users
+        ]
+        reads = self.fallback.follow_up_reads()
+        prefetch(conn, reads, tastes, settings=self.settings, rows=self.videos)
         out: list[list[RecommendedVideo]] = []
-        for user, rs in zip(users, recs, strict=True):
-            taste = recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
+        for user, rs, taste in zip(users, recs, tastes, strict=True):
             items = [
                 recommended(videos[model.item_ids[r.item]], r.score, r.reason)
                 for r in rs
@@ -175,11 +181,7 @@ class ModelRanker:
             items = self._blend_fresh(items, fresh, user)
             items = [i if reason_holds(i, taste, pop) else _reason(i, taste, pop) for i in items]
             follow = follow_up(
-                conn,
-                taste=taste,
-                settings=self.settings,
-                exclude=user.exclude,
-                reads=self.fallback.follow_up_reads(),
+                conn, taste=taste, settings=self.settings, exclude=user.exclude, reads=reads
             )
             items = after_action(
                 items,
