@@ -50,23 +50,30 @@ class Planner(FollowUpReads):
         return cast(T, empty)
 
 
+@dataclass
+class BatchReads(FollowUpReads):
+    """The reads of one ranking pass: those :func:`prefetch` found, else ``shared``'s.
+
+    What was found stays for the whole pass, even if ``shared`` expires meanwhile.
+    """
+
+    shared: FollowUpReads | None = None
+    found: dict[tuple[str, str], Any] = field(default_factory=dict, init=False)
+
+    def get(self, kind: str, key: str, read: Callable[[], T]) -> T:
+        if (kind, key) in self.found:
+            return cast(T, self.found[kind, key])
+        value = self.shared.get(kind, key, read) if self.shared is not None else read()
+        self.found[kind, key] = value
+        return value
+
+
 class _Absent(Exception):
-    """Raised by the read of a key :func:`missing` probes for."""
+    """Raised by the read of a key :func:`prefetch` probes for."""
 
 
 def _absent() -> Any:
     raise _Absent
-
-
-def missing(reads: FollowUpReads, kind: str, keys: Sequence[str]) -> list[str]:
-    """Which of ``keys`` ``reads`` does not hold now (nothing is read or stored)."""
-    out = []
-    for key in keys:
-        try:
-            reads.get(kind, key, _absent)
-        except _Absent:
-            out.append(key)
-    return out
 
 
 def _value(value: T) -> T:
@@ -80,27 +87,46 @@ def prefetch(
     *,
     settings: Settings,
     rows: VideoRows,
-) -> None:
-    """Put into ``reads`` every read ``follow_up`` will make for ``tastes``.
+    all_tags: Sequence[str] = (),
+) -> BatchReads:
+    """The reads ``follow_up`` will make for ``tastes``, each read at most once here.
 
-    ``rows`` gives the rows of the videos watched next (a ranker's reused rows).
+    Keys ``reads`` (the process's shared reads) holds are taken from it; the others are
+    read in one batched query per kind and put into it. When a tag is missing, the tags of
+    ``all_tags`` ``reads`` lacks come along where that costs no more queries (SQLite reads
+    them all in one scan: the next requests find theirs). ``rows`` gives the rows of the
+    videos watched next (a ranker's reused rows).
     """
     planner = Planner(settings)
     for taste in tastes:
         follow_up(conn, taste=taste, settings=settings, exclude=set(), reads=planner)
+    batch = BatchReads(settings, shared=reads)
+    absent: dict[str, list[str]] = {}
+    for kind, keys in planner.asked.items():
+        for key in keys:
+            try:
+                batch.get(kind, key, _absent)
+            except _Absent:
+                absent.setdefault(kind, []).append(key)
     found: dict[str, dict[str, Any]] = {}
-    tags = missing(reads, "tag", list(planner.asked.get("tag", {})))
-    if tags:
-        found["tag"] = dict(videos_with_each_tag(conn, tags=tags, limit=TAG_CANDIDATES))
-    creators = missing(reads, "creator", list(planner.asked.get("creator", {})))
-    if creators:
-        by_creator = videos_by_each_creator(conn, creator_ids=creators, limit=CREATOR_CANDIDATES)
-        found["creator"] = dict(by_creator)
-    seeds = missing(reads, "after", list(planner.asked.get("after", {})))
-    if seeds:
+    if absent.get("tag"):
+        also = []
+        for tag in dict.fromkeys(all_tags):
+            try:
+                reads.get("tag", tag, _absent)
+            except _Absent:
+                also.append(tag)
+        found["tag"] = dict(
+            videos_with_each_tag(conn, tags=absent["tag"], limit=TAG_CANDIDATES, also=also)
+        )
+    if absent.get("creator"):
+        found["creator"] = dict(
+            videos_by_each_creator(conn, creator_ids=absent["creator"], limit=CREATOR_CANDIDATES)
+        )
+    if absent.get("after"):
         counts = watched_next_many(
             conn,
-            video_ids=seeds,
+            video_ids=absent["after"],
             action_types=positive_action_types(settings),
             limit=WATCHED_NEXT_CANDIDATES,
         )
@@ -110,4 +136,5 @@ def prefetch(
         }
     for kind, values in found.items():
         for key, value in values.items():
-            reads.get(kind, key, partial(_value, value))
+            batch.found[kind, key] = reads.get(kind, key, partial(_value, value))
+    return batch

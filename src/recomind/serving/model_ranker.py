@@ -28,6 +28,7 @@ from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.follow import after_action, follow_up
 from recomind.serving.follow_prefetch import prefetch
+from recomind.serving.inputs import UserInput, batch_inputs
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.serving.taste import (
     Taste,
@@ -39,9 +40,11 @@ from recomind.serving.taste import (
     recent_ids,
     recent_taste,
 )
-from recomind.storage.actions import HistoryItem, user_actions
-from recomind.storage.profiles import ProfileRow, get_profiles
+from recomind.storage.actions import HistoryItem
+from recomind.storage.profiles import ProfileRow
 from recomind.storage.videos import get_videos, newest_videos
+
+__all__ = ["ModelRanker", "UserInput", "batch_inputs", "cap_pages"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +54,6 @@ REASON_DEPTH = 100
 #: Videos kept by :meth:`ModelRanker.videos` (dropped all at once beyond this, or every
 #: ``candidate_pool_ttl_s``).
 VIDEO_CACHE_SIZE = 50_000
-
-
-@dataclass(frozen=True)
-class UserInput:
-    """What ranking one user needs: their history (newest first), profile and exclusions."""
-
-    user_id: str
-    history: list[HistoryItem]
-    profile: ProfileRow | None
-    exclude: set[str]
 
 
 def cap_pages(
@@ -169,8 +162,14 @@ class ModelRanker:
             recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
             for user in users
         ]
-        reads = self.fallback.follow_up_reads()
-        prefetch(conn, reads, tastes, settings=self.settings, rows=self.videos)
+        reads = prefetch(
+            conn,
+            self.fallback.follow_up_reads(),
+            tastes,
+            settings=self.settings,
+            rows=self.videos,
+            all_tags=model.hybrid.catalogue.tags,
+        )
         out: list[list[RecommendedVideo]] = []
         for user, rs, taste in zip(users, recs, tastes, strict=True):
             items = [
@@ -358,42 +357,3 @@ def _reason(item: RecommendedVideo, taste: Taste, pop: dict[str, float]) -> Reco
     """``item`` with a reason that has evidence (the model's could not be checked: it named
     a tag or video the stored rows or the user's recent history do not have)."""
     return item.model_copy(update={"reason": evidence_reason(item, taste, pop)})
-
-
-def batch_inputs(
-    conn: Connection,
-    *,
-    user_ids: Sequence[str],
-    seen: dict[str, set[str]],
-    history_limit: int = 2000,
-) -> list[UserInput]:
-    """Histories and profiles of several users, two queries per 500 users (batch ranking).
-
-    Parameters
-    ----------
-    conn
-        An open connection.
-    user_ids
-        The users.
-    seen
-        Per user, videos acted on that may not be stored yet (the cache's recently seen).
-    history_limit
-        Newest actions kept per user.
-
-    Returns
-    -------
-    list of UserInput
-        In ``user_ids`` order; ``exclude`` is history plus ``seen``, as the service does.
-    """
-    ids = list(dict.fromkeys(user_ids))
-    histories = user_actions(conn, user_ids=ids, limit=history_limit)
-    profiles = get_profiles(conn, user_ids=ids)
-    return [
-        UserInput(
-            u,
-            histories[u],
-            profiles.get(u),
-            {h.video_id for h in histories[u]} | seen.get(u, set()),
-        )
-        for u in ids
-    ]

@@ -192,17 +192,21 @@ TAG_SCAN_MIN = 16
 
 
 def videos_with_each_tag(
-    conn: Connection, *, tags: Sequence[str], limit: int
+    conn: Connection, *, tags: Sequence[str], limit: int, also: Sequence[str] = ()
 ) -> dict[str, list[Video]]:
     """:func:`videos_with_tags` of each tag alone, for several tags (batch ranking).
 
-    On SQLite, :data:`TAG_SCAN_MIN` or more tags are read in one pass over the table (each
-    tag's newest ``limit`` by a window over its JSON array's strings, compared ASCII
-    case-insensitively as ``LIKE`` does); fewer, and on other databases, one query per tag.
+    On SQLite, :data:`TAG_SCAN_MIN` or more of ``tags`` and ``also`` together are read in
+    one pass over the table (each tag's newest ``limit`` by a window over its JSON array's
+    strings, compared ASCII case-insensitively as ``LIKE`` does), ``also`` included: tags
+    worth having when they cost nothing more. Fewer, and on other databases, ``tags`` alone,
+    one query per tag.
     """
     wanted = list(dict.fromkeys(tags))
-    if conn.dialect.name != "sqlite" or len(wanted) < TAG_SCAN_MIN or limit <= 0:
+    scan = list(dict.fromkeys([*wanted, *also]))
+    if conn.dialect.name != "sqlite" or len(scan) < TAG_SCAN_MIN or limit <= 0:
         return {t: videos_with_tags(conn, tags=[t], limit=limit) for t in wanted}
+    wanted = scan
     raw = cast(videos.c.tags, Text)
     array = case(
         (and_(func.json_valid(raw) == 1, func.json_type(raw) == "array"), raw),
