@@ -20,7 +20,7 @@ from recomind.recommend._sparse import (
     tag_matrix,
 )
 from recomind.recommend.base import FloatArray, IntArray, Interactions
-from recomind.recommend.pages import CapCodes, freshness_factor
+from recomind.recommend.pages import freshness_factor
 
 
 class ItemCatalogue:
@@ -55,7 +55,7 @@ class ItemCatalogue:
         self.item_tags = item_tags
         self.tags = tags
         self._freshness: tuple[tuple[float, float, float], FloatArray] | None = None
-        self._cap_codes: CapCodes | None = None
+        self._cap_codes: tuple[list[int], list[tuple[int, ...]]] | None = None
 
     @classmethod
     def empty(cls) -> ItemCatalogue:
@@ -110,15 +110,13 @@ class ItemCatalogue:
             tags=strings_from_state("tags", arrays),
         )
 
-    def cap_codes(self) -> CapCodes:
-        """Per item, its creator code and tag codes as arrays (for the caps); cached."""
+    def cap_codes(self) -> tuple[list[int], list[tuple[int, ...]]]:
+        """Per item, its creator code and tag codes as Python values (for the caps); cached."""
         if self._cap_codes is None:
-            tags = self.item_tags
-            self._cap_codes = CapCodes(
-                np.ascontiguousarray(self.creators, dtype=np.int64),
-                np.asarray(tags.indptr, dtype=np.int64),
-                np.asarray(tags.indices, dtype=np.int64),
-            )
+            indptr, idx = self.item_tags.indptr, self.item_tags.indices.tolist()
+            bounds = indptr.tolist()
+            tags = [tuple(idx[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)]
+            self._cap_codes = (self.creators.tolist(), tags)
         return self._cap_codes
 
     def item_tag_codes(self, item: int) -> IntArray:

@@ -343,7 +343,7 @@ class HybridRecommender(Recommender):
         now: float | None,
     ) -> list[Recommendation]:
         """One row's list; every item densely when the caps starve its candidates."""
-        codes = self.catalogue.cap_codes()
+        creators, tags = self.catalogue.cap_codes()
         while True:
             kept = row.without(exclude)
             total = kept.total()
@@ -352,7 +352,8 @@ class HybridRecommender(Recommender):
                 kept.items,
                 total,
                 policy,
-                codes=codes,
+                creators=creators,
+                tags=tags,
                 max_per_creator=self.max_per_creator,
                 max_per_tag=self.max_per_tag,
             )

@@ -9,7 +9,6 @@ list of videos identified by creator and tag strings.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -104,121 +103,10 @@ def best_first(items: IntArray, total: FloatArray, pool: int) -> IntArray:
     return order
 
 
-@dataclass(frozen=True)
-class CapCodes:
-    """Creator and tag codes by key, as arrays (what :func:`capped_pages` reads).
-
-    Parameters
-    ----------
-    creators
-        Creator code by key; negative: unknown, never capped.
-    tag_indptr, tag_indices
-        Distinct tag codes of key ``k``: ``tag_indices[tag_indptr[k]:tag_indptr[k + 1]]``
-        (the layout of a CSR matrix's rows).
-    """
-
-    creators: IntArray
-    tag_indptr: IntArray
-    tag_indices: IntArray
-
-    @classmethod
-    def from_lists(cls, creators: Sequence[int], tags: Sequence[Sequence[int]]) -> CapCodes:
-        """Codes from Python lists: a creator code and distinct tag codes per key."""
-        lens = np.fromiter((len(t) for t in tags), dtype=np.int64, count=len(tags))
-        indptr = np.zeros(len(tags) + 1, dtype=np.int64)
-        np.cumsum(lens, out=indptr[1:])
-        indices = np.fromiter(
-            itertools.chain.from_iterable(tags), dtype=np.int64, count=int(indptr[-1])
-        )
-        return cls(np.asarray(creators, dtype=np.int64).reshape(-1), indptr, indices)
-
-
-@dataclass(frozen=True)
-class _Uses:
-    """Which capped creator / tag ("resource") each candidate uses, grouped by resource.
-
-    ``pos[o]`` is the candidate of use ``o`` and ``cap[o]`` its resource's cap; uses are
-    sorted by resource, then candidate, and ``start[o]`` is where ``o``'s resource begins.
-    """
-
-    pos: IntArray
-    cap: IntArray
-    start: IntArray
-
-    @classmethod
-    def of(cls, keys: IntArray, codes: CapCodes, max_per_creator: int, max_per_tag: int) -> _Uses:
-        m = keys.size
-        pos: list[IntArray] = []
-        res: list[IntArray] = []
-        caps: list[IntArray] = []
-        creators = codes.creators[keys]
-        offset = int(creators.max()) + 1 if m else 0
-        if max_per_creator > 0:
-            known = np.flatnonzero(creators >= 0)
-            pos.append(known)
-            res.append(creators[known])
-            caps.append(np.full(known.size, max_per_creator, dtype=np.int64))
-        if max_per_tag > 0:
-            first = codes.tag_indptr[keys]
-            lens = codes.tag_indptr[keys + 1] - first
-            total = int(lens.sum())
-            at = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lens) - lens - first, lens)
-            pos.append(np.repeat(np.arange(m, dtype=np.int64), lens))
-            res.append(codes.tag_indices[at].astype(np.int64) + max(offset, 0))
-            caps.append(np.full(total, max_per_tag, dtype=np.int64))
-        p = np.concatenate(pos) if pos else np.empty(0, dtype=np.int64)
-        r = np.concatenate(res) if res else np.empty(0, dtype=np.int64)
-        c = np.concatenate(caps) if caps else np.empty(0, dtype=np.int64)
-        order = np.lexsort((p, r))
-        p, r, c = p[order], r[order], c[order]
-        new = np.ones(r.size, dtype=bool)
-        new[1:] = r[1:] != r[:-1]
-        firsts = np.flatnonzero(new)
-        start = np.repeat(firsts, np.diff(np.append(firsts, r.size)))
-        return cls(p, c, start)
-
-    def at_cap(self, counted: npt.NDArray[np.bool_], m: int) -> npt.NDArray[np.bool_]:
-        """Per candidate: whether one of its resources has ``cap`` ``counted`` candidates
-        before it."""
-        ind = counted[self.pos].astype(np.int64)
-        before = np.cumsum(ind) - ind
-        before -= before[self.start]
-        out = np.zeros(m, dtype=bool)
-        out[self.pos[before >= self.cap]] = True
-        return out
-
-
-def _page(uses: _Uses, alive: npt.NDArray[np.bool_], want: int) -> IntArray:
-    """The greedy, in-order pick of ``want`` of the ``alive`` candidates under the caps.
-
-    An alive candidate is picked iff none of its resources already has ``cap`` picked
-    candidates before it. That depends on earlier candidates only, so it is settled in
-    rounds: a candidate is surely picked once even every still-possible earlier one leaves
-    it under every cap, surely skipped once the surely picked ones fill a cap; the first
-    unsettled candidate always settles, and most settle in the first two rounds.
-    """
-    m = alive.size
-    # 0: unsettled, 1: picked, 2: skipped, 3: not on this page's list.
-    status = np.where(alive, 0, 3).astype(np.int8)
-    while True:
-        unsettled = status == 0
-        if not unsettled.any():
-            break
-        first = int(np.argmax(unsettled))
-        if int(np.count_nonzero(status[:first] == 1)) >= want:
-            break  # the page is full before anything still open
-        skip = uses.at_cap(status == 1, m)
-        maybe = uses.at_cap(status <= 1, m)
-        status[unsettled & skip] = 2
-        status[unsettled & ~maybe] = 1
-    picked: IntArray = np.flatnonzero(status == 1)[:want]
-    return picked
-
-
 def capped_pages(
-    keys: npt.ArrayLike,
-    creators: Sequence[int] | CapCodes,
-    tags: Sequence[Sequence[int]] | None = None,
+    keys: Sequence[int],
+    creators: Sequence[int],
+    tags: Sequence[Sequence[int]],
     *,
     n: int,
     page: int,
@@ -237,8 +125,7 @@ def capped_pages(
     keys
         Candidates, best first, as keys of ``creators`` and ``tags``.
     creators
-        Creator code by key (negative: unknown, never capped), or the :class:`CapCodes`
-        of both (``tags`` then ``None``).
+        Creator code by key; negative: unknown, never capped.
     tags
         Distinct tag codes by key.
     n
@@ -256,27 +143,44 @@ def capped_pages(
     list of int
         Positions in ``keys``, in page order.
     """
-    codes = (
-        creators if isinstance(creators, CapCodes) else CapCodes.from_lists(creators, tags or [])
-    )
-    k = np.asarray(keys, dtype=np.int64).reshape(-1)
-    m = k.size
-    if m == 0 or n <= 0:
-        return []
-    if max_per_creator <= 0 and max_per_tag <= 0:
-        return list(range(min(n, m)))
-    uses = _Uses.of(k, codes, max_per_creator, max_per_tag)
-    alive = np.ones(m, dtype=bool)
+    remaining = list(range(len(keys)))
     chosen: list[int] = []
-    while len(chosen) < n and alive.any():
+    while len(chosen) < n and remaining:
         want = min(page, n - len(chosen))
-        picked = _page(uses, alive, want)
-        if not picked.size:
+        per_creator: dict[int, int] = {}
+        per_tag: dict[int, int] = {}
+        full_creators: set[int] = set()  # creators / tags at their cap on this page
+        full_tags: set[int] = set()
+        picked: list[int] = []
+        left: list[int] = []
+        for k, j in enumerate(remaining):
+            if len(picked) >= want:
+                left.extend(remaining[k:])
+                break
+            key = keys[j]
+            creator = creators[key]
+            item_tags = tags[key]
+            if creator in full_creators or not full_tags.isdisjoint(item_tags):
+                left.append(j)
+                continue
+            picked.append(j)
+            if creator >= 0 and max_per_creator > 0:
+                count = per_creator.get(creator, 0) + 1
+                per_creator[creator] = count
+                if count >= max_per_creator:
+                    full_creators.add(creator)
+            if max_per_tag > 0:
+                for t in item_tags:
+                    count = per_tag.get(t, 0) + 1
+                    per_tag[t] = count
+                    if count >= max_per_tag:
+                        full_tags.add(t)
+        if not picked:
             break
-        chosen += picked.tolist()
-        if short_page_ends and picked.size < want:
+        chosen += picked
+        if short_page_ends and len(picked) < want:
             break
-        alive[picked] = False
+        remaining = left
     return chosen
 
 
@@ -285,13 +189,14 @@ def pick(
     total: FloatArray,
     policy: PagePolicy,
     *,
-    codes: CapCodes,
+    creators: Sequence[int],
+    tags: Sequence[Sequence[int]],
     max_per_creator: int,
     max_per_tag: int,
 ) -> list[int]:
     """Positions in ``items`` of the list ``policy`` picks by ``total`` under the caps.
 
-    ``codes`` are indexed by item; non-finite totals are never picked.
+    ``creators`` and ``tags`` are indexed by item; non-finite totals are never picked.
     """
     n_finite = int(np.isfinite(total).sum())
     pool = min(n_finite, policy.pool)
@@ -300,15 +205,16 @@ def pick(
             return []
         order = best_first(items, total, pool)
         chosen = capped_pages(
-            items[order],
-            codes,
+            items[order].tolist(),
+            creators,
+            tags,
             n=policy.n,
             page=policy.page,
             max_per_creator=max_per_creator,
             max_per_tag=max_per_tag,
             short_page_ends=policy.short_page_ends,
         )
-        picked: list[int] = order[np.asarray(chosen, dtype=np.int64)].tolist()
+        picked = [int(order[j]) for j in chosen]
         if not policy.grow or len(picked) >= policy.n or pool >= n_finite:
             return picked
         pool = min(n_finite, pool * 4)
