@@ -1,14 +1,14 @@
-"""The follow-up reads of many users at once: one query per kind, not three to six per user.
+"""The follow-up reads of many users at once: batched per kind, each read once per pass.
 
 :func:`~recomind.serving.follow.follow_up` asks its :class:`FollowUpReads` for the videos of a
 taste's best tags and creators and for what its newest seed's viewers watched next, one key
 at a time. :func:`prefetch` first runs it against a :class:`Planner` that only notes the keys,
-reads those the shared reads do not hold in one batched query per kind
-(:func:`~recomind.storage.videos.videos_with_each_tag`,
-:func:`~recomind.storage.videos.videos_by_each_creator`,
-:func:`~recomind.storage.actions.watched_next_many`: each gives what the single read gives)
-and puts them in. ``follow_up`` then finds every read there: the same follow-ups, fewer
-round trips.
+reads those the shared reads do not hold, batched per kind
+(:func:`~recomind.storage.videos.videos_with_each_tag`: one scan for many tags on SQLite;
+:func:`~recomind.storage.videos.videos_by_each_creator`: one query;
+:func:`~recomind.storage.actions.watched_next_many`: a query per seed, the rows of what they
+lead to from the ranker's reused rows; each gives what the single read gives) and puts them
+in. ``follow_up`` then finds every read there: the same follow-ups, fewer and cheaper reads.
 """
 
 from __future__ import annotations
