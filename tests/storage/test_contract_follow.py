@@ -8,10 +8,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from recomind.schemas import ActionEvent, VideoCreate
-from recomind.storage.actions import insert_actions, watched_next
+from recomind.storage.actions import insert_actions, watched_next, watched_next_many
 from recomind.storage.engine import read_tx, write_tx
 from recomind.storage.inserts import new_id
-from recomind.storage.videos import create_videos, videos_by_creators, videos_with_tags
+from recomind.storage.videos import (
+    TAG_SCAN_MIN,
+    create_videos,
+    videos_by_creators,
+    videos_by_each_creator,
+    videos_with_each_tag,
+    videos_with_tags,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 TAGS = [["diy", "home"], ["cooking"], ["diy"], ["50%_off"], ['quo"te'], ["café"], ["diyx"]]
@@ -103,3 +110,45 @@ def test_watched_next_counts_distinct_viewers_after_their_action(engine: Engine)
         }
         assert "v6" in watched_next(conn, video_id="v1", action_types=["like"], limit=10)
         assert watched_next(conn, video_id="v9", action_types=["like"], limit=10) == {}
+
+
+def test_the_batched_reads_give_what_each_single_read_gives(engine: Engine) -> None:
+    _seed_videos(engine)
+    events = [
+        _act(u, f"v{(i * 7 + j) % 21}", ("like", "view", "skip")[(i + j) % 3], i * 3 + j)
+        for i, u in enumerate(["a", "b", "c", "d", "e"])
+        for j in range(9)
+    ]
+    with write_tx(engine) as conn:
+        insert_actions(conn, events=events)
+    tags = [*sorted({t for ts in TAGS for t in ts}), "Diy", "none", "_"]
+    # enough tags for SQLite's one-scan read (TAG_SCAN_MIN), and a few alone
+    many_tags = [*tags, *(f"t{i}" for i in range(TAG_SCAN_MIN))]
+    with read_tx(engine) as conn:
+        for wanted in (tags[:3], many_tags):
+            for limit in (1, 2, 10):
+                each = videos_with_each_tag(conn, tags=wanted, limit=limit)
+                assert list(each) == list(dict.fromkeys(wanted))
+                for t in wanted:
+                    assert each[t] == videos_with_tags(conn, tags=[t], limit=limit), (t, limit)
+                # tags asked for "also" come only with a scan, and then right
+                more = videos_with_each_tag(conn, tags=wanted[:1], limit=limit, also=many_tags)
+                assert set(more) in ({wanted[0]}, set(many_tags))
+                for t in more:
+                    assert more[t] == videos_with_tags(conn, tags=[t], limit=limit), (t, limit)
+        creators = ["c0", "c1", "c2", "C1", "nobody"]
+        for limit in (1, 3, 20):
+            by = videos_by_each_creator(conn, creator_ids=creators, limit=limit)
+            assert by == {
+                c: videos_by_creators(conn, creator_ids=[c], limit=limit) for c in creators
+            }
+        seeds = [f"v{i}" for i in range(21)] + ["gone"]
+        for kinds, limit in ((["like", "view"], 50), (["like"], 2), (["view"], 1)):
+            got = watched_next_many(conn, video_ids=seeds, action_types=kinds, limit=limit)
+            for seed in seeds:
+                one = watched_next(conn, video_id=seed, action_types=kinds, limit=limit)
+                assert list(got[seed].items()) == list(one.items()), (seed, kinds)
+        few = watched_next_many(conn, video_ids=seeds, action_types=["view"], viewers=1)
+        assert few == {
+            s: watched_next(conn, video_id=s, action_types=["view"], viewers=1) for s in seeds
+        }

@@ -27,6 +27,8 @@ from recomind.recommend.pages import page_order
 from recomind.schemas import RecommendedVideo, Video, recommended
 from recomind.serving.fallback import TagAffinityRanker
 from recomind.serving.follow import after_action, follow_up
+from recomind.serving.follow_prefetch import prefetch
+from recomind.serving.inputs import UserInput, batch_inputs
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
 from recomind.serving.taste import (
     Taste,
@@ -38,9 +40,11 @@ from recomind.serving.taste import (
     recent_ids,
     recent_taste,
 )
-from recomind.storage.actions import HistoryItem, user_actions
-from recomind.storage.profiles import ProfileRow, get_profiles
+from recomind.storage.actions import HistoryItem
+from recomind.storage.profiles import ProfileRow
 from recomind.storage.videos import get_videos, newest_videos
+
+__all__ = ["ModelRanker", "UserInput", "batch_inputs", "cap_pages"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +54,6 @@ REASON_DEPTH = 100
 #: Videos kept by :meth:`ModelRanker.videos` (dropped all at once beyond this, or every
 #: ``candidate_pool_ttl_s``).
 VIDEO_CACHE_SIZE = 50_000
-
-
-@dataclass(frozen=True)
-class UserInput:
-    """What ranking one user needs: their history (newest first), profile and exclusions."""
-
-    user_id: str
-    history: list[HistoryItem]
-    profile: ProfileRow | None
-    exclude: set[str]
 
 
 def cap_pages(
@@ -164,9 +158,20 @@ class ModelRanker:
         ids |= {v for user in users for v in recent_ids(user.history, REASON_DEPTH)}
         videos = self.videos(conn, ids)
         pop, popular = self.fallback.candidate_pool().ranked(conn)
+        tastes = [
+            recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
+            for user in users
+        ]
+        reads = prefetch(
+            conn,
+            self.fallback.follow_up_reads(),
+            tastes,
+            settings=self.settings,
+            rows=self.videos,
+            all_tags=model.hybrid.catalogue.tags,
+        )
         out: list[list[RecommendedVideo]] = []
-        for user, rs in zip(users, recs, strict=True):
-            taste = recent_taste(user.history, videos, settings=self.settings, depth=REASON_DEPTH)
+        for user, rs, taste in zip(users, recs, tastes, strict=True):
             items = [
                 recommended(videos[model.item_ids[r.item]], r.score, r.reason)
                 for r in rs
@@ -175,11 +180,7 @@ class ModelRanker:
             items = self._blend_fresh(items, fresh, user)
             items = [i if reason_holds(i, taste, pop) else _reason(i, taste, pop) for i in items]
             follow = follow_up(
-                conn,
-                taste=taste,
-                settings=self.settings,
-                exclude=user.exclude,
-                reads=self.fallback.follow_up_reads(),
+                conn, taste=taste, settings=self.settings, exclude=user.exclude, reads=reads
             )
             items = after_action(
                 items,
@@ -356,42 +357,3 @@ def _reason(item: RecommendedVideo, taste: Taste, pop: dict[str, float]) -> Reco
     """``item`` with a reason that has evidence (the model's could not be checked: it named
     a tag or video the stored rows or the user's recent history do not have)."""
     return item.model_copy(update={"reason": evidence_reason(item, taste, pop)})
-
-
-def batch_inputs(
-    conn: Connection,
-    *,
-    user_ids: Sequence[str],
-    seen: dict[str, set[str]],
-    history_limit: int = 2000,
-) -> list[UserInput]:
-    """Histories and profiles of several users, two queries per 500 users (batch ranking).
-
-    Parameters
-    ----------
-    conn
-        An open connection.
-    user_ids
-        The users.
-    seen
-        Per user, videos acted on that may not be stored yet (the cache's recently seen).
-    history_limit
-        Newest actions kept per user.
-
-    Returns
-    -------
-    list of UserInput
-        In ``user_ids`` order; ``exclude`` is history plus ``seen``, as the service does.
-    """
-    ids = list(dict.fromkeys(user_ids))
-    histories = user_actions(conn, user_ids=ids, limit=history_limit)
-    profiles = get_profiles(conn, user_ids=ids)
-    return [
-        UserInput(
-            u,
-            histories[u],
-            profiles.get(u),
-            {h.video_id for h in histories[u]} | seen.get(u, set()),
-        )
-        for u in ids
-    ]

