@@ -47,8 +47,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     errors.install(app)
     for module in (recommendations, actions, bulk_actions, videos, users, activity, stats, health):
         app.include_router(module.router)
-    online_metrics.COLLECTOR.figures = lambda: load_figures(app_state.cache, app_state.settings)
-    app.mount("/metrics", make_asgi_app())
+    figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))
+    app.mount("/metrics", make_asgi_app(registry=figures))
     web.install(app, settings)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(

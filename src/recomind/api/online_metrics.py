@@ -1,13 +1,17 @@
 """``/metrics`` gauges of the online figures per source, read from the cache at each scrape
-(the ``online-figures`` job may run in another process)."""
+(the ``online-figures`` job may run in another process).
+
+Each app serves its own figures (its own cache and key prefix): ``/metrics`` answers from
+:class:`AppRegistry`, the process's global registry plus this app's collector."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 Figures = Callable[[], dict[str, Any] | None]
@@ -23,11 +27,11 @@ _GAUGES = {
 class OnlineFiguresCollector(Collector):
     """Yields ``recomind_online_{figure}{source=…}`` from the app's cached figures."""
 
-    def __init__(self) -> None:
-        self.figures: Figures | None = None
+    def __init__(self, figures: Figures) -> None:
+        self.figures = figures
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        loaded = self.figures() if self.figures is not None else None
+        loaded = self.figures()
         if not loaded:
             return
         for name, doc in _GAUGES.items():
@@ -39,6 +43,13 @@ class OnlineFiguresCollector(Collector):
             yield gauge
 
 
-#: One per process (a registry takes a collector once); the newest app feeds it.
-COLLECTOR = OnlineFiguresCollector()
-REGISTRY.register(COLLECTOR)
+class AppRegistry(CollectorRegistry):
+    """The global registry's metrics, then this app's online figures."""
+
+    def __init__(self, figures: Figures) -> None:
+        super().__init__(auto_describe=False)
+        self._online = OnlineFiguresCollector(figures)
+
+    def collect(self) -> Iterator[Metric]:
+        yield from REGISTRY.collect()
+        yield from self._online.collect()
