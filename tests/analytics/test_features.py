@@ -153,7 +153,5 @@ def test_nothing_in_nothing_out() -> None:
     empty = Partials.empty()
     videos, users = finalise(empty, now=NOW)
     assert videos.num_rows == 0 and users.num_rows == 0
-    p = partials(
-        events=HOUR_10.slice(0, 0), impressions=_shown([]), catalogue=CAT.slice(0, 0)
-    )
+    p = partials(events=HOUR_10.slice(0, 0), impressions=_shown([]), catalogue=CAT.slice(0, 0))
     assert p.videos.num_rows == p.users.num_rows == p.tags.num_rows == 0

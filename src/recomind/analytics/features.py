@@ -185,7 +185,7 @@ def partials(*, events: pa.Table, impressions: pa.Table, catalogue: pa.Table) ->
     catalogue
         :data:`CATALOGUE` rows of (at least) the videos acted on.
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # an hour is small: one thread is plenty
     try:
         con.register("events", events)
         con.register("impressions", impressions.select(["video_id"]))

@@ -168,7 +168,9 @@ class FeatureStore:
             users={u: i for i, u in enumerate(users["user_id"])},
             user_columns=users,
         )
-        logger.info("features: loaded %d videos, %d users", len(videos["video_id"]), len(users["user_id"]))
+        logger.info(
+            "features: loaded %d videos, %d users", len(videos["video_id"]), len(users["user_id"])
+        )
         return True
 
     def _maybe_refresh(self) -> None:
