@@ -117,25 +117,31 @@ def _read(fs: Any, root: str, files: Sequence[str], schema: pa.Schema) -> pa.Tab
     )
 
 
-def _write(fs: Any, path: str, table: pa.Table, *, local: bool) -> None:
-    """Write ``table`` to ``path``: aside and renamed on a local disk, one PUT on S3."""
-    directory = path.rsplit("/", 1)[0]
-    fs.makedirs(directory, exist_ok=True)
-    target = f"{directory}/.tmp-{uuid.uuid4().hex}.parquet" if local else path
-    with fs.open(target, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
-    if local:
-        fs.mv(target, path)
+def _parquet(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
 
 
-def _write_json(fs: Any, path: str, data: dict[str, Any], *, local: bool) -> None:
-    directory = path.rsplit("/", 1)[0]
-    fs.makedirs(directory, exist_ok=True)
-    target = f"{directory}/.tmp-{uuid.uuid4().hex}.json" if local else path
-    with fs.open(target, "wb") as fh:
-        fh.write(json.dumps(data, indent=1, sort_keys=True).encode())
-    if local:
-        fs.mv(target, path)
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, indent=1, sort_keys=True).encode()
+
+
+def _put(fs: Any, blobs: dict[str, bytes], *, local: bool) -> None:
+    """Write files: each aside and renamed on a local disk (a reader never sees half a
+    file); on an object store all at once (a PUT each, concurrent, each atomic)."""
+    if not local:
+        if blobs:
+            fs.pipe(blobs)
+        return
+    for path, data in blobs.items():
+        directory = path.rsplit("/", 1)[0]
+        fs.makedirs(directory, exist_ok=True)
+        tmp = f"{directory}/.tmp-{uuid.uuid4().hex}"
+        with fs.open(tmp, "wb") as fh:
+            fh.write(data)
+        fs.mv(tmp, path)
 
 
 def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
@@ -196,20 +202,18 @@ def update_features(
 
     todo = sorted(k for k, s in current.items() if known.get(k) != s or not complete(k))
     gone = sorted(k for k in known if k not in current)
+    blobs: dict[str, bytes] = {}
     for key in todo:
         computed = _compute(fs, root, current[key], catalogue)
         for name in _PARTS:
-            path = f"{parts_root}/{key}/{name}.parquet"
-            _write(fs, path, getattr(computed, name), local=local)
+            blobs[f"{parts_root}/{key}/{name}.parquet"] = _parquet(getattr(computed, name))
+    _put(fs, blobs, local=local)
     for key in gone:
         if fs.exists(f"{parts_root}/{key}"):
             fs.rm(f"{parts_root}/{key}", recursive=True)
     final_manifest = f"{home}/{MANIFEST_FILE}"
     if not todo and not gone and fs.exists(final_manifest):
         return FeatureUpdate([], len(current), [], False, 0, 0)
-    _write_json(
-        fs, manifest_path, {"version": FEATURES_VERSION, "partitions": current}, local=local
-    )
     keys = sorted(current)
     merged = Partials(
         *(
@@ -219,20 +223,19 @@ def update_features(
     )
     stamp = now or utcnow()
     videos, users = finalise(merged, now=stamp)
-    _write(fs, f"{home}/{VIDEOS_FILE}", videos, local=local)
-    _write(fs, f"{home}/{USERS_FILE}", users, local=local)
-    _write_json(
-        fs,
-        final_manifest,
-        {
-            "version": FEATURES_VERSION,
-            "generated_at": stamp.isoformat(),
-            "partitions": keys,
-            "videos": videos.num_rows,
-            "users": users.num_rows,
-        },
-        local=local,
-    )
+    outputs = {f"{home}/{VIDEOS_FILE}": _parquet(videos), f"{home}/{USERS_FILE}": _parquet(users)}
+    _put(fs, outputs, local=local)
+    summary = {
+        "version": FEATURES_VERSION,
+        "generated_at": stamp.isoformat(),
+        "partitions": keys,
+        "videos": videos.num_rows,
+        "users": users.num_rows,
+    }
+    _put(fs, {final_manifest: _json(summary)}, local=local)  # what serving watches
+    # Last: a run that stops before this point is redone by the next one.
+    partitions = {"version": FEATURES_VERSION, "partitions": current}
+    _put(fs, {manifest_path: _json(partitions)}, local=local)
     return FeatureUpdate(
         todo, len(current) - len(todo), gone, True, videos.num_rows, users.num_rows
     )
