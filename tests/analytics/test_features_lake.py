@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from recomind.analytics.features import CATALOGUE, FOLDER, USERS_FILE, VIDEOS_FILE
+from recomind.config import Settings
+from recomind.jobs import JobContext, run_jobs
 from recomind.jobs.features import update_features
 from recomind.lake.fs import open_lake
 from recomind.lake.impressions import Impression, ImpressionWriter
 from recomind.lake.writer import LakeWriter
 from recomind.records import Record
-from recomind.schemas import ActionEvent
+from recomind.schemas import ActionEvent, VideoCreate
 from recomind.serving.features import FeatureStore
+from recomind.storage import migrate
+from recomind.storage.engine import make_engine, write_tx
+from recomind.storage.videos import create_videos
 
 T0 = datetime(2026, 3, 1, 22, 40)
 NOW = datetime(2026, 3, 2, 1, 0)
@@ -161,3 +167,44 @@ def test_the_loader_reads_and_reloads(lake: tuple[str, str | None]) -> None:
     u1 = store.user("u1")
     assert u1 is not None and u1.likes == 5  # e1, e4, e7, e10 and now e13
     assert store.refresh() is False  # the same manifest: nothing reloaded
+
+
+def test_the_job_reads_the_catalogue_from_the_database(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'recomind.db'}"
+    migrate.upgrade(db)
+    engine = make_engine(db)
+    try:
+        with write_tx(engine) as conn:
+            create_videos(
+                conn,
+                items=[
+                    VideoCreate(
+                        video_id=f"v{i}",
+                        title=f"t{i}",
+                        url=f"https://cdn.example/{i}.mp4",
+                        tags=["all", f"tag-v{i}"],
+                        creator_id=f"c-v{i}",
+                        duration_s=30.0,
+                    )
+                    for i in range(4)
+                ],
+            )
+        url = f"file://{tmp_path}/lake"
+        LakeWriter(url).write(_events(0, 12))
+        settings = Settings(database_url=db, lake_url=url)
+        [result] = run_jobs(JobContext(settings, engine), ["features"])
+        assert result.ok, result.error
+        assert result.summary == {
+            "computed": 1,
+            "kept": 0,
+            "dropped": 0,
+            "merged": True,
+            "videos": 4,
+            "users": 3,
+        }
+        u0 = FeatureStore(url).user("u0")
+        assert u0 is not None and u0.tag_affinity["all"] == pytest.approx(0.6)
+        [again] = run_jobs(JobContext(settings, engine), ["features"])
+        assert again.summary["computed"] == 0 and again.summary["merged"] is False
+    finally:
+        engine.dispose()
