@@ -34,7 +34,7 @@ def lake(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     bucket = unique_name("features").replace("_", "-")
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -69,7 +70,7 @@ HOUR_11 = _events(
 )
 
 
-def _features() -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
+def _features() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     parts = [
         partials(events=HOUR_10, impressions=_shown(["v1"] * 4 + ["v2"] * 2), catalogue=CAT),
         partials(events=HOUR_11, impressions=_shown(["v1"] * 6), catalogue=CAT),
@@ -115,9 +116,8 @@ def test_user_affinities_hours_and_recency() -> None:
     _, users = _features()
     u1, u2, u3 = users["u1"], users["u2"], users["u3"]
 
-    def aff(row: dict[str, object], kind: str) -> dict[str, tuple[float, int]]:
+    def aff(row: dict[str, Any], kind: str) -> dict[str, tuple[Any, int]]:
         items = row[kind]
-        assert isinstance(items, list)
         return {a["key"]: (pytest.approx(a["score"]), a["actions"]) for a in items}
 
     # u1: like v1 (+1 a, b, c1), half of v2 (+0.5 b, c2), a quarter of v1 (+0.25 a, b, c1),
