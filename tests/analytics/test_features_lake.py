@@ -3,6 +3,7 @@ partition, equal to a run from scratch, and readable at serving."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -90,6 +91,12 @@ def test_incremental_per_partition(lake: tuple[str, str | None]) -> None:
 
     assert _update(url, endpoint) == ["dt=2026-03-01/hour=22", "dt=2026-03-01/hour=23"]
     assert _update(url, endpoint) == []  # nothing changed: nothing computed
+    fs, root = open_lake(url, s3_endpoint_url=endpoint)
+    with fs.open(f"{root}/{FOLDER}/partials/manifest.json", "rb") as fh:
+        sources = json.loads(fh.read())["partitions"]["dt=2026-03-01/hour=22"]
+    [(name, stamp)] = sources["events"].items()  # a file: its size and ETag or mtime
+    assert name.startswith("dt=2026-03-01/hour=22/part-") and stamp.split(":")[1]
+    assert len(sources["impressions"]) == 1
 
     # The open hour gains a file (and a partition of its own): only those are computed.
     LakeWriter(url, s3_endpoint_url=endpoint).write(_events(30, 40))  # 23:10 .. 23:49
@@ -140,6 +147,8 @@ def test_the_loader_reads_and_reloads(lake: tuple[str, str | None]) -> None:
     clock = [0.0]
     store = FeatureStore(url, s3_endpoint_url=endpoint, check_every_s=60, clock=lambda: clock[0])
     assert store.video("v1") is None and store.generated_at is None  # no features yet
+    empty = update_features(url, catalogue=_catalogue, s3_endpoint_url=endpoint, now=NOW)
+    assert not empty.merged and store.refresh() is False  # an empty lake: nothing written
 
     LakeWriter(url, s3_endpoint_url=endpoint).write(_events(0, 12))
     update_features(url, catalogue=_catalogue, s3_endpoint_url=endpoint, now=NOW)

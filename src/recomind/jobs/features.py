@@ -53,9 +53,9 @@ from recomind.storage.videos import get_videos
 
 #: The catalogue of some videos: ``catalogue(video_ids)`` gives their :data:`CATALOGUE` rows.
 Catalogue = Callable[[Sequence[str]], pa.Table]
-#: A partition's sources: ``{"events": {path: size}, "impressions": {path: size}}``, paths
-#: relative to the lake's root.
-Sources = dict[str, dict[str, int]]
+#: A partition's sources: ``{"events": {path: stamp}, "impressions": {path: stamp}}``, paths
+#: relative to the lake's root, stamps :func:`_stamp`.
+Sources = dict[str, dict[str, str]]
 
 _PARTS = {
     "videos": VIDEO_PARTIALS,
@@ -85,8 +85,15 @@ def _partition_of(rel: str) -> str | None:
     return None
 
 
+def _stamp(info: dict[str, Any]) -> str:
+    """What says a file changed: its size, and its ETag (S3: a hash of the content) or its
+    modification time (a local disk)."""
+    tag = info.get("ETag") or info.get("etag") or info.get("mtime") or ""
+    return f"{int(info.get('size') or 0)}:{str(tag).strip(chr(34))}"
+
+
 def list_sources(fs: Any, root: str) -> dict[str, Sources]:
-    """Every hour partition of the lake with its event and impression files and sizes."""
+    """Every hour partition of the lake with its event and impression files' stamps."""
     out: dict[str, Sources] = {}
     if not fs.exists(root):
         return out
@@ -103,7 +110,7 @@ def list_sources(fs: Any, root: str) -> dict[str, Sources]:
         if key is None:
             continue  # features/, or anything else of the lake's
         entry = out.setdefault(key, {"events": {}, "impressions": {}})
-        entry[kind][rel] = int(info.get("size") or 0)
+        entry[kind][rel] = _stamp(info)
     return out
 
 
@@ -155,10 +162,8 @@ def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
 def _compute(fs: Any, root: str, sources: Sources, catalogue: Catalogue) -> Partials:
     events = _read(fs, root, sorted(sources["events"]), EVENTS)
     impressions = _read(fs, root, sorted(sources["impressions"]), IMPRESSIONS)
-    ids = set(events.column("video_id").to_pylist()) | set(
-        impressions.column("video_id").to_pylist()
-    )
-    return partials(events=events, impressions=impressions, catalogue=catalogue(sorted(ids)))
+    acted = sorted(set(events.column("video_id").to_pylist()))
+    return partials(events=events, impressions=impressions, catalogue=catalogue(acted))
 
 
 def update_features(
@@ -200,6 +205,8 @@ def update_features(
     def complete(key: str) -> bool:
         return all(f"{key}/{name}.parquet" in present for name in _PARTS)
 
+    if not current and not known:
+        return FeatureUpdate([], 0, [], False, 0, 0)  # an empty lake: nothing to write
     todo = sorted(k for k, s in current.items() if known.get(k) != s or not complete(k))
     gone = sorted(k for k in known if k not in current)
     blobs: dict[str, bytes] = {}
