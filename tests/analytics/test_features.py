@@ -12,6 +12,7 @@ from recomind.analytics.features import (
     CATALOGUE,
     FEATURES_VERSION,
     PRIOR_STRENGTH,
+    TOP_AFFINITIES,
     Partials,
     concat,
     finalise,
@@ -155,3 +156,27 @@ def test_nothing_in_nothing_out() -> None:
     assert videos.num_rows == 0 and users.num_rows == 0
     p = partials(events=HOUR_10.slice(0, 0), impressions=_shown([]), catalogue=CAT.slice(0, 0))
     assert p.videos.num_rows == p.users.num_rows == p.tags.num_rows == 0
+
+
+def test_the_strongest_affinities_are_kept() -> None:
+    tags = [f"t{i:02d}" for i in range(TOP_AFFINITIES + 10)]
+    cat = pa.Table.from_pylist(
+        [
+            {"video_id": "liked", "tags": tags[:-1], "creator_id": "c", "duration_s": 10.0},
+            {"video_id": "skipped", "tags": tags[-1:], "creator_id": "c", "duration_s": 10.0},
+        ],
+        schema=CATALOGUE,
+    )
+    acted = _events(
+        [
+            ("e1", "u", "liked", "like", t(10, 0), None),
+            ("e2", "u", "skipped", "skip", t(10, 1), None),
+            ("e3", "u", "skipped", "skip", t(10, 2), None),
+        ]
+    )
+    _, users = finalise(partials(events=acted, impressions=_shown([]), catalogue=cat), now=NOW)
+    kept = users.to_pylist()[0]["tag_affinity"]
+    assert len(kept) == TOP_AFFINITIES
+    # The most negative tag is among the strongest; the rest by name among equals.
+    assert kept[-1] == {"key": tags[-1], "score": -2.0, "actions": 2}
+    assert [a["key"] for a in kept[:-1]] == tags[: TOP_AFFINITIES - 1]

@@ -177,6 +177,10 @@ def test_the_loader_reads_and_reloads(lake: tuple[str, str | None]) -> None:
     assert u1 is not None and u1.likes == 5  # e1, e4, e7, e10 and now e13
     assert store.refresh() is False  # the same manifest: nothing reloaded
 
+    manual = FeatureStore(url, s3_endpoint_url=endpoint, check_every_s=None)
+    assert manual.video("v1") is None  # never reads the lake by itself
+    assert manual.refresh() is True and manual.video("v1") == store.video("v1")
+
 
 def test_the_job_reads_the_catalogue_from_the_database(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'recomind.db'}"

@@ -101,7 +101,9 @@ class FeatureStore:
     s3_endpoint_url
         An S3-compatible endpoint.
     check_every_s
-        How often a lookup may look at the manifest (0: at every lookup).
+        How often a lookup may look at the manifest (0: at every lookup; ``None``: never,
+        the owner calls :meth:`refresh`, e.g. from a worker thread, as a lookup that
+        reloads reads the lake on the caller's thread).
     clock
         Monotonic seconds (tests).
     """
@@ -111,7 +113,7 @@ class FeatureStore:
         url: str,
         *,
         s3_endpoint_url: str | None = None,
-        check_every_s: float = 60.0,
+        check_every_s: float | None = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
@@ -174,6 +176,8 @@ class FeatureStore:
         return True
 
     def _maybe_refresh(self) -> None:
+        if self.check_every_s is None:
+            return
         if self._checked is None or self._clock() - self._checked >= self.check_every_s:
             self.refresh()
 
