@@ -138,6 +138,8 @@ def test_a_rewritten_file_and_a_removed_partition(lake: tuple[str, str | None]) 
     fs.rm(f"{root}/dt=2026-03-01/hour=22", recursive=True)
     done = update_features(url, catalogue=_catalogue, s3_endpoint_url=endpoint, now=NOW)
     assert done.computed == [] and done.dropped == ["dt=2026-03-01/hour=22"]
+    fs.invalidate_cache()
+    assert not fs.exists(f"{root}/{FOLDER}/partials/dt=2026-03-01/hour=22/videos.parquet")
     _, users = _outputs(url, endpoint)
     assert sum(r["events"] for r in users.to_pylist()) == 10  # 23:00 .. 23:09
 

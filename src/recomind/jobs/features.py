@@ -64,6 +64,9 @@ _PARTS = {
     "creators": AFFINITY_PARTIALS,
 }
 
+#: Files of partials written at once (a first run over a long history holds no more).
+_WRITE_BATCH = 256
+
 
 @dataclass(frozen=True, slots=True)
 class FeatureUpdate:
@@ -208,12 +211,16 @@ def update_features(
     if not current and not known:
         return FeatureUpdate([], 0, [], False, 0, 0)  # an empty lake: nothing to write
     todo = sorted(k for k, s in current.items() if known.get(k) != s or not complete(k))
-    gone = sorted(k for k in known if k not in current)
+    on_disk = {"/".join(p.split("/")[:2]) for p in present if p.startswith("dt=")}
+    gone = sorted((set(known) | on_disk) - set(current))
     blobs: dict[str, bytes] = {}
     for key in todo:
         computed = _compute(fs, root, current[key], catalogue)
         for name in _PARTS:
             blobs[f"{parts_root}/{key}/{name}.parquet"] = _parquet(getattr(computed, name))
+        if len(blobs) >= _WRITE_BATCH:
+            _put(fs, blobs, local=local)
+            blobs.clear()
     _put(fs, blobs, local=local)
     for key in gone:
         if fs.exists(f"{parts_root}/{key}"):
