@@ -9,8 +9,8 @@ SQL inside. ``docs/features.md`` describes every feature.
 Per video: impressions (rows of the served-list log), likes, skips, views, smoothed like and
 skip rates ``(likes + PRIOR_STRENGTH * global_like_rate) / (exposures + PRIOR_STRENGTH)``,
 the mean watch fraction (capped at 1). Per user: tag and creator affinities (each action adds
-its :func:`weight <ACTION_WEIGHTS>` to every tag and to the creator of its video), a 24-bin
-histogram of active hours (UTC) and the first and last time active.
+its weight, :data:`ACTION_WEIGHTS` or a view's watch fraction, to every tag and to the creator
+of its video), a 24-bin histogram of active hours (UTC) and the first and last time active.
 """
 
 from __future__ import annotations
