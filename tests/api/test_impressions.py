@@ -38,6 +38,7 @@ def test_every_page_served_is_logged(api: Api) -> None:
         assert [r["position"] for r in mine] == list(range(len(shown)))
         assert {r["cache"] for r in mine} == {page.headers["x-cache"]}
         assert {r["user_id"] for r in mine} == {"u1"}
+        assert {r["source"] for r in mine} == {"tag-affinity"}  # no model trained
         assert [r["reason"] for r in mine] == [i["reason"] for i in shown]
         assert [round(r["score"], 3) for r in mine] == [round(i["score"], 3) for i in shown]
     assert len({p.headers["x-request-id"] for p in pages}) == 3
@@ -101,6 +102,7 @@ def test_online_figures_join_actions_to_what_was_shown(api: Api) -> None:
     assert result.ok, result.error
     stats = api.http.get("/api/stats").json()["online"]
     [source] = [s for s in stats["sources"] if s["impressions"] >= 4]
+    assert source["source"] == "tag-affinity"
     assert source["likes"] == 1 and source["skips"] == 1
     assert source["like_rate"] == pytest.approx(1 / source["impressions"])
     assert source["mean_watch_fraction"] == pytest.approx(0.25, abs=0.01)

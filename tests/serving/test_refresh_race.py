@@ -39,6 +39,9 @@ class GatedRanker:
     entered: threading.Event = field(default_factory=threading.Event)
     seen: list[set[str]] = field(default_factory=list)
 
+    def source(self) -> str:
+        return "gated"
+
     def rank(
         self,
         conn: Connection,

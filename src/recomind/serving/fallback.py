@@ -139,6 +139,9 @@ class TagAffinityRanker:
         self.candidate_pool().invalidate()
         self.follow_up_reads().clear()
 
+    def source(self) -> str:
+        return "tag-affinity"
+
     def rank(
         self,
         conn: Connection,

@@ -114,6 +114,10 @@ class ModelRanker:
 
     # -- the Ranker protocol -----------------------------------------------------------
 
+    def source(self) -> str:
+        model = self.model()
+        return f"model:{model.version}" if model is not None else self.fallback.source()
+
     def rank(
         self,
         conn: Connection,

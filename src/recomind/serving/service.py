@@ -54,12 +54,20 @@ _LOOKUP = {
 }
 
 
+#: The source of the trending list (``popular_videos``).
+TRENDING = "trending"
+
 #: Stored actions newer than the user's profile folded into it per request, at most.
 UNFOLDED_MAX = 200
 
 
 class Ranker(Protocol):
     """Ranks videos for a user who has history. Must never return ``exclude``d videos."""
+
+    def source(self) -> str:
+        """What ranks now (``model:{version}``, ``tag-affinity``): the served-list log
+        records it with every page, and the online figures are kept per source."""
+        ...
 
     def rank(
         self,
@@ -129,7 +137,8 @@ class RecommendationService:
             items = compute_trending(conn, settings=self.settings, limit=self.settings.max_n)
         self.cards.remember(items)
         key = self._key(keys.POPULAR_VIDEOS)
-        self.cache.set(key, list_codec.encode(_triples(items)), self.settings.popular_videos_ttl_s)
+        listed = list_codec.encode(_triples(items), source=TRENDING)
+        self.cache.set(key, listed, self.settings.popular_videos_ttl_s)
         return items
 
     async def for_user(self, user_id: str, n: int) -> Served:
@@ -159,7 +168,7 @@ class RecommendationService:
                     return cached
         _LOOKUP["recommendations", "miss"].inc()
         items = await run_in_threadpool(self.refresh_user, user_id)
-        listed = list_codec.decode(list_codec.encode(_triples(items)))
+        listed = list_codec.decode(list_codec.encode(_triples(items), source=self.ranker.source()))
         assert listed is not None
         positions = list(range(min(n, len(items))))
         page = list_codec.render(listed, positions, {i.video_id: card(i) for i in items[:n]})
@@ -235,7 +244,10 @@ class RecommendationService:
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
         listed = list_codec.encode(
-            _triples(items), fresh_until=time.time() + ttl, generation=generation_before
+            _triples(items),
+            fresh_until=time.time() + ttl,
+            generation=generation_before,
+            source=self.ranker.source(),
         )
         return self.cache.set_many_if(
             self._key(keys.GENERATION, user_id),
