@@ -115,9 +115,10 @@ class Settings(BaseSettings):
         "ones are in the database by then. At most 128: Redis keeps such a set compact.",
     )
     impressions_log: bool = Field(
-        default=True,
+        default=False,
         description="Log every page served (user, request id, position, video, score, reason, "
-        "source, cache) to the lake under impressions/ (recomind serve only).",
+        "source, cache) to the lake under impressions/ (recomind serve only). Off by default "
+        "until its cost on a cache hit's p99 is cut (about +10 ms at 4,000 hits/s on 2 cores).",
     )
     impressions_flush_seconds: float = Field(
         default=10.0, gt=0, description="How often the served-list log is written to the lake."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -47,10 +48,10 @@ def test_every_page_served_is_logged(api: Api) -> None:
 class _Failing(ImpressionWriter):
     fail = True
 
-    def write_hour(self, hour: datetime, table: pa.Table) -> str:
+    def write_hour(self, hour: datetime, tables: Iterable[pa.Table]) -> str:
         if self.fail:
             raise OSError("the lake is away")
-        return super().write_hour(hour, table)
+        return super().write_hour(hour, tables)
 
 
 def test_a_failed_write_keeps_the_pages_and_a_full_log_drops_them(
@@ -62,11 +63,14 @@ def test_a_failed_write_keeps_the_pages_and_a_full_log_drops_them(
     listed = decode(encode([("v1", 1.0, "r"), ("v2", 0.5, "s")], source="trending"))
     assert listed is not None
     at = datetime(2026, 11, 30).timestamp()
-    log.served(ServedPage(at, "r1", "u1", listed, [0, 1], "hit"))
+    log.served(
+        ServedPage.of(listed, [0, 1], served_at=at, request_id="r1", user_id="u1", cache="hit")
+    )
     assert log.flush() == 0  # failed: kept
     monkeypatch.setattr(log_module, "IMPRESSIONS_MAX_PAGES", 2)
-    log.served(ServedPage(at, "r2", "u1", listed, [1], "hit"))
-    log.served(ServedPage(at, "r3", "u1", listed, [0], "hit"))  # over the cap: dropped
+    log.served(ServedPage.of(listed, [1], served_at=at, request_id="r2", user_id="u1", cache="hit"))
+    dropped = ServedPage.of(listed, [0], served_at=at, request_id="r3", user_id="u1", cache="hit")
+    log.served(dropped)  # over the cap: dropped
     writer.fail = False
     assert log.flush() == 3
     rows = read_impressions(url).to_pylist()

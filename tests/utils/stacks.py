@@ -75,6 +75,8 @@ def make_settings(
         # test) the scheduler would publish a model of an earlier test's catalogue and later
         # tests would rank with it. Tests run jobs explicitly; tests/jobs covers the scheduler.
         "jobs_interval_minutes": 0,
+        # The served-list log (off by default) is on: its tests read what these servers log.
+        "impressions_log": True,
     }
     values.update(overrides)
     return Settings(**values)

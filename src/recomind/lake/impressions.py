@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
@@ -67,6 +67,7 @@ class ImpressionWriter:
         self.root = f"{root}/{FOLDER}"
         self._name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._seq = count()
+        self._local = url.startswith("file://")  # an object store PUT is atomic already
 
     def write(self, rows: Sequence[Impression]) -> list[str]:
         """Write ``rows`` (one file per hour partition); returns the paths."""
@@ -76,28 +77,26 @@ class ImpressionWriter:
         paths = []
         for hour, group in sorted(hours.items()):
             columns = {name: [getattr(r, name) for r in group] for name in IMPRESSIONS.names}
-            table = pa.Table.from_pydict(columns, schema=IMPRESSIONS)
-            paths.append(self.write_hour(hour, table))
+            paths.append(self.write_hour(hour, [pa.Table.from_pydict(columns, schema=IMPRESSIONS)]))
         return paths
 
-    def write_hour(self, hour: datetime, table: pa.Table) -> str:
-        """Write a table of :data:`IMPRESSIONS` rows served within ``hour`` (UTC) into its
-        partition; returns the path."""
+    def write_hour(self, hour: datetime, tables: Iterable[pa.Table]) -> str:
+        """Write :data:`IMPRESSIONS` rows served within ``hour`` (UTC) into its partition,
+        one file with a row group per table (built one at a time by the caller: no long
+        stretch of work holds the interpreter); returns the path."""
         directory = f"{self.root}/dt={hour:%Y-%m-%d}/hour={hour:%H}"
         path = f"{directory}/part-{self._name}-{next(self._seq):08d}.parquet"
-        self._write_file(directory, path, table)
-        return path
-
-    def _write_file(self, directory: str, path: str, table: pa.Table) -> None:
         self.fs.makedirs(directory, exist_ok=True)
-        if self.url.startswith("file://"):
-            tmp = f"{directory}/.tmp-{uuid.uuid4().hex}.parquet"
-            with self.fs.open(tmp, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
-            self.fs.mv(tmp, path)
-        else:
-            with self.fs.open(path, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
+        target = f"{directory}/.tmp-{uuid.uuid4().hex}.parquet" if self._local else path
+        with (
+            self.fs.open(target, "wb") as fh,
+            pq.ParquetWriter(fh, IMPRESSIONS, compression="zstd") as out,
+        ):
+            for table in tables:
+                out.write_table(table)
+        if self._local:  # written aside, then renamed: a reader never sees half a file
+            self.fs.mv(target, path)
+        return path
 
 
 def read_impressions(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:

@@ -1,6 +1,6 @@
 """The served-list log: what each user was shown, written to the lake in the background.
 
-Serving a page costs one list append here (the page's list and positions, by reference); a
+Serving a page costs a few small tuples and one list append here (its shown items); a
 thread of its own expands the pages into rows and writes them
 (:class:`~recomind.lake.impressions.ImpressionWriter`) every ``impressions_flush_seconds``
 or once ``IMPRESSIONS_FLUSH_PAGES`` pages wait. At most ``IMPRESSIONS_MAX_PAGES`` pages wait:
@@ -32,24 +32,58 @@ DROPPED = Counter(
 )
 IMPRESSIONS_FLUSH_PAGES = 5_000
 IMPRESSIONS_MAX_PAGES = 200_000
+#: Pages per row group: each conversion to Arrow holds the interpreter for one chunk only
+#: (a whole flush at once stalled requests for 100 ms and more at line rate).
+CHUNK_PAGES = 200
 
 
 @dataclass(frozen=True, slots=True)
 class ServedPage:
+    """One page served: what the log keeps until it is written (the shown items only, as
+    tuples of existing strings: a page must not keep its whole decoded list alive, or a
+    flush interval's pages make every garbage collection slow)."""
+
     served_at: float  # unix time
     request_id: str
     user_id: str
-    listed: CompactList
-    positions: Sequence[int]
+    videos: tuple[str, ...]
+    scores: tuple[float, ...]
+    reasons: tuple[str, ...]
+    source: str
     cache: str
     variant: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        listed: CompactList,
+        positions: Sequence[int],
+        *,
+        served_at: float,
+        request_id: str,
+        user_id: str,
+        cache: str,
+        variant: str | None = None,
+    ) -> ServedPage:
+        ids, scores, codes, reasons = listed.ids, listed.scores, listed.codes, listed.reasons
+        return cls(
+            served_at,
+            request_id,
+            user_id,
+            tuple([ids[i] for i in positions]),
+            tuple([scores[i] for i in positions]),
+            tuple([reasons[codes[i]] for i in positions]),
+            listed.source,
+            cache,
+            variant,
+        )
 
 
 def table_of(pages: Sequence[ServedPage]) -> pa.Table:
     """The pages' rows as one :data:`~recomind.lake.impressions.IMPRESSIONS` table, built
     column by column: what repeats on a page is taken once per page (the log's thread shares
     the process with requests, so its cost shows on them)."""
-    counts = np.fromiter((len(p.positions) for p in pages), dtype=np.int64, count=len(pages))
+    counts = np.fromiter((len(p.videos) for p in pages), dtype=np.int64, count=len(pages))
     page_of = pa.array(np.repeat(np.arange(len(pages), dtype=np.int32), counts))
 
     def per_page(values: list[str | None]) -> pa.Array:
@@ -61,10 +95,9 @@ def table_of(pages: Sequence[ServedPage]) -> pa.Table:
     scores: list[float] = []
     reasons: list[str] = []
     for page in pages:
-        listed, shown = page.listed, page.positions
-        videos.extend([listed.ids[i] for i in shown])
-        scores.extend([listed.scores[i] for i in shown])
-        reasons.extend([listed.reasons[listed.codes[i]] for i in shown])
+        videos.extend(page.videos)
+        scores.extend(page.scores)
+        reasons.extend(page.reasons)
     served_us = np.fromiter(
         (int(p.served_at * 1e6) for p in pages), dtype=np.int64, count=len(pages)
     )
@@ -79,7 +112,7 @@ def table_of(pages: Sequence[ServedPage]) -> pa.Table:
             pa.array(videos, pa.string()),
             pa.array(scores, pa.float32()),
             pa.array(reasons, pa.string()),
-            per_page([p.listed.source for p in pages]),
+            per_page([p.source for p in pages]),
             per_page([p.cache for p in pages]),
             per_page([p.variant for p in pages]),
         ],
@@ -119,11 +152,14 @@ class ImpressionLog:
             hours: dict[int, list[ServedPage]] = {}
             for page in pages:
                 hours.setdefault(int(page.served_at // 3600), []).append(page)
-            tables = [(hour, table_of(group)) for hour, group in sorted(hours.items())]
-            rows: int = sum(t.num_rows for _, t in tables)
+            rows = sum(len(p.videos) for p in pages)
             try:
-                for hour, table in tables:
-                    self.writer.write_hour(datetime.fromtimestamp(hour * 3600, UTC), table)
+                for hour, group in sorted(hours.items()):
+                    chunks = (
+                        table_of(group[i : i + CHUNK_PAGES])
+                        for i in range(0, len(group), CHUNK_PAGES)
+                    )
+                    self.writer.write_hour(datetime.fromtimestamp(hour * 3600, UTC), chunks)
             except Exception:
                 logger.exception("impressions: writing %d rows failed; kept", rows)
                 self._pages[:0] = pages[: max(0, IMPRESSIONS_MAX_PAGES - len(self._pages))]

@@ -185,7 +185,14 @@ class RecommendationService:
         request_id = uuid.uuid4().hex
         if self.impressions is not None:
             self.impressions.served(
-                ServedPage(time.time(), request_id, user_id, listed, positions, how)
+                ServedPage.of(
+                    listed,
+                    positions,
+                    served_at=time.time(),
+                    request_id=request_id,
+                    user_id=user_id,
+                    cache=how,
+                )
             )
         return Served(page, how, request_id)
 
