@@ -32,6 +32,21 @@ return 1
 """
 
 
+#: ``add_scored_many`` in one call: ARGV = TTL in ms, how many to keep, then per key (in KEYS
+#: order) the number of members and that many ``score, member`` pairs.
+_ADD_SCORED = """
+local ttl, keep, at = ARGV[1], tonumber(ARGV[2]), 3
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[at])
+  redis.call('ZADD', KEYS[i], unpack(ARGV, at + 1, at + 2 * n))
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(keep + 1))
+  redis.call('PEXPIRE', KEYS[i], ttl)
+  at = at + 2 * n + 1
+end
+return #KEYS
+"""
+
+
 class RedisCache(Cache):
     def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
         self._url = url
@@ -47,6 +62,7 @@ class RedisCache(Cache):
         #: between loops: a new loop gets a new client).
         self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
         self._set_many_if = self._client.register_script(_SET_MANY_IF)
+        self._add_scored = self._client.register_script(_ADD_SCORED)
 
     def _admin_client(self) -> redis.Redis:
         """Admin scans may take longer than a request may wait: their own, patient client."""
@@ -140,16 +156,18 @@ class RedisCache(Cache):
     def add_scored_many(
         self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
     ) -> None:
-        ms = max(1, int(ttl_s * 1000))
-        try:
-            # MULTI/EXEC: a set never exists without its TTL, nor over its cap.
-            pipe = self._client.pipeline(transaction=True)
-            for key, scores in items.items():
-                if scores:
-                    pipe.zadd(key, dict(scores))
-                    pipe.zremrangebyrank(key, 0, -(keep + 1))
-                    pipe.pexpire(key, ms)
-            pipe.execute()
+        keys: list[str] = []
+        args: list[str | int | float] = [max(1, int(ttl_s * 1000)), keep]
+        for key, scores in items.items():
+            if scores:
+                keys.append(key)
+                args.append(len(scores))
+                for member, score in scores.items():
+                    args += [score, member]
+        if not keys:
+            return
+        try:  # one script: atomic, and one command for the whole batch
+            self._add_scored(keys=keys, args=args)
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
 
