@@ -15,7 +15,8 @@ from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import metadata
 from tests.utils.kafka import LazyBroker
-from tests.utils.services import fresh_database, redis_or_skip, unique_name
+from tests.utils.server import free_port
+from tests.utils.services import fresh_database, redis_or_skip, unavailable, unique_name
 from tests.utils.stacks import stack_settings_factory
 from tests.utils.synthetic import make_synthetic
 
@@ -124,3 +125,35 @@ def cache(cache_url: str, key_prefix: str) -> Iterator[Cache]:
 def synthetic() -> Interactions:
     """A small synthetic catalogue to fit and store models on (recommend and serving tests)."""
     return make_synthetic(n_users=300, n_items=250, n_events=6000, n_tags=20, seed=3)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible endpoint (moto's server on loopback) for the lake's tests."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        unavailable("moto[server]", exc)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def lake(
+    request: pytest.FixtureRequest, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str | None]:
+    """``(lake url, S3 endpoint or None)``: an empty lake on a folder, then on S3 (moto)."""
+    if request.param == "file":
+        return f"file://{tmp_path}/lake", None
+    endpoint = request.getfixturevalue("s3_endpoint")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    import boto3  # type: ignore[import-untyped]
+
+    bucket = unique_name("lake").replace("_", "-")
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/lake", endpoint

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-
-import pytest
 
 from recomind.lake.impressions import IMPRESSIONS, Impression, ImpressionWriter, read_impressions
 from recomind.lake.reader import iter_events, read_table
 from recomind.lake.writer import LakeWriter
 from recomind.records import Record
 from recomind.schemas import ActionEvent
-from tests.utils.server import free_port
-from tests.utils.services import unavailable, unique_name
 
 T0 = datetime(2026, 3, 1, 22, 50)
 
@@ -31,36 +26,6 @@ def _items(first: int, n: int, partition: int = 0) -> list[tuple[Record, ActionE
         )
         out.append((Record("video_actions_stream", partition, off, e.user_id.encode(), b""), e))
     return out
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as exc:
-        unavailable("moto[server]", exc)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(params=["file", "s3"])
-def lake(
-    request: pytest.FixtureRequest, tmp_path: object, monkeypatch: pytest.MonkeyPatch
-) -> tuple[str, str | None]:
-    if request.param == "file":
-        return f"file://{tmp_path}/lake", None
-    endpoint = request.getfixturevalue("s3_endpoint")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    import boto3
-
-    bucket = unique_name("lake").replace("_", "-")
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-    return f"s3://{bucket}/events", endpoint
 
 
 def test_partitioned_by_day_and_hour(lake: tuple[str, str | None]) -> None:
