@@ -13,11 +13,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-import zlib
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-import orjson
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
@@ -27,11 +25,12 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.folds.profiles import fold_pending
 from recomind.folds.states import first_likes, pending_actions
-from recomind.schemas import Profile, RecommendedVideo, utcnow
+from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving import list_codec
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
+from recomind.serving.profile_cache import ProfileCache
 from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
 from recomind.serving.trending import compute_trending, top_up
@@ -39,7 +38,6 @@ from recomind.serving.video_cards import VideoCards, card
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
 from recomind.storage.profiles import ProfileRow, get_profile
-from recomind.storage.users import get_user
 from recomind.storage.videos import get_videos
 
 logger = logging.getLogger(__name__)
@@ -108,6 +106,7 @@ class RecommendationService:
         self.pool = CandidatePool(settings)
         self.ranker: Ranker = ranker or TagAffinityRanker(settings, pool=self.pool)
         self.cards = VideoCards(engine, cache, settings)
+        self.profiles = ProfileCache(engine, cache, settings)
         self.refresher = Refresher(self.refresh_user)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
 
@@ -376,44 +375,6 @@ class RecommendationService:
         reset = getattr(self.ranker, "reset_local_state", None)
         if callable(reset):
             reset()
-
-    def profile(self, user_id: str) -> Profile | None:
-        """The user's stored profile, cache-first (``user_profile:{user_id}``); ``None`` for
-        an unknown user. Like lists, a profile read before a change is never cached after it."""
-        key = self._key(keys.USER_PROFILE, user_id)
-        cached = self.cache.get(key)
-        if cached is not None:
-            try:
-                return Profile.model_validate_json(_inflate(cached))
-            except (zlib.error, ValueError):  # unreadable: read the profile again
-                pass
-        generation_key = self._key(keys.PROFILE_GENERATION, user_id)
-        before = self.cache.get(generation_key)
-        with read_tx(self.engine) as conn:
-            if get_user(conn, user_id=user_id) is None:
-                return None
-            row = get_profile(conn, user_id=user_id)
-        profile = Profile(
-            user_id=user_id,
-            top_tags=row.top_tags if row else [],
-            tag_weights=row.tag_weights if row else {},
-            updated_at=row.updated_at if row else None,
-        )
-        if self.cache.get(generation_key) == before:
-            packed = zlib.compress(orjson.dumps(profile.model_dump(mode="json")), 6)
-            self.cache.set(key, packed, self.settings.user_profile_ttl_s)
-        return profile
-
-    def drop_profile(self, user_id: str) -> None:
-        self.cache.incr(
-            self._key(keys.PROFILE_GENERATION, user_id), 2.0 * self.settings.user_profile_ttl_s
-        )
-        self.cache.delete(self._key(keys.USER_PROFILE, user_id))
-
-
-def _inflate(cached: bytes) -> bytes:
-    """A cached profile's JSON: zlib-compressed (half the bytes), or plain as before 0.4."""
-    return cached if cached.startswith(b"{") else zlib.decompress(cached)
 
 
 def _triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:

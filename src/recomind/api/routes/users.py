@@ -34,7 +34,7 @@ def get_user(user_id: UserId, engine: EngineDep) -> User:
 @router.get("/users/{user_id}/profile", response_model=Profile)
 def get_profile(user_id: UserId, state: StateDep) -> Profile:
     """The user's top tags, cached under ``user_profile:{user_id}`` (30 min)."""
-    profile = state.recommendations.profile(user_id)
+    profile = state.recommendations.profiles.get(user_id)
     if profile is None:
         raise NotFoundError("user", "user_id", user_id)
     return profile

@@ -24,4 +24,4 @@ class ProfilesHandler(DatabaseHandler):
     def after_commit(self, events: list[ActionEvent]) -> None:
         service = self.ctx.recommendations
         for user in {e.user_id for e in events}:
-            service.drop_profile(user)
+            service.profiles.drop(user)
