@@ -132,6 +132,9 @@ def test_embedded_server_killed_mid_stream_loses_nothing(tmp_path: Path) -> None
         lake_flush_seconds=0.5,
         consumer_batch_size=25,
         environment="test",
+        # As the test stacks: a script posts far faster than a person taps (500 actions over
+        # a few dozen users in about a second); tests/api/test_rate_limit.py checks the limit.
+        event_rate_limit="1000/second",
     )
     env = {**os.environ, **settings_env(settings)}
     port = free_port()
