@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-import duckdb
 import pyarrow as pa
+
+from recomind.analytics._duckdb import connect
 
 #: Bump when a feature's definition changes: the job keeps each version under its own folder.
 FEATURES_VERSION = 1
@@ -185,7 +186,7 @@ def partials(*, events: pa.Table, impressions: pa.Table, catalogue: pa.Table) ->
     catalogue
         :data:`CATALOGUE` rows of (at least) the videos acted on.
     """
-    con = duckdb.connect(config={"threads": 1})  # an hour is small: one thread is plenty
+    con = connect(threads=1)  # an hour is small: one thread is plenty
     try:
         con.register("events", events)
         con.register("impressions", impressions.select(["video_id"]))
@@ -314,7 +315,7 @@ def _stamp(table: pa.Table, schema: pa.Schema, now: datetime) -> pa.Table:
 def finalise(merged: Partials, *, now: datetime) -> tuple[pa.Table, pa.Table]:
     """Add up ``merged`` (the partials of every partition) into ``(videos, users)``
     (:data:`VIDEOS`, :data:`USERS`); ``now`` (naive UTC) stamps them and dates recency."""
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("video_partials", merged.videos)
         con.register("user_partials", merged.users)

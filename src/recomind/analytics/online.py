@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pyarrow as pa
+
+from recomind.analytics._duckdb import connect
 
 _QUERY = """
 WITH joined AS (
@@ -83,7 +84,7 @@ def online_figures(
     """
     if impressions.num_rows == 0:
         return []
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("impressions", impressions)
         con.register("events", events)
