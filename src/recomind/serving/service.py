@@ -120,7 +120,7 @@ class RecommendationService:
             return page, True
         _LOOKUP["popular_videos", "miss"].inc()
         items = await run_in_threadpool(self._compute_trending)
-        return _render_items(items, n), False
+        return _first_page(items, n, TRENDING)[2], False
 
     async def cached_trending(self, n: int) -> bytes | None:
         """The trending page from the cache; ``None`` when it must be computed."""
@@ -167,10 +167,7 @@ class RecommendationService:
                     return cached
         _LOOKUP["recommendations", "miss"].inc()
         items = await run_in_threadpool(self.refresh_user, user_id)
-        listed = list_codec.decode(list_codec.encode(_triples(items), source=self.ranker.source()))
-        assert listed is not None
-        positions = list(range(min(n, len(items))))
-        page = list_codec.render(listed, positions, {i.video_id: card(i) for i in items[:n]})
+        listed, positions, page = _first_page(items, n, self.ranker.source())
         return self._served(user_id, listed, positions, page, "miss")
 
     def _served(
@@ -381,9 +378,13 @@ def _triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:
     return [(i.video_id, i.score, i.reason) for i in items]
 
 
-def _render_items(items: Sequence[RecommendedVideo], n: int) -> bytes:
-    """The page of a list just computed, rendered as a cached one would be (same bytes)."""
-    listed = list_codec.decode(list_codec.encode(_triples(items)))
+def _first_page(
+    items: Sequence[RecommendedVideo], n: int, source: str
+) -> tuple[list_codec.CompactList, list[int], bytes]:
+    """The first ``n`` of a list just computed, rendered through the compact form, so a miss
+    sends the bytes a hit on the cached list would: ``(list, positions, page)``."""
+    listed = list_codec.decode(list_codec.encode(_triples(items), source=source))
     assert listed is not None
+    positions = list(range(min(n, len(items))))
     cards = {i.video_id: card(i) for i in items[:n]}
-    return list_codec.render(listed, list(range(min(n, len(items)))), cards)
+    return listed, positions, list_codec.render(listed, positions, cards)

@@ -95,28 +95,12 @@ class VideoCards:
             found.update(await run_in_threadpool(self._from_database, missing))
             return found
         shared, _ = await self.cache.fetch([self._key(v) for v in missing])
-        self._hold({v: c for v, c in zip(missing, shared, strict=True) if c is not None})
-        found.update({v: c for v, c in zip(missing, shared, strict=True) if c is not None})
-        left = [v for v, c in zip(missing, shared, strict=True) if c is None]
-        if left:
-            found.update(await run_in_threadpool(self._from_database, left))
-        return found
-
-    def get_blocking(self, video_ids: Sequence[str]) -> dict[str, bytes]:
-        """:meth:`get` for worker threads and jobs."""
-        found, missing = self.local(video_ids)
-        if not missing:
-            return found
-        if self.cache.is_local:
-            found.update(self._from_database(missing))
-            return found
-        shared = self.cache.get_many([self._key(v) for v in missing])
         hits = {v: c for v, c in zip(missing, shared, strict=True) if c is not None}
         self._hold(hits)
         found.update(hits)
         left = [v for v in missing if v not in hits]
         if left:
-            found.update(self._from_database(left))
+            found.update(await run_in_threadpool(self._from_database, left))
         return found
 
     def remember(self, videos: Iterable[VideoRecord]) -> None:
