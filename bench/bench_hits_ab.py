@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.bench_api import load
-from bench.common import free_port, percentiles, write_results
+from bench.common import free_port, percentiles, wait_up, write_results
 from recomind.storage import migrate
 
 USERS = 300
@@ -49,16 +49,7 @@ def hits(src: str, url: str, work: Path) -> dict[str, Any]:
     proc = subprocess.Popen(cmd, env=env, cwd=work, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server from {src} did not start")
-            time.sleep(0.2)
+        wait_up(base, proc, timeout_s=60)
         users = [f"u{i}" for i in range(USERS)]
         latencies: list[float] = []
         with httpx.Client(base_url=base, timeout=30) as http:

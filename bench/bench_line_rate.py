@@ -36,6 +36,7 @@ import httpx
 from bench import wrk
 from bench.bench_api import load
 from bench.common import free_port, write_results
+from bench.common import wait_up as common_wait_up
 from recomind.storage import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,16 +235,10 @@ def _hit(r: httpx.Response) -> bool:
 
 
 def wait_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"server did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    try:
+        common_wait_up(base, proc, timeout_s=90)
+    except RuntimeError as exc:
+        raise SystemExit(f"{exc}:\n{log.read_text()[-3000:]}") from None
 
 
 def access_lines(log: Path) -> int:

@@ -38,7 +38,14 @@ from typing import Any
 import httpx
 
 from bench.bench_stream import catalogue, env_of
-from bench.common import embedded_settings, free_port, kafka_stack, stack_args, write_results
+from bench.common import (
+    embedded_settings,
+    free_port,
+    kafka_stack,
+    stack_args,
+    wait_up,
+    write_results,
+)
 
 SCRIPT = Path(__file__).with_name("post_action.lua")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -66,19 +73,8 @@ def serve(env: dict[str, str], src: str) -> Iterator[tuple[str, int]]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
     try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError("server died; run it by hand to see why")
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_up(base, proc, timeout_s=90)
         yield base, proc.pid
     finally:
         proc.terminate()

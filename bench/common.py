@@ -64,6 +64,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_up(base: str, proc: subprocess.Popen[Any], *, timeout_s: float) -> None:
+    """Wait until the server at ``base`` answers ``/healthz``; raise if ``proc`` died or
+    ``timeout_s`` passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("server died; run it by hand to see why")
+        if time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.2)
+
+
 @contextmanager
 def server(env: dict[str, str], *args: str) -> Iterator[str]:
     """``recomind serve`` in a subprocess (its own core), yielding the base URL."""
@@ -76,19 +93,8 @@ def server(env: dict[str, str], *args: str) -> Iterator[str]:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError("server died; run it by hand to see why")
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
+        wait_up(base, proc, timeout_s=60)
         yield base
     finally:
         proc.terminate()
