@@ -209,6 +209,29 @@ class Settings(BaseSettings):
     train_max_events: int = Field(
         default=5_000_000, ge=0, description="The train job reads at most this many newest actions."
     )
+    learned_ranker: bool = Field(
+        default=True,
+        description="Train (and serve) the LightGBM ranker over the hybrid's candidates.",
+    )
+    ranker_time_of_day: bool = Field(
+        default=False, description="Give the learned ranker the hour-of-day features."
+    )
+    gate_holdout: float = Field(
+        default=0.1,
+        ge=0,
+        lt=0.5,
+        description="Share of the newest events the gate scores a new model on (0: no gate).",
+    )
+    ranker_window: float = Field(
+        default=0.2,
+        gt=0,
+        lt=0.5,
+        description="Share of events (before the holdout) the learned ranker is labelled on.",
+    )
+    gate_margin: float = Field(
+        default=0.0,
+        description="Relative NDCG@10 a new model must beat the serving one by to be published.",
+    )
     jobs_interval_minutes: float = Field(
         default=60.0, ge=0, description="`recomind serve` runs every job this often (0: never)."
     )

@@ -13,6 +13,7 @@ from recomind.recommend import registry
 from recomind.recommend.base import Recommender
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.schemas import ActionEvent, utcnow
+from recomind.serving.challenger import fit_challenger, gate
 from recomind.serving.model_store import ModelStore
 from recomind.serving.training_data import load_dataset, training_window
 from recomind.storage.engine import write_tx
@@ -66,7 +67,11 @@ def fit_hybrid(data: Any, **params: Any) -> tuple[HybridRecommender, dict[str, f
     return HybridRecommender(**params).fit_components(data, fit_one), seconds
 
 
-@job("train", description="Fit the hybrid on recent actions and publish it to the model store.")
+@job(
+    "train",
+    description="Fit the hybrid and its learned ranker on recent actions; publish the new "
+    "model if it beats the serving one on the newest events.",
+)
 def train_job(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings
     if not settings.model_dir:
@@ -83,15 +88,43 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
         summary["skipped"] = "no actions to learn from"
     else:
         t0 = time.perf_counter()
-        hybrid, seconds = fit_hybrid(data)
+        seconds: dict[str, float] = {}
+
+        def fit(part: Any) -> HybridRecommender:
+            hybrid, took = fit_hybrid(part)
+            for name, s in took.items():
+                seconds[name] = round(seconds.get(name, 0.0) + s, 3)
+            return hybrid
+
+        challenger = fit_challenger(data, settings, fit)
         fit_s = round(time.perf_counter() - t0, 3)
-        version = ModelStore(settings.model_dir).save(
-            hybrid,
-            data,
-            durations=meta.durations,
-            extra={"fit_seconds": seconds, "fit_seconds_total": fit_s},
-        )
-        summary |= {"version": version, "fit_seconds": fit_s, "items": data.n_items}
+        store = ModelStore(settings.model_dir)
+        t1 = time.perf_counter()
+        decision = gate(challenger, store.load(), settings)
+        gate_s = round(time.perf_counter() - t1, 3)
+        extra = {
+            "fit_seconds": seconds,
+            "fit_seconds_total": fit_s,
+            "gate_seconds": gate_s,
+            **challenger.facts,
+            "gate": decision,
+        }
+        summary |= {
+            "fit_seconds": fit_s,
+            "gate_seconds": gate_s,
+            "items": data.n_items,
+            "ranker": challenger.rerank is not None,
+            "published": bool(decision["publish"]),
+            "gate": decision["reason"],
+        }
+        if decision["publish"]:
+            summary["version"] = store.save(
+                challenger.hybrid,
+                challenger.fitted_on,
+                durations=meta.durations,
+                extra=extra,
+                rerank=challenger.rerank,
+            )
     with write_tx(ctx.engine) as conn:
         summary["signals_consumed"] = consume_signals(conn, before=started)
     return summary

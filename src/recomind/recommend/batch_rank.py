@@ -17,6 +17,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from recomind.recommend.base import Recommendation
+from recomind.recommend.candidates import Rescorer
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.pages import PagePolicy
 
@@ -29,6 +30,7 @@ def rank_rows(
     page: int,
     excludes: Sequence[npt.ArrayLike] | None = None,
     now: float | None = None,
+    rescorer: Rescorer | None = None,
 ) -> list[list[Recommendation]]:
     """Feed of up to ``n`` items for each history row, capped per page of ``page``.
 
@@ -36,7 +38,7 @@ def rank_rows(
     ----------
     hybrid
         A fitted hybrid.
-    histories, excludes, now
+    histories, excludes, now, rescorer
         As in :meth:`~recomind.recommend.hybrid.HybridRecommender.pages`.
     n
         Items per row.
@@ -48,4 +50,6 @@ def rank_rows(
     list of list of Recommendation
         One list per row, best first, each item with a reason and its main source.
     """
-    return hybrid.pages(histories, PagePolicy.paged(n, page), excludes=excludes, now=now)
+    return hybrid.pages(
+        histories, PagePolicy.paged(n, page), excludes=excludes, now=now, rescorer=rescorer
+    )

@@ -23,7 +23,9 @@ normalisation) get every item as a candidate, scored by the dense path
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +71,19 @@ class CandidateRow:
         keep = ~np.isin(self.items, exclude)
         parts = [(name, p[keep]) for name, p in self.parts]
         return CandidateRow(self.items[keep], parts, self.complete)
+
+
+class Rescorer(Protocol):
+    """Scores candidate rows in place of the blend (the learned ranker, bound to a batch)."""
+
+    def scores(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> list[FloatArray]:
+        """A score per candidate of each row; ``positions`` are the rows' places in the
+        batch."""
+        ...
+
+    def sources(self, row: CandidateRow, position: int, picked: Sequence[int]) -> list[str]:
+        """The reason source of each picked candidate of ``row`` (batch place ``position``)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from recomind.recommend.base import (
     Recommender,
 )
 from recomind.recommend.blend import Blend, BlendWeights, Normalisation
-from recomind.recommend.candidates import CandidateRow
+from recomind.recommend.candidates import CandidateRow, Rescorer
 from recomind.recommend.catalogue import ItemCatalogue
 from recomind.recommend.components import COMPONENTS
 from recomind.recommend.pages import PagePolicy, pick
@@ -302,6 +302,7 @@ class HybridRecommender(Recommender):
         *,
         excludes: Sequence[npt.ArrayLike] | None = None,
         now: float | None = None,
+        rescorer: Rescorer | None = None,
     ) -> list[list[Recommendation]]:
         """A feed for each history row, picked as ``policy`` says (the one page path).
 
@@ -315,6 +316,9 @@ class HybridRecommender(Recommender):
             Per row, further item indices never to return.
         now
             Reference time of the freshness boost (default: the model's ``now``).
+        rescorer
+            Scores the candidates instead of the blend (the learned ranker); its rows are
+            this call's rows.
 
         Returns
         -------
@@ -324,30 +328,52 @@ class HybridRecommender(Recommender):
         h = as_csr(histories, self.n_items)
         rows = self.candidate_rows(h, fill=policy.fill)
         at = now if now is not None else self.now
-        out: list[list[Recommendation]] = []
-        for i, row in enumerate(rows):
-            ex = (
-                np.asarray(excludes[i], dtype=np.int64).ravel()
-                if excludes is not None and i < len(excludes)
-                else np.empty(0, dtype=np.int64)
+        exclude = [
+            np.asarray(excludes[i], dtype=np.int64).ravel()
+            if excludes is not None and i < len(excludes)
+            else np.empty(0, dtype=np.int64)
+            for i in range(len(rows))
+        ]
+        kept = [row.without(ex) for row, ex in zip(rows, exclude, strict=True)]
+        learned = rescorer.scores(kept, list(range(len(kept)))) if rescorer else None
+        return [
+            self._page(
+                h[i],
+                i,
+                rows[i],
+                exclude[i],
+                policy,
+                at,
+                rescorer,
+                (kept[i], learned[i]) if learned is not None else None,
             )
-            out.append(self._page(h[i], row, ex, policy, at))
-        return out
+            for i in range(len(rows))
+        ]
 
     def _page(
         self,
         h: sparse.csr_matrix,
+        i: int,
         row: CandidateRow,
         exclude: IntArray,
         policy: PagePolicy,
         now: float | None,
+        rescorer: Rescorer | None,
+        scored: tuple[CandidateRow, FloatArray] | None,
     ) -> list[Recommendation]:
         """One row's list; every item densely when the caps starve its candidates."""
         creators, tags = self.catalogue.cap_codes()
         while True:
-            kept = row.without(exclude)
-            total = kept.total()
-            total *= self.freshness(now, kept.items)
+            if scored is not None:  # the batch's rescored candidates of ``row``
+                kept, total = scored
+                scored = None
+            else:
+                kept = row.without(exclude)
+                if rescorer is None:
+                    total = kept.total()
+                    total *= self.freshness(now, kept.items)
+                else:
+                    total = rescorer.scores([kept], [i])[0]
             picked = pick(
                 kept.items,
                 total,
@@ -363,7 +389,11 @@ class HybridRecommender(Recommender):
         if not picked:
             return []
         chosen = [int(kept.items[j]) for j in picked]
-        sources = reasons.main_sources(kept.parts, picked)
+        sources = (
+            rescorer.sources(kept, i, picked)
+            if rescorer is not None
+            else reasons.main_sources(kept.parts, picked)
+        )
         texts = reasons.reasons(sources, chosen, h, models=self.models, catalogue=self.catalogue)
         return [
             Recommendation(item=item, score=float(total[j]), reason=text, source=source)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ from recomind.serving.follow import after_action, follow_up
 from recomind.serving.follow_prefetch import prefetch
 from recomind.serving.inputs import UserInput, batch_inputs
 from recomind.serving.model_store import LoadedModel, ModelLoader, ModelStore
+from recomind.serving.rerank_inputs import ranker_histories
 from recomind.serving.taste import (
     Taste,
     elsewhere,
@@ -149,13 +150,27 @@ class ModelRanker:
         if not users:
             return []
         h, excludes = self.history_rows(model, users)
+        now = time.time()
+        rescorer = None
+        if model.rerank is not None and self.settings.learned_ranker:
+            hist = ranker_histories(
+                users,
+                h,
+                index=model.item_index,
+                n_items=model.hybrid.n_items,
+                weigh=self._weigh(model),
+                pending_weight=self.settings.weight_view,
+                now=now,
+            )
+            rescorer = model.rerank.rescorer(model.hybrid, hist, now=now)
         recs = rank_rows(
             model.hybrid,
             h,
             n=n,
             page=self.settings.default_n,
             excludes=excludes,
-            now=time.time(),
+            now=now,
+            rescorer=rescorer,
         )
         fresh = self._fresh_uploads(conn, model)
         ids = {model.item_ids[r.item] for rs in recs for r in rs}
@@ -276,14 +291,7 @@ class ModelRanker:
         :mod:`recomind.recommend.recency`. Only known videos get a column in the row.
         """
         index = model.item_index
-        durations = model.item_durations
-
-        def weigh(h: HistoryItem) -> float:
-            i = index.get(h.video_id)
-            d = float(durations[i]) if i is not None else float("nan")
-            dur = d if np.isfinite(d) else None
-            return self.settings.action_weight(h.action_type, h.watch_time_ms, dur)
-
+        weigh = self._weigh(model)
         rows = []
         excludes: list[np.ndarray] = []
         for user in users:
@@ -316,6 +324,18 @@ class ModelRanker:
             ex = [index[v] for v in user.exclude if v in index]
             excludes.append(np.asarray(ex, dtype=np.int64))
         return sparse.vstack(rows, format="csr"), excludes
+
+    def _weigh(self, model: LoadedModel) -> Callable[[HistoryItem], float]:
+        """An action's own weight, with the model's duration of its video."""
+        index, durations = model.item_index, model.item_durations
+
+        def weigh(h: HistoryItem) -> float:
+            i = index.get(h.video_id)
+            d = float(durations[i]) if i is not None else float("nan")
+            dur = d if np.isfinite(d) else None
+            return self.settings.action_weight(h.action_type, h.watch_time_ms, dur)
+
+        return weigh
 
     # -- new uploads the model does not know --------------------------------------------
 

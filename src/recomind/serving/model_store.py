@@ -7,6 +7,7 @@ Layout of ``RECOMIND_MODEL_DIR``::
         meta.json               version, times, sizes, fit seconds per component
         ids.npz                 user ids, item ids, tags, titles, created, creators, durations
         hybrid.npz              the blender (+ hybrid.<component>.npz siblings)
+        ranker.npz              the learned ranker and its item figures (when fitted)
 
 A version is written into a hidden ``.tmp-*`` directory, then renamed into place, and only
 then is ``LATEST`` replaced (``os.replace``, atomic on POSIX): a reader sees the old model or
@@ -36,10 +37,12 @@ import numpy.typing as npt
 from recomind.recommend._sparse import strings_from_state, strings_state
 from recomind.recommend.base import Interactions
 from recomind.recommend.hybrid import HybridRecommender
+from recomind.recommend.ltr_data import RerankModel
 
 logger = logging.getLogger(__name__)
 
 LATEST = "LATEST"
+RANKER_FILE = "ranker.npz"
 FORMAT = 1
 _TAG_SEP = "\x1f"
 
@@ -72,6 +75,8 @@ class LoadedModel:
         Per-item side information (index order).
     meta
         Contents of ``meta.json``.
+    rerank
+        The learned ranker over the hybrid's candidates (``None``: the blend ranks).
     """
 
     version: str
@@ -85,6 +90,7 @@ class LoadedModel:
     item_durations: npt.NDArray[np.float64]
     meta: dict[str, Any]
     item_index: dict[str, int] = field(default_factory=dict)
+    rerank: RerankModel | None = None
 
     def __post_init__(self) -> None:
         if not self.item_index:
@@ -122,6 +128,7 @@ class ModelStore:
         *,
         durations: npt.NDArray[np.float64] | None = None,
         extra: dict[str, Any] | None = None,
+        rerank: RerankModel | None = None,
     ) -> str:
         """Write ``hybrid`` (fitted on ``data``) as a new version and publish it.
 
@@ -135,6 +142,8 @@ class ModelStore:
             Per-item duration in seconds (``nan`` when unknown), for view weights.
         extra
             Further JSON-serialisable facts for ``meta.json`` (fit times, ...).
+        rerank
+            The learned ranker to serve with it (``ranker.npz``), if any.
 
         Returns
         -------
@@ -151,6 +160,8 @@ class ModelStore:
         tmp.mkdir()
         try:
             hybrid.save(tmp / "hybrid.npz")
+            if rerank is not None:
+                rerank.save(tmp / RANKER_FILE)
             dur = (
                 np.full(data.n_items, np.nan)
                 if durations is None
@@ -176,6 +187,7 @@ class ModelStore:
                 "n_items": data.n_items,
                 "n_events": len(data.users),
                 "components": list(hybrid.components),
+                "ranker": rerank.describe() if rerank is not None else None,
                 **(extra or {}),
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
@@ -231,6 +243,7 @@ class ModelStore:
         d = self.root / version
         meta = json.loads((d / "meta.json").read_text())
         hybrid = HybridRecommender.load(d / "hybrid.npz")
+        rerank = RerankModel.load(d / RANKER_FILE) if (d / RANKER_FILE).exists() else None
         with np.load(d / "ids.npz", allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         tags = [t.split(_TAG_SEP) if t else [] for t in strings_from_state("item_tags", arrays)]
@@ -245,6 +258,7 @@ class ModelStore:
             item_creators=strings_from_state("item_creators", arrays),
             item_durations=arrays["item_durations"].astype(np.float64),
             meta=meta,
+            rerank=rerank,
         )
 
 
