@@ -1,7 +1,7 @@
 """The closed loop: an audience with hidden tastes browses the running service, round after round.
 
     python -m bench.bench_loop [--users 100] [--videos 600] [--rounds 9] [--page 10]
-        [--train-after 5] [--seeds 1,2,3] [--src PATH]
+        [--train-after 5] [--train-every 0] [--cold-users 5] [--seeds 1,2,3] [--src PATH]
 
 Each seed starts ``recomind serve`` (embedded default, in a temporary folder, no scheduled
 jobs, no rate limit) and loads a catalogue of ``--videos`` videos over 20 topics (their tags)
@@ -19,8 +19,18 @@ sampling noise left out), against two references computed on the same state:
 * the oracle: each user's ``PAGE`` best unseen videos by their true chance;
 * trending: ``GET /trending``'s first ``PAGE`` unseen videos.
 
-``--train-after K`` runs ``recomind jobs run train precompute`` after round K (0: never); the
-server's model watcher picks the model up. The report gives, per round and seed, the share
+``--train-after K`` runs ``recomind jobs run train precompute`` after round K (0: never);
+``--train-every M`` trains again every M rounds after that. The server's model watcher picks
+each published model up.
+
+Once a model serves, two more figures are taken on the same state each round:
+
+* ``hybrid_share``: the page the fixed-weight hybrid would show (the same model and serving
+  path with ``RECOMIND_LEARNED_RANKER=false``, computed in this process from the same
+  database), as a share of the oracle;
+* ``cold_topic_share``: ``--cold-users`` brand-new users each like one video, then ask for a
+  page: the share of that page in the liked video's topic (every round, before and after
+  the model). The report gives, per round and seed, the share
 of the oracle (``shown / oracle``) for the service and for trending, and their spread over
 seeds (the noise). Results go to ``bench/results/<name>.json``.
 """
@@ -29,12 +39,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,6 +54,7 @@ import numpy as np
 
 from bench.bench_stream import drain, env_of
 from bench.common import embedded_settings, server, write_results
+from recomind.serving.stack import ServingStack
 
 TOPICS = 20
 CREATORS = 60
@@ -99,9 +112,46 @@ def _react(aud: Audience, u: int, video: str, rng: np.random.Generator) -> dict[
     return {**body, "action_type": "view", "watch_time_ms": int(share * duration * 1000)}
 
 
+def _hybrid_pages(shadow: Any, aud: Audience, seen: list[set[int]], page: int) -> list[list[int]]:
+    """Each user's page by the fixed-weight hybrid, on the same state (no cache)."""
+    out = []
+    for u, user in enumerate(aud.users):
+        items = [int(i.video_id[1:]) for i in shadow.service.compute_for_user(user)]
+        out.append([v for v in items if v not in seen[u]][:page])
+    return out
+
+
+async def _cold_start(
+    http: httpx.AsyncClient, aud: Audience, k: int, users: int, page: int, rng: np.random.Generator
+) -> float:
+    """Share of a new user's next page in the topic of the one video they liked."""
+    shares = []
+    for j in range(users):
+        user = f"new{k}x{j}"
+        v = int(rng.integers(0, len(aud.video_ids)))
+        topic = aud.videos[v]["tags"][0]
+        body = {"user_id": user, "video_id": aud.video_ids[v], "action_type": "like"}
+        (await http.post("/video_action", json=body)).raise_for_status()
+        r = await http.get(f"/recommendations/{user}", params={"n": page})
+        r.raise_for_status()
+        tags = [i["tags"][0] for i in r.json() if i["tags"]]
+        shares.append(sum(t == topic for t in tags) / max(len(tags), 1))
+    return round(statistics.fmean(shares), 4) if shares else float("nan")
+
+
 async def _round(
-    base: str, aud: Audience, seen: list[set[int]], page: int, rng: np.random.Generator
+    base: str,
+    aud: Audience,
+    seen: list[set[int]],
+    page: int,
+    rng: np.random.Generator,
+    *,
+    k: int,
+    cold_users: int,
+    shadow: Any,
 ) -> dict[str, float]:
+    cold_rng = np.random.default_rng([k, len(aud.users), 7])  # the audience's draws stay put
+    hybrid_pages = _hybrid_pages(shadow, aud, seen, page) if shadow is not None else None
     shown_p: list[float] = []
     oracle_p: list[float] = []
     trending_p: list[float] = []
@@ -127,14 +177,24 @@ async def _round(
                     bodies.append(action)
         for body in bodies:
             (await http.post("/video_action", json=body)).raise_for_status()
+        cold = await _cold_start(http, aud, k, cold_users, page, cold_rng) if cold_users else None
     oracle = statistics.fmean(oracle_p)
-    return {
+    out = {
         "shown": round(statistics.fmean(shown_p), 4),
         "oracle": round(oracle, 4),
         "trending": round(statistics.fmean(trending_p), 4),
         "share": round(statistics.fmean(shown_p) / oracle, 4),
         "trending_share": round(statistics.fmean(trending_p) / oracle, 4),
     }
+    if cold is not None:
+        out["cold_topic_share"] = cold
+    if hybrid_pages is not None:
+        hybrid_p = [
+            float(np.mean([aud.chance[u, v] for v in items] or [0.0]))
+            for u, items in enumerate(hybrid_pages)
+        ]
+        out["hybrid_share"] = round(statistics.fmean(hybrid_p) / oracle, 4)
+    return out
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
@@ -155,22 +215,67 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
             httpx.post(base + "/videos/batch", json={"videos": aud.videos}, timeout=60)
             seen: list[set[int]] = [set() for _ in aud.users]
             rounds = []
-            for k in range(1, args.rounds + 1):
-                figures = asyncio.run(_round(base, aud, seen, args.page, rng))
-                drain(base)
-                figures["round"] = k
-                rounds.append(figures)
-                print(f"seed {seed} round {k}: {figures}", flush=True)
-                if k == args.train_after:
-                    for job in ("train", "precompute"):
-                        subprocess.run(
-                            [sys.executable, "-m", "recomind", "jobs", "run", job],
-                            env={**os.environ, **env},
-                            check=True,
-                            capture_output=True,
+            shadow = None
+            try:
+                for k in range(1, args.rounds + 1):
+                    figures = asyncio.run(
+                        _round(
+                            base,
+                            aud,
+                            seen,
+                            args.page,
+                            rng,
+                            k=k,
+                            cold_users=args.cold_users,
+                            shadow=shadow,
                         )
-                    figures["trained_after"] = True
+                    )
+                    drain(base)
+                    figures["round"] = k
+                    rounds.append(figures)
+                    print(f"seed {seed} round {k}: {figures}", flush=True)
+                    if _trains_after(k, args):
+                        figures["train"] = _train(env, settings.model_dir)
+                        if shadow is None:
+                            hybrid_only = settings.model_copy(update={"learned_ranker": False})
+                            shadow = ServingStack.open(hybrid_only, watch_models=True)
+                        shadow.service.ranker.loader.refresh()  # type: ignore[attr-defined]
+            finally:
+                if shadow is not None:
+                    shadow.close()
     return rounds
+
+
+def _trains_after(k: int, args: argparse.Namespace) -> bool:
+    if args.train_after <= 0 or k < args.train_after:
+        return False
+    if k == args.train_after:
+        return True
+    return args.train_every > 0 and (k - args.train_after) % args.train_every == 0
+
+
+def _train(env: dict[str, str], model_dir: str) -> dict[str, Any]:
+    """Run the train and precompute jobs; the serving model's gate and ranker facts."""
+    for job in ("train", "precompute"):
+        subprocess.run(
+            [sys.executable, "-m", "recomind", "jobs", "run", job],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+    latest = Path(model_dir) / "LATEST"
+    if not latest.exists():
+        return {"published": None}
+    meta = json.loads((latest.parent / latest.read_text().strip() / "meta.json").read_text())
+    gate = meta.get("gate") or {}
+    ranker = meta.get("ranker") or {}
+    return {
+        "version": meta.get("version"),
+        "gate": gate.get("reason"),
+        "figures": gate.get("figures"),
+        "ranker": ranker.get("training"),
+        "top_features": list(ranker.get("importance", {}))[:8],
+    }
 
 
 def main() -> None:
@@ -180,6 +285,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--page", type=int, default=10)
     ap.add_argument("--train-after", type=int, default=5, help="0: never train")
+    ap.add_argument("--train-every", type=int, default=0, help="train again every M rounds")
+    ap.add_argument("--cold-users", type=int, default=5, help="new users per round (0: none)")
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--src", default="", help="serve from another source tree")
     ap.add_argument("--name", default="loop")
@@ -189,23 +296,35 @@ def main() -> None:
     summary = []
     for k in range(args.rounds):
         shares = [runs[s][k]["share"] for s in seeds]
-        trend = [runs[s][k]["trending_share"] for s in seeds]
-        summary.append(
-            {
-                "round": k + 1,
-                "share_mean": round(statistics.fmean(shares), 3),
-                "share_spread": round(max(shares) - min(shares), 3),
-                "trending_share_mean": round(statistics.fmean(trend), 3),
-            }
-        )
+        row: dict[str, Any] = {
+            "round": k + 1,
+            "share_mean": round(statistics.fmean(shares), 3),
+            "share_spread": round(max(shares) - min(shares), 3),
+            "trending_share_mean": round(
+                statistics.fmean(runs[s][k]["trending_share"] for s in seeds), 3
+            ),
+        }
+        for key in ("hybrid_share", "cold_topic_share"):
+            values = [runs[s][k][key] for s in seeds if key in runs[s][k]]
+            if values:
+                row[f"{key}_mean"] = round(statistics.fmean(values), 3)
+                row[f"{key}_min_gain"] = (
+                    round(min(runs[s][k]["share"] - runs[s][k][key] for s in seeds), 3)
+                    if key == "hybrid_share" and len(values) == len(seeds)
+                    else None
+                )
+        summary.append(row)
+
+    def line(label: str, key: str) -> str:
+        cells = [f"{r[key]:.2f}" if r.get(key) is not None else "" for r in summary]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
     print("| round | " + " | ".join(str(r["round"]) for r in summary) + " |")
     print("| --- |" + " --- |" * len(summary))
-    print("| RecoMind / oracle | " + " | ".join(f"{r['share_mean']:.2f}" for r in summary) + " |")
-    print(
-        "| trending / oracle | "
-        + " | ".join(f"{r['trending_share_mean']:.2f}" for r in summary)
-        + " |"
-    )
+    print(line("RecoMind / oracle", "share_mean"))
+    print(line("fixed-weight hybrid / oracle (same state)", "hybrid_share_mean"))
+    print(line("trending / oracle", "trending_share_mean"))
+    print(line("new user's page in the liked topic", "cold_topic_share_mean"))
     noise = max(r["share_spread"] for r in summary)
     print(f"spread across seeds (max over rounds): {noise:.3f}; trained after {args.train_after}")
     write_results(

@@ -89,7 +89,7 @@ def fit_challenger(
             time_of_day=settings.ranker_time_of_day,
         )
         rerank = fit.model
-        facts["ranker"] = {**fit.figures, "seconds": round(time.perf_counter() - t0, 3)}
+        facts["ranker_fit"] = {**fit.figures, "seconds": round(time.perf_counter() - t0, 3)}
     t0 = time.perf_counter()
     hybrid = fit_hybrid(fitted_on)
     facts["hybrid_seconds"] = round(time.perf_counter() - t0, 3)
