@@ -232,6 +232,16 @@ class Settings(BaseSettings):
         default=0.0,
         description="Relative NDCG@10 a new model must beat the serving one by to be published.",
     )
+    gate_users: int = Field(
+        default=3000,
+        ge=1,
+        description="Holdout users the gate scores (a seeded sample when more acted).",
+    )
+    ranker_max_groups: int = Field(
+        default=8000,
+        ge=1,
+        description="Label-window users the learned ranker trains on (a seeded sample).",
+    )
     jobs_interval_minutes: float = Field(
         default=60.0, ge=0, description="`recomind serve` runs every job this often (0: never)."
     )

@@ -50,6 +50,15 @@ def holdout_truth(holdout: Interactions, *, like_at: float, long_at: float) -> H
     return HoldoutTruth(users, targets[users], likes[users], n_items)
 
 
+def sampled(truth: HoldoutTruth, *, max_users: int, seed: int = 0) -> HoldoutTruth:
+    """At most ``max_users`` of ``truth``'s users (a seeded sample, in index order)."""
+    if truth.users.size <= max_users:
+        return truth
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(truth.users.size, size=max_users, replace=False))
+    return HoldoutTruth(truth.users[keep], truth.targets[keep], truth.likes[keep], truth.n_items)
+
+
 def score_lists(top: IntArray, truth: HoldoutTruth) -> dict[str, float]:
     """Figures of ``top`` (one row of item indices per truth user, best first, ``-1``
     padding) against ``truth``."""

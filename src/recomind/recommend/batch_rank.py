@@ -31,6 +31,7 @@ def rank_rows(
     excludes: Sequence[npt.ArrayLike] | None = None,
     now: float | None = None,
     rescorer: Rescorer | None = None,
+    explain: bool = True,
 ) -> list[list[Recommendation]]:
     """Feed of up to ``n`` items for each history row, capped per page of ``page``.
 
@@ -38,7 +39,7 @@ def rank_rows(
     ----------
     hybrid
         A fitted hybrid.
-    histories, excludes, now, rescorer
+    histories, excludes, now, rescorer, explain
         As in :meth:`~recomind.recommend.hybrid.HybridRecommender.pages`.
     n
         Items per row.
@@ -51,5 +52,10 @@ def rank_rows(
         One list per row, best first, each item with a reason and its main source.
     """
     return hybrid.pages(
-        histories, PagePolicy.paged(n, page), excludes=excludes, now=now, rescorer=rescorer
+        histories,
+        PagePolicy.paged(n, page),
+        excludes=excludes,
+        now=now,
+        rescorer=rescorer,
+        explain=explain,
     )

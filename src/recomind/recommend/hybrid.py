@@ -31,33 +31,17 @@ from recomind.recommend.blend import Blend, BlendWeights, Normalisation
 from recomind.recommend.candidates import CandidateRow, Rescorer
 from recomind.recommend.catalogue import ItemCatalogue
 from recomind.recommend.components import COMPONENTS
+from recomind.recommend.hybrid_defaults import (
+    DEFAULT_COLD_WEIGHTS,
+    DEFAULT_COMPONENTS,
+    DEFAULT_RECENCY_FLOOR,
+    DEFAULT_RECENCY_HALF_LIFE,
+    DEFAULT_WARM_WEIGHTS,
+)
 from recomind.recommend.pages import PagePolicy, pick
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_COMPONENTS = ["popularity", "content", "itemknn", "userknn", "als"]
-#: Weights for a user with one positive interaction (an empty row gets popularity alone):
-#: what that one like says (its tags: content; what its viewers watched: item-kNN) leads,
-#: popularity only breaks ties among the rest.
-DEFAULT_COLD_WEIGHTS = {
-    "popularity": 0.3,
-    "content": 1.0,
-    "itemknn": 0.5,
-    "userknn": 0.2,
-    "als": 0.1,
-}
-#: Weights for a user with at least ``warm_after`` positive interactions.
-DEFAULT_WARM_WEIGHTS = {
-    "popularity": 0.05,
-    "content": 0.1,
-    "itemknn": 1.0,
-    "userknn": 0.5,
-    "als": 1.0,
-}
-#: Default recency half-life, in actions (see :mod:`recomind.recommend.recency`).
-DEFAULT_RECENCY_HALF_LIFE = 2.0
-#: Default weight multiplier of a user's oldest actions.
-DEFAULT_RECENCY_FLOOR = 0.01
 #: Fits one component: ``(name, constructor params) -> fitted strategy``.
 ComponentFitter = Callable[[str, dict[str, Any]], Recommender]
 
@@ -303,6 +287,7 @@ class HybridRecommender(Recommender):
         excludes: Sequence[npt.ArrayLike] | None = None,
         now: float | None = None,
         rescorer: Rescorer | None = None,
+        explain: bool = True,
     ) -> list[list[Recommendation]]:
         """A feed for each history row, picked as ``policy`` says (the one page path).
 
@@ -319,6 +304,9 @@ class HybridRecommender(Recommender):
         rescorer
             Scores the candidates instead of the blend (the learned ranker); its rows are
             this call's rows.
+        explain
+            Whether items get reason texts and the rescorer's sources (``False``: the blend's
+            main source and no text, for lists only scored, as the gate's).
 
         Returns
         -------
@@ -346,6 +334,7 @@ class HybridRecommender(Recommender):
                 at,
                 rescorer,
                 (kept[i], learned[i]) if learned is not None else None,
+                explain,
             )
             for i in range(len(rows))
         ]
@@ -360,6 +349,7 @@ class HybridRecommender(Recommender):
         now: float | None,
         rescorer: Rescorer | None,
         scored: tuple[CandidateRow, FloatArray] | None,
+        explain: bool,
     ) -> list[Recommendation]:
         """One row's list; every item densely when the caps starve its candidates."""
         creators, tags = self.catalogue.cap_codes()
@@ -386,19 +376,17 @@ class HybridRecommender(Recommender):
             if len(picked) >= policy.n or row.complete:
                 break
             row = self.full_row(h)  # the caps starved the candidates: every item, densely
-        if not picked:
-            return []
-        chosen = [int(kept.items[j]) for j in picked]
-        sources = (
-            rescorer.sources(kept, i, picked)
-            if rescorer is not None
-            else reasons.main_sources(kept.parts, picked)
+        return reasons.labelled(
+            kept,
+            picked,
+            total,
+            h,
+            rescorer=rescorer if explain else None,
+            position=i,
+            explain=explain,
+            models=self.models,
+            catalogue=self.catalogue,
         )
-        texts = reasons.reasons(sources, chosen, h, models=self.models, catalogue=self.catalogue)
-        return [
-            Recommendation(item=item, score=float(total[j]), reason=text, source=source)
-            for item, j, source, text in zip(chosen, picked, sources, texts, strict=True)
-        ]
 
     # -- persistence ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,7 @@ def training_groups(
     long_at: float,
     negatives: int = 10,
     time_of_day: bool = True,
+    max_users: int | None = None,
     seed: int = 0,
 ) -> Groups:
     """Groups of the users who acted in ``window``, with ``hybrid`` fitted on ``past``.
@@ -111,8 +112,10 @@ def training_groups(
         Candidates not acted on added to each group (graded as a skip).
     time_of_day
         Whether the features include the hour of the day.
+    max_users
+        At most this many of the window's users make groups (a seeded sample).
     seed
-        Seed of the sampled negatives.
+        Seed of the sampled users and negatives.
     """
     w_users, w_items, w_weights, w_times = window
     names = feature_names(hybrid.components, time_of_day=time_of_day)
@@ -121,6 +124,12 @@ def training_groups(
     )
     if w_users.size == 0:
         return empty
+    rng = np.random.default_rng(seed)
+    acting = np.unique(w_users)
+    if max_users is not None and acting.size > max_users:
+        chosen = np.sort(rng.choice(acting, size=max_users, replace=False))
+        mask = np.isin(w_users, chosen)
+        w_users, w_items, w_weights, w_times = (a[mask] for a in window)
     key = w_users.astype(np.int64) * past.n_items + w_items
     keys, inverse = np.unique(key, return_inverse=True)
     summed = np.bincount(inverse, weights=w_weights.astype(np.float64))
@@ -133,7 +142,6 @@ def training_groups(
     np.minimum.at(start, np.searchsorted(users, pair_users), first)
     hist = histories_of(hybrid, past, users, hour_of(start))
     rows = hybrid.candidate_rows(hist.recent, fill=0)
-    rng = np.random.default_rng(seed)
     kept_rows: list[CandidateRow] = []
     labels: list[IntArray] = []
     bounds = [*np.searchsorted(pair_users, users, side="left").tolist(), pair_users.size]
@@ -229,12 +237,19 @@ class BoundRanker:
     hybrid: HybridRecommender
     histories: Histories
     now: float | None
+    _weights: dict[str, FloatArray] | None = field(default=None, init=False, repr=False)
+
+    def _row_weights(self) -> dict[str, FloatArray]:
+        """The blend weights of every row of the batch, computed once."""
+        if self._weights is None:
+            self._weights = self.hybrid.row_weights(self.histories.recent)
+        return self._weights
 
     def _x(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> FloatArray:
         pos = np.asarray(positions, dtype=np.int64)
         h = self.histories
         sub = Histories(h.counted[pos], h.recent[pos], h.hours[pos], h.hour[pos])
-        weights = {k: v[pos] for k, v in self.hybrid.row_weights(h.recent).items()}
+        weights = {k: v[pos] for k, v in self._row_weights().items()}
         fresh = (
             np.concatenate([self.hybrid.freshness(self.now, r.items) for r in rows])
             if rows

@@ -114,6 +114,7 @@ def fit_rerank_model(
     long_at: float,
     time_of_day: bool = True,
     negatives: int = 10,
+    max_groups: int | None = None,
     params: dict[str, Any] | None = None,
 ) -> RankerFit:
     """Fit a hybrid on ``split.past``, then the ranker on the label window's groups.
@@ -126,7 +127,7 @@ def fit_rerank_model(
         The time split.
     serving
         The events the serving hybrid is fitted on (its item figures are the ranker's).
-    like_at, long_at, time_of_day, negatives
+    like_at, long_at, time_of_day, negatives, max_groups
         As in :func:`~recomind.recommend.ltr_data.training_groups`.
     params
         Keyword arguments of :class:`~recomind.recommend.ltr.LearnedRanker`.
@@ -146,6 +147,7 @@ def fit_rerank_model(
         long_at=long_at,
         negatives=negatives,
         time_of_day=time_of_day,
+        max_users=max_groups,
     )
     bounds = np.concatenate([[0], np.cumsum(groups.sizes)])
     varied = sum(

@@ -15,7 +15,8 @@ import numpy as np
 from scipy import sparse
 
 from recomind.recommend._sparse import positive_part
-from recomind.recommend.base import FloatArray, Recommender
+from recomind.recommend.base import FloatArray, Recommendation, Recommender
+from recomind.recommend.candidates import CandidateRow, Rescorer
 from recomind.recommend.catalogue import ItemCatalogue
 
 #: The source every item falls back to (the hybrid's trending component).
@@ -178,3 +179,36 @@ def popular_reasons(
             best = int(idx[int(np.argmax(hist_tags[idx]))])
         out.append(f"popular in #{catalogue.tags[best]}")
     return out
+
+
+def labelled(
+    kept: CandidateRow,
+    picked: Sequence[int],
+    total: FloatArray,
+    history: sparse.csr_matrix,
+    *,
+    rescorer: Rescorer | None,
+    position: int,
+    explain: bool,
+    models: Mapping[str, Recommender],
+    catalogue: ItemCatalogue,
+) -> list[Recommendation]:
+    """The picked candidates of ``kept`` as recommendations, each with its source and reason.
+
+    The source is the rescorer's (the learned ranker's top feature) when there is one, else
+    the blend's main part; ``explain=False`` skips the reason texts (lists only scored).
+    """
+    chosen = [int(kept.items[j]) for j in picked]
+    if rescorer is not None and picked:
+        sources = rescorer.sources(kept, position, picked)
+    else:
+        sources = main_sources(kept.parts, picked)
+    texts = (
+        reasons(sources, chosen, history, models=models, catalogue=catalogue)
+        if explain
+        else [""] * len(chosen)
+    )
+    return [
+        Recommendation(item=item, score=float(total[j]), reason=text, source=source)
+        for item, j, source, text in zip(chosen, picked, sources, texts, strict=True)
+    ]

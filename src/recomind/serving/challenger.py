@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 
 from recomind.config import Settings
-from recomind.evaluation.holdout import HoldoutTruth, holdout_truth, padded, score_lists
+from recomind.evaluation.holdout import (
+    HoldoutTruth,
+    holdout_truth,
+    padded,
+    sampled,
+    score_lists,
+)
 from recomind.recommend.base import IntArray, Interactions
 from recomind.recommend.batch_rank import rank_rows
 from recomind.recommend.hybrid import HybridRecommender
@@ -87,6 +93,7 @@ def fit_challenger(
             like_at=like_at,
             long_at=long_at,
             time_of_day=settings.ranker_time_of_day,
+            max_groups=settings.ranker_max_groups,
         )
         rerank = fit.model
         facts["ranker_fit"] = {**fit.figures, "seconds": round(time.perf_counter() - t0, 3)}
@@ -106,7 +113,7 @@ def _lists(
     hist = histories_of(hybrid, data, users, hour)
     now = hybrid.ref_time_
     rescorer = rerank.rescorer(hybrid, hist, now=now) if rerank is not None else None
-    recs = rank_rows(hybrid, hist.recent, n=K, page=K, now=now, rescorer=rescorer)
+    recs = rank_rows(hybrid, hist.recent, n=K, page=K, now=now, rescorer=rescorer, explain=False)
     return [[r.item for r in rs] for rs in recs]
 
 
@@ -139,7 +146,10 @@ def gate(
 ) -> dict[str, Any]:
     """The contestants' holdout figures and the decision (``publish``, ``reason``)."""
     like_at, long_at = thresholds(settings)
-    truth: HoldoutTruth = holdout_truth(challenger.split.holdout, like_at=like_at, long_at=long_at)
+    truth: HoldoutTruth = sampled(
+        holdout_truth(challenger.split.holdout, like_at=like_at, long_at=long_at),
+        max_users=settings.gate_users,
+    )
     if truth.users.size == 0:
         return {"publish": True, "reason": "no holdout user to judge on", "figures": {}}
     data = challenger.fitted_on
