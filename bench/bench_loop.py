@@ -28,6 +28,8 @@ Once a model serves, two more figures are taken on the same state each round:
 * ``hybrid_share``: the page the fixed-weight hybrid would show (the same model and serving
   path with ``RECOMIND_LEARNED_RANKER=false``, computed in this process from the same
   database), as a share of the oracle;
+* ``model_free_share`` (every round): the page of the ranker that serves while no model is
+  published (the same database, no model directory);
 * ``cold_topic_share``: ``--cold-users`` brand-new users each like one video, then ask for a
   page: the share of that page in the liked video's topic (every round, before and after
   the model). The report gives, per round and seed, the share
@@ -112,8 +114,8 @@ def _react(aud: Audience, u: int, video: str, rng: np.random.Generator) -> dict[
     return {**body, "action_type": "view", "watch_time_ms": int(share * duration * 1000)}
 
 
-def _hybrid_pages(shadow: Any, aud: Audience, seen: list[set[int]], page: int) -> list[list[int]]:
-    """Each user's page by the fixed-weight hybrid, on the same state (no cache)."""
+def _shadow_pages(shadow: Any, aud: Audience, seen: list[set[int]], page: int) -> list[list[int]]:
+    """Each user's page by another serving stack, on the same state (no cache)."""
     out = []
     for u, user in enumerate(aud.users):
         items = [int(i.video_id[1:]) for i in shadow.service.compute_for_user(user)]
@@ -149,9 +151,15 @@ async def _round(
     k: int,
     cold_users: int,
     shadow: Any,
+    model_free: Any,
 ) -> dict[str, float]:
     cold_rng = np.random.default_rng([k, len(aud.users), 7])  # the audience's draws stay put
-    hybrid_pages = _hybrid_pages(shadow, aud, seen, page) if shadow is not None else None
+    shadows = {"hybrid_share": shadow, "model_free_share": model_free}
+    pages = {
+        key: _shadow_pages(stack, aud, seen, page)
+        for key, stack in shadows.items()
+        if stack is not None
+    }
     shown_p: list[float] = []
     oracle_p: list[float] = []
     trending_p: list[float] = []
@@ -188,12 +196,12 @@ async def _round(
     }
     if cold is not None:
         out["cold_topic_share"] = cold
-    if hybrid_pages is not None:
-        hybrid_p = [
+    for key, lists in pages.items():
+        p = [
             float(np.mean([aud.chance[u, v] for v in items] or [0.0]))
-            for u, items in enumerate(hybrid_pages)
+            for u, items in enumerate(lists)
         ]
-        out["hybrid_share"] = round(statistics.fmean(hybrid_p) / oracle, 4)
+        out[key] = round(statistics.fmean(p) / oracle, 4)
     return out
 
 
@@ -216,6 +224,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
             seen: list[set[int]] = [set() for _ in aud.users]
             rounds = []
             shadow = None
+            model_free = ServingStack.open(settings.model_copy(update={"model_dir": ""}))
             try:
                 for k in range(1, args.rounds + 1):
                     figures = asyncio.run(
@@ -228,6 +237,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
                             k=k,
                             cold_users=args.cold_users,
                             shadow=shadow,
+                            model_free=model_free,
                         )
                     )
                     drain(base)
@@ -241,6 +251,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
                             shadow = ServingStack.open(hybrid_only, watch_models=True)
                         shadow.service.ranker.loader.refresh()  # type: ignore[attr-defined]
             finally:
+                model_free.close()
                 if shadow is not None:
                     shadow.close()
     return rounds
@@ -304,13 +315,13 @@ def main() -> None:
                 statistics.fmean(runs[s][k]["trending_share"] for s in seeds), 3
             ),
         }
-        for key in ("hybrid_share", "cold_topic_share"):
+        for key in ("hybrid_share", "model_free_share", "cold_topic_share"):
             values = [runs[s][k][key] for s in seeds if key in runs[s][k]]
             if values:
                 row[f"{key}_mean"] = round(statistics.fmean(values), 3)
                 row[f"{key}_min_gain"] = (
                     round(min(runs[s][k]["share"] - runs[s][k][key] for s in seeds), 3)
-                    if key == "hybrid_share" and len(values) == len(seeds)
+                    if key != "cold_topic_share" and len(values) == len(seeds)
                     else None
                 )
         summary.append(row)
@@ -323,6 +334,7 @@ def main() -> None:
     print("| --- |" + " --- |" * len(summary))
     print(line("RecoMind / oracle", "share_mean"))
     print(line("fixed-weight hybrid / oracle (same state)", "hybrid_share_mean"))
+    print(line("model-free ranker / oracle (same state)", "model_free_share_mean"))
     print(line("trending / oracle", "trending_share_mean"))
     print(line("new user's page in the liked topic", "cold_topic_share_mean"))
     noise = max(r["share_spread"] for r in summary)

@@ -233,12 +233,12 @@ class Settings(BaseSettings):
         description="Relative NDCG@10 a new model must beat the serving one by to be published.",
     )
     gate_users: int = Field(
-        default=3000,
+        default=2000,
         ge=1,
         description="Holdout users the gate scores (a seeded sample when more acted).",
     )
     ranker_max_groups: int = Field(
-        default=8000,
+        default=5000,
         ge=1,
         description="Label-window users the learned ranker trains on (a seeded sample).",
     )

@@ -181,3 +181,25 @@ def test_too_little_data_fits_no_ranker() -> None:
     fit = fit_rerank_model(_hybrid, split, data, like_at=LIKE_AT, long_at=LONG_AT)
     assert fit.model is None
     assert "fewer than" in fit.figures["skipped"]
+
+
+def test_groups_and_gate_users_are_capped_by_seeded_samples() -> None:
+    from recomind.evaluation.holdout import holdout_truth, sampled
+
+    data = _audience(users=40, rounds=4)
+    split = split_by_time(data, holdout=0.2, window=0.25)
+    hybrid = _hybrid(split.past)
+    w = window_of(split.window)
+    kw = {"like_at": LIKE_AT, "long_at": LONG_AT, "negatives": 3}
+    capped = training_groups(hybrid, split.past, w, max_users=7, **kw)
+    again = training_groups(hybrid, split.past, w, max_users=7, **kw)
+    assert capped.n_groups == 7 < np.unique(split.window.users).size
+    np.testing.assert_array_equal(capped.x, again.x)  # seeded: the same users each run
+    truth = holdout_truth(split.holdout, like_at=LIKE_AT, long_at=LONG_AT)
+    assert truth.users.size > 5
+    few = sampled(truth, max_users=5)
+    assert few.users.size == 5 and set(few.users.tolist()) <= set(truth.users.tolist())
+    row = {int(u): r for r, u in enumerate(truth.users.tolist())}
+    for r, u in enumerate(few.users.tolist()):  # each kept user keeps their own targets
+        assert (few.targets[r] != truth.targets[row[u]]).nnz == 0
+    assert sampled(truth, max_users=10_000) is truth

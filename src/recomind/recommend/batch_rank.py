@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from recomind.recommend.base import Recommendation
-from recomind.recommend.candidates import Rescorer
+from recomind.recommend.candidates import CandidateRow, Rescorer
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.pages import PagePolicy
 
@@ -32,6 +32,7 @@ def rank_rows(
     now: float | None = None,
     rescorer: Rescorer | None = None,
     explain: bool = True,
+    rows: Sequence[CandidateRow] | None = None,
 ) -> list[list[Recommendation]]:
     """Feed of up to ``n`` items for each history row, capped per page of ``page``.
 
@@ -39,7 +40,7 @@ def rank_rows(
     ----------
     hybrid
         A fitted hybrid.
-    histories, excludes, now, rescorer, explain
+    histories, excludes, now, rescorer, explain, rows
         As in :meth:`~recomind.recommend.hybrid.HybridRecommender.pages`.
     n
         Items per row.
@@ -58,4 +59,5 @@ def rank_rows(
         now=now,
         rescorer=rescorer,
         explain=explain,
+        rows=rows,
     )

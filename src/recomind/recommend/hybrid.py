@@ -288,6 +288,7 @@ class HybridRecommender(Recommender):
         now: float | None = None,
         rescorer: Rescorer | None = None,
         explain: bool = True,
+        rows: Sequence[CandidateRow] | None = None,
     ) -> list[list[Recommendation]]:
         """A feed for each history row, picked as ``policy`` says (the one page path).
 
@@ -307,6 +308,9 @@ class HybridRecommender(Recommender):
         explain
             Whether items get reason texts and the rescorer's sources (``False``: the blend's
             main source and no text, for lists only scored, as the gate's).
+        rows
+            The rows' candidates, when the caller has them
+            (``candidate_rows(histories, fill=policy.fill)``: one batch ranked twice).
 
         Returns
         -------
@@ -314,7 +318,8 @@ class HybridRecommender(Recommender):
             One list per row, best first, each item with a reason and its main source.
         """
         h = as_csr(histories, self.n_items)
-        rows = self.candidate_rows(h, fill=policy.fill)
+        if rows is None:
+            rows = self.candidate_rows(h, fill=policy.fill)
         at = now if now is not None else self.now
         exclude = [
             np.asarray(excludes[i], dtype=np.int64).ravel()

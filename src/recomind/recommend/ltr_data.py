@@ -129,7 +129,8 @@ def training_groups(
     if max_users is not None and acting.size > max_users:
         chosen = np.sort(rng.choice(acting, size=max_users, replace=False))
         mask = np.isin(w_users, chosen)
-        w_users, w_items, w_weights, w_times = (a[mask] for a in window)
+        w_users, w_items = w_users[mask], w_items[mask]
+        w_weights, w_times = w_weights[mask], w_times[mask]
     key = w_users.astype(np.int64) * past.n_items + w_items
     keys, inverse = np.unique(key, return_inverse=True)
     summed = np.bincount(inverse, weights=w_weights.astype(np.float64))

@@ -43,6 +43,7 @@ from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.ltr_data import RerankModel, histories_of
 from recomind.recommend.ltr_features import hour_of
 from recomind.recommend.ltr_fit import TimeSplit, fit_rerank_model, split_by_time, subset
+from recomind.recommend.pages import PagePolicy
 from recomind.serving.model_store import LoadedModel
 
 logger = logging.getLogger(__name__)
@@ -109,12 +110,25 @@ def _lists(
     data: Interactions,
     users: IntArray,
     hour: IntArray,
-) -> list[list[int]]:
+    *,
+    blend_too: bool = False,
+) -> list[list[list[int]]]:
+    """The users' top ``K`` by ``rerank`` over ``hybrid``'s candidates (by the blend when
+    ``rerank`` is ``None``); with ``blend_too``, the blend's lists of the same candidate rows
+    follow (one candidate pass for both)."""
     hist = histories_of(hybrid, data, users, hour)
     now = hybrid.ref_time_
-    rescorer = rerank.rescorer(hybrid, hist, now=now) if rerank is not None else None
-    recs = rank_rows(hybrid, hist.recent, n=K, page=K, now=now, rescorer=rescorer, explain=False)
-    return [[r.item for r in rs] for rs in recs]
+    rows = hybrid.candidate_rows(hist.recent, fill=PagePolicy.paged(K, K).fill)
+    scorers = [rerank.rescorer(hybrid, hist, now=now) if rerank is not None else None]
+    if blend_too:
+        scorers.append(None)
+    out = []
+    for rescorer in scorers:
+        recs = rank_rows(
+            hybrid, hist.recent, n=K, page=K, now=now, rescorer=rescorer, explain=False, rows=rows
+        )
+        out.append([[r.item for r in rs] for rs in recs])
+    return out
 
 
 def _champion_lists(
@@ -135,7 +149,7 @@ def _champion_lists(
     )
     remapped = replace(remapped, items=mapped[known])
     back = {i: j for j, i in enumerate(to_champ.tolist()) if i >= 0}
-    lists = _lists(champion.hybrid, champion.rerank, remapped, users, hour)
+    lists = _lists(champion.hybrid, champion.rerank, remapped, users, hour)[0]
     return [[back[i] for i in items if i in back] for items in lists]
 
 
@@ -159,10 +173,9 @@ def gate(
     hour = hour_of(first[truth.users])
     figures: dict[str, dict[str, float]] = {}
     h = challenger.hybrid
-    figures["challenger"] = score_lists(
-        padded(_lists(h, challenger.rerank, data, truth.users, hour), K), truth
-    )
-    figures["hybrid"] = score_lists(padded(_lists(h, None, data, truth.users, hour), K), truth)
+    lists = _lists(h, challenger.rerank, data, truth.users, hour, blend_too=True)
+    figures["challenger"] = score_lists(padded(lists[0], K), truth)
+    figures["hybrid"] = score_lists(padded(lists[-1], K), truth)
     ranking = h.models["popularity"].ranking() if "popularity" in h.models else None
     if ranking is not None:
         counted = data.matrix()
