@@ -32,10 +32,8 @@ def _audience(users: int = 120, items: int = 240, rounds: int = 6, seed: int = 0
         for u in range(users):
             for v in rng.choice(items, 10, replace=False):
                 p = 0.75 if liked[u, topic[v]] else 0.05
-                if rng.random() < p:
-                    w = 4.0
-                else:
-                    w = -1.0 if rng.random() < 0.5 else 0.3
+                liked_it = rng.random() < p  # a skip or a view is drawn only when not liked
+                w = 4.0 if liked_it else (-1.0 if rng.random() < 0.5 else 0.3)
                 t += 7.0
                 rows.append((u, v, w, t))
     ev = np.asarray(rows)
