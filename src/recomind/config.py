@@ -232,6 +232,11 @@ class Settings(BaseSettings):
         default=0.0,
         description="Relative NDCG@10 a new model must beat the serving one by to be published.",
     )
+    gate_model_free: bool = Field(
+        default=True,
+        description="The first model must beat the model-free ranker (replayed on the "
+        "holdout) to be published; false: it is published unjudged.",
+    )
     gate_users: int = Field(
         default=2000,
         ge=1,

@@ -28,11 +28,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from recomind.recommend import reasons
 from recomind.recommend.base import FloatArray, IntArray, Interactions
 from recomind.recommend.candidates import CandidateRow
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.ltr import LearnedRanker, grades
 from recomind.recommend.ltr_features import (
+    MODEL_FREE_SHARES,
     Histories,
     ItemStats,
     feature_matrix,
@@ -230,27 +232,23 @@ class RerankModel:
 
 
 @dataclass
-class BoundRanker:
-    """:class:`~recomind.recommend.candidates.Rescorer` of one batch (see
-    :meth:`RerankModel.rescorer`)."""
+class _BatchFeatures:
+    """The feature rows of one batch's candidate rows (the batch's blend weights once)."""
 
-    model: RerankModel
     hybrid: HybridRecommender
     histories: Histories
     now: float | None
+    stats: ItemStats
+    time_of_day: bool
     _weights: dict[str, FloatArray] | None = field(default=None, init=False, repr=False)
 
-    def _row_weights(self) -> dict[str, FloatArray]:
-        """The blend weights of every row of the batch, computed once."""
+    def of(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> FloatArray:
         if self._weights is None:
             self._weights = self.hybrid.row_weights(self.histories.recent)
-        return self._weights
-
-    def _x(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> FloatArray:
         pos = np.asarray(positions, dtype=np.int64)
         h = self.histories
         sub = Histories(h.counted[pos], h.recent[pos], h.hours[pos], h.hour[pos])
-        weights = {k: v[pos] for k, v in self._row_weights().items()}
+        weights = {k: v[pos] for k, v in self._weights.items()}
         fresh = (
             np.concatenate([self.hybrid.freshness(self.now, r.items) for r in rows])
             if rows
@@ -262,23 +260,70 @@ class BoundRanker:
             sub,
             components=self.hybrid.components,
             catalogue=self.hybrid.catalogue,
-            stats=self.model.stats,
+            stats=self.stats,
             freshness=fresh,
             ref_time=self.now if self.now is not None else self.hybrid.ref_time_,
-            time_of_day=self.model.time_of_day,
+            time_of_day=self.time_of_day,
         )
 
+
+def _split(scores: FloatArray, rows: Sequence[CandidateRow]) -> list[FloatArray]:
+    bounds = np.cumsum([0] + [r.items.size for r in rows]).tolist()
+    return [scores[s:e] for s, e in itertools.pairwise(bounds)]
+
+
+@dataclass
+class BoundRanker:
+    """:class:`~recomind.recommend.candidates.Rescorer` of one batch (see
+    :meth:`RerankModel.rescorer`)."""
+
+    model: RerankModel
+    hybrid: HybridRecommender
+    histories: Histories
+    now: float | None
+    _x: _BatchFeatures = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        m = self.model
+        self._x = _BatchFeatures(self.hybrid, self.histories, self.now, m.stats, m.time_of_day)
+
     def scores(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> list[FloatArray]:
-        scores = self.model.ranker.predict(self._x(rows, positions))
-        bounds = np.cumsum([0] + [r.items.size for r in rows]).tolist()
-        return [scores[s:e] for s, e in itertools.pairwise(bounds)]
+        return _split(self.model.ranker.predict(self._x.of(rows, positions)), rows)
 
     def sources(self, row: CandidateRow, position: int, picked: Sequence[int]) -> list[str]:
         if not picked:
             return []
         idx = np.asarray(picked, dtype=np.int64)
         sub = CandidateRow(row.items[idx], [(n, p[idx]) for n, p in row.parts], row.complete)
-        return self.model.ranker.sources(self._x([sub], [position]), self.hybrid.components)
+        return self.model.ranker.sources(self._x.of([sub], [position]), self.hybrid.components)
+
+
+@dataclass
+class ModelFreeRanker:
+    """:class:`~recomind.recommend.candidates.Rescorer` that scores the hybrid's candidates
+    with the model-free ranker's formula (:data:`MODEL_FREE_SHARES` of its taste and
+    popularity terms): the tag-affinity ranker as the gate can replay it, without the
+    follow-ups and exploration serving adds to every ranker alike."""
+
+    hybrid: HybridRecommender
+    histories: Histories
+    stats: ItemStats
+    _x: _BatchFeatures = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._x = _BatchFeatures(self.hybrid, self.histories, None, self.stats, False)
+
+    def scores(self, rows: Sequence[CandidateRow], positions: Sequence[int]) -> list[FloatArray]:
+        x = self._x.of(rows, positions)
+        names = feature_names(self.hybrid.components, time_of_day=False)
+        total = np.zeros(x.shape[0], dtype=np.float64)
+        for name, share in MODEL_FREE_SHARES.items():
+            if name in names:
+                total += share * x[:, names.index(name)]
+        return _split(total.astype(np.float32), rows)
+
+    def sources(self, row: CandidateRow, position: int, picked: Sequence[int]) -> list[str]:
+        return reasons.main_sources(row.parts, picked)
 
 
 def counted_rows(rows: Sequence[tuple[IntArray, FloatArray]], n_items: int) -> sparse.csr_matrix:

@@ -15,6 +15,8 @@ each candidate of each row with the columns of :data:`FEATURES`:
   per action on it (``tag:pos``), of their negative weight (``tag:neg``), ``log1p`` of
   their actions on it (``tag:n``) and of the recency-weighted positive weight
   (``tag:recent``: how recently related history happened); the same for the creator;
+* the user's taste as the model-free ranker reads it (:data:`TASTE_FEATURES`): relative to
+  their top tag (creator), not per action;
 * the user: ``log1p`` of their counted actions, the share of them that are positive;
 * time of day (:data:`TIME_FEATURES`, left out when a model is fitted without them): the
   share of the user's actions in the hour of the request, and of the item's positive
@@ -54,12 +56,24 @@ PAIR_FEATURES = (
     "creator:recent",
 )
 USER_FEATURES = ("user:events", "user:pos_share")
+#: The model-free ranker's taste terms (:class:`~recomind.serving.fallback.TagAffinityRanker`):
+#: the item's tags' mean signed weight in the user's history over the user's top tag weight
+#: (counted, then recency-weighted) and its creator's recency-weighted weight over the top.
+TASTE_FEATURES = ("taste:tag", "taste:recent_tag", "taste:creator")
+#: The model-free ranker's shares of those terms and of popularity (``popularity:score``).
+MODEL_FREE_SHARES = {
+    "taste:tag": 0.5,
+    "taste:recent_tag": 1.0,
+    "taste:creator": 0.5,
+    "popularity:score": 0.3,
+}
 
 
 def feature_names(components: Sequence[str], *, time_of_day: bool) -> list[str]:
     """The columns of :func:`feature_matrix` for a hybrid of ``components``."""
     names = [f"{c}:{kind}" for c in components for kind in ("score", "rank")]
-    names += ["blend:score", "blend:rank", *ITEM_FEATURES, *PAIR_FEATURES, *USER_FEATURES]
+    names += ["blend:score", "blend:rank", *ITEM_FEATURES, *PAIR_FEATURES, *TASTE_FEATURES]
+    names += USER_FEATURES
     if time_of_day:
         names += list(TIME_FEATURES)
     return names
@@ -295,6 +309,9 @@ def feature_matrix(
         out[:, col + 2] = np.log1p(n_acted)
         out[:, col + 3] = np.log1p(_pair_means(t.recent, row_of, items, item_x))
         col += 4
+    for values in _taste(histories, row_of, items, tags, creators):
+        out[:, col] = values
+        col += 1
     counted = histories.counted.tocsr()
     acted = np.diff(counted.indptr).astype(np.float32)
     positive = np.asarray((counted > 0).sum(axis=1), dtype=np.float32).ravel()
@@ -308,6 +325,35 @@ def feature_matrix(
         out[:, col] = user_share[row_of]
         out[:, col + 1] = stats.hour_share[items, hour[row_of]]
     return out
+
+
+def _relative(
+    rows: sparse.csr_matrix, row_of: IntArray, items: IntArray, item_x: sparse.csr_matrix
+) -> FloatArray:
+    """Mean over each item's columns of the row's signed sum on the column, over the row's
+    largest positive column sum (0 for a row with none)."""
+    table = sparse.csr_matrix(rows @ item_x)
+    top = np.maximum(np.asarray(table.max(axis=1).todense(), dtype=np.float64).ravel(), 0.0)
+    means = _pair_means(table, row_of, items, item_x).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(top[row_of] > 0, means / top[row_of], 0.0)
+    return out.astype(np.float32)
+
+
+def _taste(
+    h: Histories,
+    row_of: IntArray,
+    items: IntArray,
+    tags: sparse.csr_matrix,
+    creators: sparse.csr_matrix,
+) -> list[FloatArray]:
+    """The :data:`TASTE_FEATURES` columns."""
+    counted, recent = h.counted.tocsr(), h.recent.tocsr()
+    return [
+        _relative(counted, row_of, items, tags),
+        _relative(recent, row_of, items, tags),
+        _relative(recent, row_of, items, creators),
+    ]
 
 
 def _creator_matrix(codes: IntArray) -> sparse.csr_matrix:

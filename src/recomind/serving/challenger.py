@@ -4,17 +4,21 @@
 (:func:`~recomind.recommend.ltr_fit.split_by_time`: past, label window, holdout), fits the
 learned ranker on the label window (a hybrid fitted on the past proposes the candidates),
 then fits the serving hybrid on everything before the holdout. :func:`gate` ranks each
-holdout user's catalogue from their history before the holdout with four contestants:
+holdout user's catalogue from their history before the holdout with five contestants:
 
 * ``challenger``: the new hybrid re-ranked by the new learned ranker (the hybrid alone when
   no ranker could be fitted);
 * ``hybrid``: the new hybrid's fixed-weight blend;
 * ``champion``: the model serving now (its own item index: the histories are mapped by id);
+* ``model-free``: the model-free ranker's formula (:class:`~recomind.recommend.ltr_data.
+  ModelFreeRanker`) over the new hybrid's candidates, which is what serves while no model
+  is published;
 * ``trending``: the new hybrid's popularity ranking, the same for everyone;
 
 and scores them (:func:`~recomind.evaluation.holdout.score_lists`). The challenger is
-published only if its NDCG@10 beats the champion's by ``margin`` (relative); with no
-champion, or no holdout user to judge on, it is published. The lists are the models' own
+published only if its NDCG@10 beats what serves by ``margin`` (relative): the champion, or
+with none the model-free replay (``gate_model_free``; off: the first model is published
+unjudged). With no holdout user to judge on, it is published. The lists are the models' own
 pages (caps included), without serving's follow-ups, fresh uploads and exploration, which
 are the same for every contestant.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,9 +43,10 @@ from recomind.evaluation.holdout import (
 )
 from recomind.recommend.base import IntArray, Interactions
 from recomind.recommend.batch_rank import rank_rows
+from recomind.recommend.candidates import Rescorer
 from recomind.recommend.hybrid import HybridRecommender
-from recomind.recommend.ltr_data import RerankModel, histories_of
-from recomind.recommend.ltr_features import hour_of
+from recomind.recommend.ltr_data import ModelFreeRanker, RerankModel, histories_of
+from recomind.recommend.ltr_features import Histories, ItemStats, hour_of
 from recomind.recommend.ltr_fit import TimeSplit, fit_rerank_model, split_by_time, subset
 from recomind.recommend.pages import PagePolicy
 from recomind.serving.model_store import LoadedModel
@@ -49,6 +54,8 @@ from recomind.serving.model_store import LoadedModel
 logger = logging.getLogger(__name__)
 
 K = 20
+#: The contestant that replays the model-free ranker (the champion while no model serves).
+MODEL_FREE = "model-free"
 
 
 @dataclass
@@ -104,28 +111,47 @@ def fit_challenger(
     return Challenger(hybrid, rerank, split, fitted_on, facts)
 
 
+#: Binds a contestant's scorer to a batch's histories (``None``: the blend ranks).
+Contestant = Callable[[HybridRecommender, Histories], Rescorer | None]
+
+
+def _learned(rerank: RerankModel | None) -> Contestant:
+    def bind(hybrid: HybridRecommender, hist: Histories) -> Rescorer | None:
+        return rerank.rescorer(hybrid, hist, now=hybrid.ref_time_) if rerank else None
+
+    return bind
+
+
+def _model_free(stats: ItemStats) -> Contestant:
+    def bind(hybrid: HybridRecommender, hist: Histories) -> Rescorer | None:
+        return ModelFreeRanker(hybrid, hist, stats)
+
+    return bind
+
+
 def _lists(
     hybrid: HybridRecommender,
-    rerank: RerankModel | None,
     data: Interactions,
     users: IntArray,
     hour: IntArray,
-    *,
-    blend_too: bool = False,
+    contestants: Sequence[Contestant],
 ) -> list[list[list[int]]]:
-    """The users' top ``K`` by ``rerank`` over ``hybrid``'s candidates (by the blend when
-    ``rerank`` is ``None``); with ``blend_too``, the blend's lists of the same candidate rows
-    follow (one candidate pass for both)."""
+    """Each contestant's top ``K`` of ``hybrid``'s candidates for the users (one candidate
+    pass for all)."""
     hist = histories_of(hybrid, data, users, hour)
     now = hybrid.ref_time_
     rows = hybrid.candidate_rows(hist.recent, fill=PagePolicy.paged(K, K).fill)
-    scorers = [rerank.rescorer(hybrid, hist, now=now) if rerank is not None else None]
-    if blend_too:
-        scorers.append(None)
     out = []
-    for rescorer in scorers:
+    for bind in contestants:
         recs = rank_rows(
-            hybrid, hist.recent, n=K, page=K, now=now, rescorer=rescorer, explain=False, rows=rows
+            hybrid,
+            hist.recent,
+            n=K,
+            page=K,
+            now=now,
+            rescorer=bind(hybrid, hist),
+            explain=False,
+            rows=rows,
         )
         out.append([[r.item for r in rs] for rs in recs])
     return out
@@ -149,7 +175,7 @@ def _champion_lists(
     )
     remapped = replace(remapped, items=mapped[known])
     back = {i: j for j, i in enumerate(to_champ.tolist()) if i >= 0}
-    lists = _lists(champion.hybrid, champion.rerank, remapped, users, hour)[0]
+    [lists] = _lists(champion.hybrid, remapped, users, hour, [_learned(champion.rerank)])
     return [[back[i] for i in items if i in back] for items in lists]
 
 
@@ -173,9 +199,16 @@ def gate(
     hour = hour_of(first[truth.users])
     figures: dict[str, dict[str, float]] = {}
     h = challenger.hybrid
-    lists = _lists(h, challenger.rerank, data, truth.users, hour, blend_too=True)
-    figures["challenger"] = score_lists(padded(lists[0], K), truth)
-    figures["hybrid"] = score_lists(padded(lists[-1], K), truth)
+    stats = ItemStats.from_events(
+        data.items, data.weights, data.timestamps, data.n_items, like_at=like_at
+    )
+    contestants = [_learned(challenger.rerank), _learned(None), _model_free(stats)]
+    for name, lists in zip(
+        ("challenger", "hybrid", MODEL_FREE),
+        _lists(h, data, truth.users, hour, contestants),
+        strict=True,
+    ):
+        figures[name] = score_lists(padded(lists, K), truth)
     ranking = h.models["popularity"].ranking() if "popularity" in h.models else None
     if ranking is not None:
         counted = data.matrix()
@@ -187,7 +220,9 @@ def gate(
         figures["trending"] = score_lists(padded(tops, K), truth)
     decision: dict[str, Any] = {"figures": figures, "margin": settings.gate_margin}
     if champion is None:
-        return {**decision, "publish": True, "reason": "no model is serving"}
+        if not settings.gate_model_free:
+            return {**decision, "publish": True, "reason": "no model is serving"}
+        return {**decision, **_verdict(figures, MODEL_FREE, settings.gate_margin)}
     try:
         figures["champion"] = score_lists(
             padded(_champion_lists(champion, data, truth.users, hour), K), truth
@@ -195,11 +230,15 @@ def gate(
     except Exception as exc:  # a champion that cannot rank must not block a working model
         logger.warning("gate: the champion %s could not be scored: %s", champion.version, exc)
         return {**decision, "publish": True, "reason": f"the champion failed to rank: {exc}"}
-    new, old = figures["challenger"]["ndcg@10"], figures["champion"]["ndcg@10"]
-    if new > old * (1.0 + settings.gate_margin) or (old == 0 and new > 0):
-        return {**decision, "publish": True, "reason": f"ndcg@10 {new:.4f} beats {old:.4f}"}
+    return {**decision, **_verdict(figures, "champion", settings.gate_margin)}
+
+
+def _verdict(figures: dict[str, dict[str, float]], serving: str, margin: float) -> dict[str, Any]:
+    """Publish the challenger only if its NDCG@10 beats ``serving``'s by ``margin``."""
+    new, old = figures["challenger"]["ndcg@10"], figures[serving]["ndcg@10"]
+    if new > old * (1.0 + margin) or (old == 0 and new > 0):
+        return {"publish": True, "reason": f"ndcg@10 {new:.4f} beats the {serving}'s {old:.4f}"}
     return {
-        **decision,
         "publish": False,
-        "reason": f"ndcg@10 {new:.4f} does not beat the champion's {old:.4f} by the margin",
+        "reason": f"ndcg@10 {new:.4f} does not beat the {serving}'s {old:.4f} by the margin",
     }
