@@ -23,11 +23,14 @@ sampling noise left out), against two references computed on the same state:
 ``--train-every M`` trains again every M rounds after that. The server's model watcher picks
 each published model up.
 
-Once a model serves, two more figures are taken on the same state each round:
+Once a model is trained, more figures are taken on the same state each round, computed in
+this process from the same database through the serving path (``compute_for_user``), with
+the newest trained version whether the gate published it or not:
 
-* ``hybrid_share``: the page the fixed-weight hybrid would show (the same model and serving
-  path with ``RECOMIND_LEARNED_RANKER=false``, computed in this process from the same
-  database), as a share of the oracle;
+* ``learned_share``: the page of its learned ranker, as a share of the oracle (the same as
+  ``share`` when the version was published);
+* ``hybrid_share``: the page its fixed-weight hybrid would show
+  (``RECOMIND_LEARNED_RANKER=false``);
 * ``model_free_share`` (every round): the page of the ranker that serves while no model is
   published (the same database, no model directory);
 * ``cold_topic_share``: ``--cold-users`` brand-new users each like one video, then ask for a
@@ -56,6 +59,7 @@ import numpy as np
 
 from bench.bench_stream import drain, env_of
 from bench.common import embedded_settings, server, write_results
+from recomind.serving.model_store import ModelStore
 from recomind.serving.stack import ServingStack
 
 TOPICS = 20
@@ -150,11 +154,9 @@ async def _round(
     *,
     k: int,
     cold_users: int,
-    shadow: Any,
-    model_free: Any,
+    shadows: dict[str, Any],
 ) -> dict[str, float]:
     cold_rng = np.random.default_rng([k, len(aud.users), 7])  # the audience's draws stay put
-    shadows = {"hybrid_share": shadow, "model_free_share": model_free}
     pages = {
         key: _shadow_pages(stack, aud, seen, page)
         for key, stack in shadows.items()
@@ -223,8 +225,10 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
             httpx.post(base + "/videos/batch", json={"videos": aud.videos}, timeout=60)
             seen: list[set[int]] = [set() for _ in aud.users]
             rounds = []
-            shadow = None
-            model_free = ServingStack.open(settings.model_copy(update={"model_dir": ""}))
+            shadows = {
+                "model_free_share": ServingStack.open(settings.model_copy(update={"model_dir": ""}))
+            }
+            newest_dir = Path(tmp) / "newest"
             try:
                 for k in range(1, args.rounds + 1):
                     figures = asyncio.run(
@@ -236,8 +240,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
                             rng,
                             k=k,
                             cold_users=args.cold_users,
-                            shadow=shadow,
-                            model_free=model_free,
+                            shadows=shadows,
                         )
                     )
                     drain(base)
@@ -245,15 +248,18 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
                     rounds.append(figures)
                     print(f"seed {seed} round {k}: {figures}", flush=True)
                     if _trains_after(k, args):
-                        figures["train"] = _train(env, settings.model_dir)
-                        if shadow is None:
-                            hybrid_only = settings.model_copy(update={"learned_ranker": False})
-                            shadow = ServingStack.open(hybrid_only, watch_models=True)
-                        shadow.service.ranker.loader.refresh()  # type: ignore[attr-defined]
+                        figures["train"] = _train(env, settings.model_dir, newest_dir)
+                        if "hybrid_share" not in shadows:
+                            for key, learned in (("hybrid_share", False), ("learned_share", True)):
+                                pinned = settings.model_copy(
+                                    update={"learned_ranker": learned, "model_dir": str(newest_dir)}
+                                )
+                                shadows[key] = ServingStack.open(pinned, watch_models=True)
+                        for key in ("hybrid_share", "learned_share"):
+                            shadows[key].service.ranker.loader.refresh()
             finally:
-                model_free.close()
-                if shadow is not None:
-                    shadow.close()
+                for stack in shadows.values():
+                    stack.close()
     return rounds
 
 
@@ -265,8 +271,13 @@ def _trains_after(k: int, args: argparse.Namespace) -> bool:
     return args.train_every > 0 and (k - args.train_after) % args.train_every == 0
 
 
-def _train(env: dict[str, str], model_dir: str) -> dict[str, Any]:
-    """Run the train and precompute jobs; the serving model's gate and ranker facts."""
+def _train(env: dict[str, str], model_dir: str, newest_dir: Path) -> dict[str, Any]:
+    """Run the train and precompute jobs; the new version's gate and ranker facts.
+
+    ``newest_dir`` gets a model directory whose ``LATEST`` is the version just trained,
+    published or not (the shadow stacks serve it: the learned ranker and its blend are
+    measured even when the gate keeps the model from the audience).
+    """
     for job in ("train", "precompute"):
         subprocess.run(
             [sys.executable, "-m", "recomind", "jobs", "run", job],
@@ -274,14 +285,20 @@ def _train(env: dict[str, str], model_dir: str) -> dict[str, Any]:
             check=True,
             capture_output=True,
         )
-    latest = Path(model_dir) / "LATEST"
-    if not latest.exists():
-        return {"published": None}
-    meta = json.loads((latest.parent / latest.read_text().strip() / "meta.json").read_text())
+    versions = ModelStore(model_dir).versions()
+    if not versions:
+        return {"version": None}
+    newest = versions[-1]
+    newest_dir.mkdir(exist_ok=True)
+    if not (newest_dir / newest).exists():
+        (newest_dir / newest).symlink_to(Path(model_dir) / newest)
+    (newest_dir / "LATEST").write_text(newest + "\n")
+    meta = json.loads((Path(model_dir) / newest / "meta.json").read_text())
     gate = meta.get("gate") or {}
     ranker = meta.get("ranker") or {}
     return {
         "version": meta.get("version"),
+        "published": ModelStore(model_dir).latest() == newest,
         "gate": gate.get("reason"),
         "figures": gate.get("figures"),
         "ranker": ranker.get("training"),
@@ -315,13 +332,15 @@ def main() -> None:
                 statistics.fmean(runs[s][k]["trending_share"] for s in seeds), 3
             ),
         }
-        for key in ("hybrid_share", "model_free_share", "cold_topic_share"):
+        for key in ("learned_share", "hybrid_share", "model_free_share", "cold_topic_share"):
             values = [runs[s][k][key] for s in seeds if key in runs[s][k]]
             if values:
                 row[f"{key}_mean"] = round(statistics.fmean(values), 3)
                 row[f"{key}_min_gain"] = (
-                    round(min(runs[s][k]["share"] - runs[s][k][key] for s in seeds), 3)
-                    if key != "cold_topic_share" and len(values) == len(seeds)
+                    round(min(runs[s][k]["learned_share"] - runs[s][k][key] for s in seeds), 3)
+                    if key in ("hybrid_share", "model_free_share")
+                    and len(values) == len(seeds)
+                    and all("learned_share" in runs[s][k] for s in seeds)
                     else None
                 )
         summary.append(row)
@@ -333,6 +352,7 @@ def main() -> None:
     print("| round | " + " | ".join(str(r["round"]) for r in summary) + " |")
     print("| --- |" + " --- |" * len(summary))
     print(line("RecoMind / oracle", "share_mean"))
+    print(line("learned ranker of the new model / oracle (same state)", "learned_share_mean"))
     print(line("fixed-weight hybrid / oracle (same state)", "hybrid_share_mean"))
     print(line("model-free ranker / oracle (same state)", "model_free_share_mean"))
     print(line("trending / oracle", "trending_share_mean"))

@@ -79,8 +79,8 @@ def test_train_fits_gates_and_serves_the_learned_ranker(served: Served) -> None:
     gate = meta["gate"]
     assert isinstance(gate, dict)
     figures = gate["figures"]
-    assert {"challenger", "hybrid", "trending"} <= set(figures)
-    for name in ("challenger", "hybrid", "trending"):
+    assert {"challenger", "hybrid", "trending", "model-free"} <= set(figures)
+    for name in ("challenger", "hybrid", "trending", "model-free"):
         assert {"ndcg@10", "recall@20", "like_rate@10", "coverage@10"} <= set(figures[name])
     # the learned ranker learns the users' topics: it beats trending on the holdout
     assert figures["challenger"]["like_rate@10"] > figures["trending"]["like_rate@10"]
@@ -97,8 +97,8 @@ def test_train_fits_gates_and_serves_the_learned_ranker(served: Served) -> None:
     r = served.http.get("/recommendations/u0", params={"n": 10})
     assert r.status_code == 200
 
-    # A second run whose challenger must beat the champion by 1,000%: saved nowhere, the
-    # champion keeps serving.
+    # A second run whose challenger must beat the champion by 1,000%: kept unpublished and
+    # journaled as rejected; the champion keeps serving.
     strict = served.settings.model_copy(update={"gate_margin": 10.0})
     ctx2 = JobContext(strict, served.engine, served.state.recommendations)
     [again] = run_jobs(ctx2, ["train"])
@@ -106,4 +106,9 @@ def test_train_fits_gates_and_serves_the_learned_ranker(served: Served) -> None:
     assert again.summary is not None
     assert again.summary["published"] is False
     assert "does not beat" in again.summary["gate"]
-    assert ModelStore(served.settings.model_dir).latest() == version
+    store = ModelStore(served.settings.model_dir)
+    assert store.latest() == version
+    rejected = again.summary["version"]
+    assert rejected != version and rejected in store.versions()
+    assert [e["action"] for e in store.journal.entries()] == ["published", "rejected"]
+    assert store.journal.of(rejected)[0]["reason"] == again.summary["gate"]

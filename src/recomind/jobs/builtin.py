@@ -70,7 +70,7 @@ def fit_hybrid(data: Any, **params: Any) -> tuple[HybridRecommender, dict[str, f
 @job(
     "train",
     description="Fit the hybrid and its learned ranker on recent actions; publish the new "
-    "model if it beats the serving one on the newest events.",
+    "model if it beats the serving one on the newest events (else keep it unpublished).",
 )
 def train_job(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings
@@ -117,14 +117,17 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
             "published": bool(decision["publish"]),
             "gate": decision["reason"],
         }
-        if decision["publish"]:
-            summary["version"] = store.save(
-                challenger.hybrid,
-                challenger.fitted_on,
-                durations=meta.durations,
-                extra=extra,
-                rerank=challenger.rerank,
-            )
+        # a rejected challenger is kept (unpublished) so it can be inspected or promoted
+        summary["version"] = store.save(
+            challenger.hybrid,
+            challenger.fitted_on,
+            durations=meta.durations,
+            extra=extra,
+            rerank=challenger.rerank,
+            publish=bool(decision["publish"]),
+            by="train",
+            reason=str(decision["reason"]),
+        )
     with write_tx(ctx.engine) as conn:
         summary["signals_consumed"] = consume_signals(conn, before=started)
     return summary

@@ -3,6 +3,7 @@
 Layout of ``RECOMIND_MODEL_DIR``::
 
     LATEST                      name of the current version (one line)
+    registry.jsonl              the journal: saves, rejections, promotions, rollbacks
     20261126T190000Z-1a2b3c/    one directory per version
         meta.json               version, times, sizes, fit seconds per component
         ids.npz                 user ids, item ids, tags, titles, created, creators, durations
@@ -38,6 +39,7 @@ from recomind.recommend._sparse import strings_from_state, strings_state
 from recomind.recommend.base import Interactions
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.recommend.ltr_data import RerankModel
+from recomind.serving.model_journal import Journal
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +131,12 @@ class ModelStore:
         durations: npt.NDArray[np.float64] | None = None,
         extra: dict[str, Any] | None = None,
         rerank: RerankModel | None = None,
+        publish: bool = True,
+        by: str = "train",
+        reason: str = "",
     ) -> str:
-        """Write ``hybrid`` (fitted on ``data``) as a new version and publish it.
+        """Write ``hybrid`` (fitted on ``data``) as a new version and publish it (or keep it
+        unpublished, journaled as rejected: it can be inspected and promoted by hand).
 
         Parameters
         ----------
@@ -144,6 +150,10 @@ class ModelStore:
             Further JSON-serialisable facts for ``meta.json`` (fit times, ...).
         rerank
             The learned ranker to serve with it (``ranker.npz``), if any.
+        publish
+            Whether it serves now (``False``: the gate rejected it).
+        by, reason
+            Who saved it and why it is (not) published, for the journal.
 
         Returns
         -------
@@ -196,10 +206,30 @@ class ModelStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self._publish(version)
-        self.prune()
-        logger.info("model store: published %s (%d items)", version, data.n_items)
+        if publish:
+            self.publish(version, action="published", by=by, reason=reason)
+        else:
+            self.journal.append(action="rejected", version=version, by=by, reason=reason)
+            self.prune()
+        logger.info(
+            "model store: %s %s (%d items)",
+            "published" if publish else "kept unpublished",
+            version,
+            data.n_items,
+        )
         return version
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.root)
+
+    def publish(self, version: str, *, action: str, by: str, reason: str) -> None:
+        """Make the stored ``version`` the serving one (atomically) and journal it."""
+        if not (self.root / version / "meta.json").is_file():
+            raise KeyError(version)
+        self._publish(version)
+        self.journal.append(action=action, version=version, by=by, reason=reason)
+        self.prune()
 
     def _publish(self, version: str) -> None:
         tmp = self.root / f".{LATEST}.{uuid.uuid4().hex[:6]}"
@@ -219,7 +249,7 @@ class ModelStore:
         return name or None
 
     def versions(self) -> list[str]:
-        """Published version directories, oldest first."""
+        """Stored version directories (published or not), oldest first."""
         if not self.root.is_dir():
             return []
         return sorted(
@@ -227,9 +257,11 @@ class ModelStore:
         )
 
     def prune(self) -> None:
-        """Delete all but the newest ``keep`` versions (never the published one)."""
+        """Delete all but the newest ``keep`` versions (never the published one, nor the
+        champion before it: a rollback's target)."""
         versions = self.versions()
-        keep = set(versions[-self.keep :]) | {self.latest()}
+        latest = self.latest()
+        keep = set(versions[-self.keep :]) | {latest, self.journal.previous(latest)}
         for v in versions:
             if v in keep:
                 continue
