@@ -1,7 +1,9 @@
-// Operator dashboard: trending now, events per minute, cache hit rate, consumer lag, batch jobs.
+// Operator dashboard: trending now, events per minute, cache hit rate, consumer lag, batch jobs,
+// online figures per source.
 
 import { api } from "./api.js";
 import { drawBars, svgBars } from "./chart.js";
+import { onlinePanel } from "./online.js";
 import { h, tagHue } from "./ui.js";
 
 const REFRESH_MS = 5000;
@@ -19,6 +21,7 @@ export function mountDashboard(container) {
   });
   const trending = h("div", { class: "trending-chart", id: "trending-chart" });
   const updated = h("p", { class: "muted", role: "status" });
+  const online = onlinePanel();
   const view = h("section", { class: "page dashboard", "aria-labelledby": "dash-title" },
     h("div", { class: "dash-head" },
       h("h1", { id: "dash-title" }, "Operator dashboard"),
@@ -36,6 +39,7 @@ export function mountDashboard(container) {
       h("h2", { id: "epm-title" }, "Events per minute"), canvas),
     h("section", { class: "panel", "aria-labelledby": "trend-title" },
       h("h2", { id: "trend-title" }, "Trending now"), trending),
+    online.el,
     updated,
   );
   container.append(view);
@@ -53,6 +57,7 @@ export function mountDashboard(container) {
     set("stat-batch", s.batch_jobs == null ? "n/a"
       : s.batch_jobs.map((j) => `${j.name}: ${j.status}`).join(", ") || "none");
     set("stat-totals", `${s.totals.videos} · ${s.totals.users} · ${s.totals.actions}`);
+    online.render(s.online);
     drawChart();
     const rows = s.trending.map((t) => ({ label: t.title, value: t.score, hue: tagHue(t.tags[0]) }));
     trending.replaceChildren(svgBars(rows, { width: Math.max(280, trending.clientWidth || 480) }));
