@@ -18,6 +18,7 @@ inside it, as :func:`~recomind.recommend.ltr_fit.fit_rerank_model` does for a de
    their window items (every event weighs 1 here, a "long watch", grade 2) and 10 of the
    hybrid's candidates from their past that they did not touch (grade 0); the features
    see the past only;
+   (``window_items="proposed"`` keeps only the window items the past hybrid proposed);
 3. the ranker is fitted on the groups (its defaults: 150 trees of 15 leaves), with the item
    figures of the fitting data, and re-ranks the candidates of the hybrid fitted on all the
    fitting data (the ``recomind:hybrid`` row's own model) for every test user, at the hour of
@@ -272,6 +273,8 @@ def evaluate(
     reused = cache.reused_seconds
     past_hybrid = fit(hybrid_spec, base.params, split.past, cache)
     assert isinstance(past_hybrid, HybridRecommender)
+    if params.get("window_items", "all") == "proposed":
+        split = candidates_only(past_hybrid, split)
     t1 = time.perf_counter()
     ranker_fit = fit_ranker(
         past_hybrid,
