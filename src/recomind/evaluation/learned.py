@@ -32,6 +32,7 @@ validation (its parameters are the service's).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -185,7 +186,7 @@ def fit_ranker(
         )
     groups = _concat(parts, feature_names(hybrid.components, time_of_day=time_of_day))
     bounds = np.concatenate([[0], np.cumsum(groups.sizes)])
-    varied = int(sum(np.ptp(groups.labels[s:e]) > 0 for s, e in zip(bounds[:-1], bounds[1:])))
+    varied = int(sum(np.ptp(groups.labels[s:e]) > 0 for s, e in itertools.pairwise(bounds)))
     figures |= {"groups": groups.n_groups, "rows": int(groups.labels.size), "varied": varied}
     figures["label_counts"] = np.bincount(groups.labels, minlength=4).tolist()
     if varied < MIN_GROUPS:
@@ -327,4 +328,3 @@ def comparisons(models: list[ModelResult], *, seed: int = 0) -> list[dict[str, A
             found = significance.compare(a, va, b, vb, metric=SELECTION_METRIC, seed=seed)
             out.append(asdict(found))
     return out
-
