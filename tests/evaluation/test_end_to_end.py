@@ -100,3 +100,26 @@ def test_microlens_sample_hybrid_end_to_end(microlens_dir: Path) -> None:
     assert found["difference"] == pytest.approx(gap)
     assert found["low"] <= found["difference"] <= found["high"]
     assert "Paired over the same 1,000 test users" in report.markdown(result)
+
+
+def test_movielens_sample_learned_rows(movielens_dir: Path) -> None:
+    """200 MovieLens users, first grid points: both learned rows are fitted on every user's
+    last fifth of the fitting data and get intervals and paired comparisons."""
+    pytest.importorskip("lightgbm")
+    models = ["recomind:learned", "recomind:learned+tod"]
+    result = run(
+        "movielens-small", data_dir=movielens_dir, models=models, sample=200, fast=True, seed=0
+    )
+    by = {m.label: m for m in result.models}
+    assert list(by) == ["recomind:hybrid", *models]
+    for label in models:
+        row = by[label]
+        assert row.error is None, row.error
+        assert row.extra["ranker_fit"]["groups"] == 200
+        low, high = row.intervals["NDCG@10"]
+        assert low <= row.metrics["NDCG@10"] <= high
+        assert row.metrics["NDCG@10"] > 0.5 * by["recomind:hybrid"].metrics["NDCG@10"]
+    assert {(c["model"], c["baseline"]) for c in result.comparisons} >= {
+        ("recomind:learned", "recomind:hybrid"),
+        ("recomind:learned+tod", "recomind:learned"),
+    }

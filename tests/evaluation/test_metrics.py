@@ -95,7 +95,7 @@ def test_short_list_fraction() -> None:
 def test_ranking_hits_and_padding() -> None:
     from scipy import sparse
 
-    from recomind.evaluation.ranking import _hits, top_k_rows
+    from recomind.evaluation.ranking import hits_of, top_k_rows
 
     scores = np.array(
         [[0.1, 0.9, -np.inf, 0.5], [-np.inf, -np.inf, 0.2, -np.inf]], dtype=np.float32
@@ -103,4 +103,4 @@ def test_ranking_hits_and_padding() -> None:
     top = top_k_rows(scores, 3)
     assert top.tolist() == [[1, 3, 0], [2, -1, -1]]
     truth = sparse.csr_matrix(np.array([[1, 0, 0, 1], [1, 0, 0, 0]], dtype=np.float32))
-    assert _hits(top, truth).tolist() == [[False, True, True], [False, False, False]]
+    assert hits_of(top, truth).tolist() == [[False, True, True], [False, False, False]]

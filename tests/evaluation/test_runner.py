@@ -32,7 +32,9 @@ def test_every_registered_strategy_is_evaluated_after_the_peers() -> None:
     specs = runner.available_models("movielens-small")
     labels = list(specs)
     assert labels[:5] == ["most-popular", "itemknn-cosine", "ease", "ials", "bpr"]
-    assert labels[5:] == [f"recomind:{name}" for name in registry.STRATEGIES]
+    n = len(registry.STRATEGIES)
+    assert labels[5 : 5 + n] == [f"recomind:{name}" for name in registry.STRATEGIES]
+    assert labels[5 + n :] == ["recomind:learned", "recomind:learned+tod"]
     assert {s.family for s in list(specs.values())[5:]} == {"recomind"}
 
 
@@ -71,7 +73,12 @@ def test_registry_strategies_are_discovered_and_selectable() -> None:
     specs = runner.available_models("movielens-small")
     assert {"recomind:fakepop", "recomind:broken"} <= set(specs)
     chosen = runner.select_models(specs, ["recomind"])
-    assert [s.label for s in chosen][-2:] == ["recomind:fakepop", "recomind:broken"]
+    assert [s.label for s in chosen][-4:] == [
+        "recomind:fakepop",
+        "recomind:broken",
+        "recomind:learned",
+        "recomind:learned+tod",
+    ]
     assert {s.family for s in chosen} == {"recomind"}
     assert [s.label for s in runner.select_models(specs, ["ease", "fakepop"])] == [
         "ease",

@@ -66,7 +66,7 @@ def top_k_rows(scores: npt.NDArray[np.float32], k: int) -> IntArray:
     return top
 
 
-def _hits(top: IntArray, truth: sparse.csr_matrix) -> npt.NDArray[np.bool_]:
+def hits_of(top: IntArray, truth: sparse.csr_matrix) -> npt.NDArray[np.bool_]:
     """Where ``top`` (rows aligned with ``truth``) holds one of that row's held-out items."""
     n_cols = truth.shape[1]
     rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
@@ -135,7 +135,7 @@ def rank(
         lengths[lo:hi] = np.isfinite(scores).sum(axis=1)
         top = top_k_rows(scores, k)
         ranked[lo:hi] = top
-        hits[lo:hi] = _hits(top, targets.matrix[lo:hi])
+        hits[lo:hi] = hits_of(top, targets.matrix[lo:hi])
         return n_bad
 
     # Batches run on ``threads`` threads: numpy's partitions and sorts and most scoring

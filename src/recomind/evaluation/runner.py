@@ -2,14 +2,14 @@
 
 Peers come from :mod:`.peers`; RecoMind's strategies come from
 ``recomind.recommend.registry`` (labelled ``recomind:<name>``), built and scored exactly as the
-service builds and scores them.
+service builds and scores them. The learned ranker's rows (``recomind:learned``,
+``recomind:learned+tod``) re-rank the tuned hybrid's candidates (:mod:`.learned`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import logging
 import os
 import platform
@@ -17,56 +17,36 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from recomind.recommend import registry
-from recomind.recommend.base import Interactions, Recommender
-from recomind.recommend.hybrid import ComponentFitter, HybridRecommender
+from recomind.recommend.base import Recommender
 
-from . import metrics, significance
+from . import learned, metrics, significance
 from .datasets import Dataset, load
-from .grids import Params, grid_for
+from .fitting import SELECTION_METRIC, Family, FitCache, ModelResult, ModelSpec, fit
+from .grids import grid_for
 from .peers import PEERS
 from .ranking import DEFAULT_BATCH, measure, rank
 from .splits import PROTOCOLS, Split, sample_users, split
 
+__all__ = [
+    "SELECTION_METRIC",
+    "Family",
+    "FitCache",
+    "ModelResult",
+    "ModelSpec",
+    "RunResult",
+    "available_models",
+    "evaluate_model",
+    "fit",
+    "run",
+    "select_models",
+]
+
 logger = logging.getLogger(__name__)
-
-Family = Literal["peer", "recomind"]
-SELECTION_METRIC = "NDCG@10"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model to evaluate: its report label, how to build it and the grid to search."""
-
-    label: str
-    family: Family
-    build: Callable[..., Recommender]
-    grid: list[Params]
-
-
-@dataclass
-class ModelResult:
-    """What one model scored, with the parameters chosen on validation and its timings."""
-
-    label: str
-    family: Family
-    params: Params
-    metrics: dict[str, float] = field(default_factory=dict)
-    fit_seconds: float = float("nan")
-    score_seconds: float = float("nan")
-    tune_seconds: float = 0.0
-    validation: list[dict[str, Any]] = field(default_factory=list)
-    intervals: dict[str, list[float]] = field(default_factory=dict)
-    error: str | None = None
-    per_user: dict[str, npt.NDArray[np.float64]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-    """Test values per evaluated user (for the paired comparison); not written to reports."""
 
 
 @dataclass
@@ -123,6 +103,8 @@ def available_models(dataset: str, *, fast: bool = False) -> dict[str, ModelSpec
     for name, make in recomind_strategies().items():
         label = f"recomind:{name}"
         specs[label] = ModelSpec(label, "recomind", make, grid_for(dataset, label, fast=fast))
+    if "recomind:hybrid" in specs:
+        specs.update(learned.specs(specs["recomind:hybrid"]))
     return specs
 
 
@@ -141,67 +123,8 @@ def select_models(specs: dict[str, ModelSpec], names: Sequence[str] | None) -> l
             chosen[f"recomind:{name}"] = specs[f"recomind:{name}"]
         else:
             raise ValueError(f"unknown model {name!r}; available: {', '.join(specs)}")
+    learned.with_hybrid(chosen, specs)
     return list(chosen.values())
-
-
-class FitCache:
-    """RecoMind strategies fitted in one run, by training set, name and params.
-
-    The hybrid's grid points that differ only in blend weights or recency share their
-    components, and the hybrid reuses what ``recomind:<name>`` fitted on the same data
-    with the same params: each distinct strategy is fitted once per training set. A
-    reused fit still counts in the reported fit time (:attr:`reused_seconds`), so the
-    hybrid's "fit s" is what fitting it from scratch costs.
-    """
-
-    def __init__(self) -> None:
-        self.fits: dict[tuple[int, str, str], tuple[Recommender, float]] = {}
-        self._data: dict[int, Interactions] = {}  # keeps each id() valid
-        self.reused_seconds = 0.0
-
-    def get(
-        self,
-        data: Interactions,
-        name: str,
-        params: dict[str, Any],
-        build: Callable[[], Recommender] | None = None,
-    ) -> Recommender:
-        """Strategy ``name`` with ``params`` fitted on ``data``; if new, ``build()`` (default:
-        the registry's constructor) is fitted now."""
-        key = (id(data), name, json.dumps(params, sort_keys=True, default=str))
-        if key in self.fits:
-            model, seconds = self.fits[key]
-            self.reused_seconds += seconds
-            return model
-        self._data[id(data)] = data
-        t0 = time.perf_counter()
-        model = (build() if build else registry.build(name, **params)).fit(data)
-        self.fits[key] = (model, time.perf_counter() - t0)
-        return model
-
-    def fitter(self, data: Interactions) -> ComponentFitter:
-        """A hybrid component fitter on ``data`` that goes through this cache."""
-        return lambda name, params: self.get(data, name, params)
-
-    def clear(self) -> None:
-        self.fits.clear()
-        self._data.clear()
-
-
-def fit(
-    spec: ModelSpec, params: Params, data: Interactions, cache: FitCache | None = None
-) -> Recommender:
-    """Build ``spec`` with ``params`` and fit it on ``data``, through ``cache`` if given.
-
-    Peers are always fitted afresh; RecoMind strategies and the hybrid's components are
-    looked up in ``cache`` first.
-    """
-    if cache is None or spec.family != "recomind":
-        return spec.build(**params).fit(data)
-    model = spec.build(**params)
-    if isinstance(model, HybridRecommender):
-        return model.fit_components(data, cache.fitter(data))
-    return cache.get(data, spec.label.removeprefix("recomind:"), params, lambda: model)
 
 
 def evaluate_model(
@@ -357,14 +280,19 @@ def run(
     for spec in specs:
         logger.info("evaluating %s on %s (grid of %d)", spec.label, ds.name, len(spec.grid))
         try:
-            model_result = evaluate_model(
-                spec,
-                data_split,
-                tune_users=tune_users,
-                batch_size=batch_size,
-                seed=seed,
-                cache=cache,
-            )
+            if spec.label in learned.LABELS:
+                model_result = learned.evaluate(
+                    spec, data_split, result.models, batch_size=batch_size, seed=seed, cache=cache
+                )
+            else:
+                model_result = evaluate_model(
+                    spec,
+                    data_split,
+                    tune_users=tune_users,
+                    batch_size=batch_size,
+                    seed=seed,
+                    cache=cache,
+                )
         except Exception as exc:  # one broken model must not sink the whole report
             logger.exception("%s failed on %s", spec.label, ds.name)
             model_result = ModelResult(spec.label, spec.family, {}, error=repr(exc))
@@ -374,6 +302,7 @@ def run(
             on_result(result)
     cache.clear()
     result.comparisons = compare_to_best_peer(result, seed=seed)
+    result.comparisons += learned.comparisons(result.models, seed=seed)
     result.wall_seconds = time.perf_counter() - wall
     return result
 

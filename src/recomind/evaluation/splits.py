@@ -77,6 +77,9 @@ class Split:
     train_val: Interactions
     validation: Targets
     test: Targets
+    test_start: npt.NDArray[np.float64] | None = None
+    """Per test user (``test.users`` order), the time of their first test event: when
+    their feed is asked for (the learned ranker's hour of the day)."""
 
 
 def subset(data: Interactions, mask: npt.NDArray[np.bool_]) -> Interactions:
@@ -90,7 +93,7 @@ def subset(data: Interactions, mask: npt.NDArray[np.bool_]) -> Interactions:
     )
 
 
-def _timeline_positions(data: Interactions) -> tuple[IntArray, IntArray, IntArray]:
+def timeline_positions(data: Interactions) -> tuple[IntArray, IntArray, IntArray]:
     """Event order by (user, time, file order), each event's position and its user's count."""
     order = np.lexsort((np.arange(data.users.size), data.timestamps, data.users))
     users = data.users[order]
@@ -150,15 +153,19 @@ def split(data: Interactions, protocol: Protocol) -> Split:
     Split
         Train and train+validation event sets, validation and test targets.
     """
-    pos, n, _ = _timeline_positions(data)
+    pos, n, _ = timeline_positions(data)
     val, test = _masks(protocol, pos, n)
     train = ~(val | test)
+    test_targets = _targets(data, test)
+    start = np.full(data.n_users, np.inf)
+    np.minimum.at(start, data.users[test], data.timestamps[test])
     result = Split(
         protocol=protocol,
         train=subset(data, train),
         train_val=subset(data, ~test),
         validation=_targets(data, val),
-        test=_targets(data, test),
+        test=test_targets,
+        test_start=start[test_targets.users],
     )
     logger.info(
         "%s split: %d train events, %d validation users, %d test users",
