@@ -82,7 +82,7 @@ class Stats(BaseModel):
     batch_jobs: list[BatchJob] | None = None
     #: Per source (model version): like and skip rates per impression; null before the
     #: ``online-figures`` job first ran.
-    online: OnlineFigures | None = None  # not reported yet: see the module docstring
+    online: OnlineFigures | None = None
 
 
 def _samples(counter: Counter) -> list[tuple[dict[str, str], float]]:
