@@ -18,6 +18,7 @@ from rich.console import Console
 from recomind.config import Settings, get_settings
 from recomind.evaluation.cli import app as evaluation_app
 from recomind.jobs.cli import jobs_app
+from recomind.models_cli import models_app
 
 app = typer.Typer(
     help="RecoMind: personalized top-N feeds for short-video apps.", no_args_is_help=True
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 import_app = typer.Typer(help="Load data in bulk.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(models_app, name="models")
 app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()
 

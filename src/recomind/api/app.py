@@ -17,6 +17,7 @@ from recomind.api.routes import (
     activity,
     bulk_actions,
     health,
+    models,
     recommendations,
     stats,
     users,
@@ -45,7 +46,17 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.recomind = app_state
     errors.install(app)
-    for module in (recommendations, actions, bulk_actions, videos, users, activity, stats, health):
+    for module in (
+        recommendations,
+        actions,
+        bulk_actions,
+        videos,
+        users,
+        activity,
+        stats,
+        models,
+        health,
+    ):
         app.include_router(module.router)
     figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))
     app.mount("/metrics", make_asgi_app(registry=figures))
