@@ -233,9 +233,10 @@ class Settings(BaseSettings):
         description="Relative NDCG@10 a new model must beat the serving one by to be published.",
     )
     gate_model_free: bool = Field(
-        default=True,
-        description="The first model must beat the model-free ranker (replayed on the "
-        "holdout) to be published; false: it is published unjudged.",
+        default=False,
+        description="The first model must beat the model-free ranker replayed on the "
+        "holdout to be published (off by default: the replay of the ranker that chose what "
+        "users saw is biased in its favour, see docs/ranker.md).",
     )
     gate_users: int = Field(
         default=2000,
