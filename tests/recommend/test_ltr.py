@@ -201,3 +201,21 @@ def test_groups_and_gate_users_are_capped_by_seeded_samples() -> None:
     for r, u in enumerate(few.users.tolist()):  # each kept user keeps their own targets
         assert (few.targets[r] != truth.targets[row[u]]).nnz == 0
     assert sampled(truth, max_users=10_000) is truth
+
+
+def test_taste_features_follow_the_top_tag_and_survive_a_catalogue_without_creators() -> None:
+    from dataclasses import replace
+
+    data = replace(_audience(users=30, rounds=3), item_creators=None)
+    split = split_by_time(data, holdout=0.0, window=0.3)
+    hybrid = _hybrid(split.past)
+    groups = training_groups(
+        hybrid, split.past, window_of(split.window), like_at=LIKE_AT, long_at=LONG_AT
+    )
+    names = groups.features
+    creator = groups.x[:, names.index("taste:creator")]
+    assert np.all(creator == 0)  # no creators: the term is 0, not an error
+    tag = groups.x[:, names.index("taste:tag")]
+    assert tag.max() <= 1.0 + 1e-6 and tag.max() > 0.5  # relative to the user's top tag
+    liked = groups.labels == LIKE
+    assert tag[liked].mean() > tag[groups.labels == SKIP].mean()

@@ -332,6 +332,8 @@ def _relative(
 ) -> FloatArray:
     """Mean over each item's columns of the row's signed sum on the column, over the row's
     largest positive column sum (0 for a row with none)."""
+    if item_x.shape[1] == 0 or rows.shape[0] == 0:  # e.g. a catalogue without creators
+        return np.zeros(row_of.size, dtype=np.float32)
     table = sparse.csr_matrix(rows @ item_x)
     top = np.maximum(np.asarray(table.max(axis=1).todense(), dtype=np.float64).ravel(), 0.0)
     means = _pair_means(table, row_of, items, item_x).astype(np.float64)
