@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from recomind.cache import Cache, keys, open_cache
 from recomind.cache.safe import NO_LOCK, SafeCache
 
@@ -40,6 +42,15 @@ def test_incr_counts_and_expires(cache: Cache, key_prefix: str) -> None:
     assert [cache.incr(k, 0.4) for _ in range(3)] == [1, 2, 3]
     time.sleep(0.6)
     assert cache.incr(k, 0.4) == 1
+
+
+def test_incr_gives_a_counter_without_a_ttl_one(cache: Cache, key_prefix: str) -> None:
+    k = keys.key(key_prefix, "untimed")
+    assert cache.incr(k) == 1 and cache.ttl(k) is None
+    assert cache.incr(k, 30) == 2
+    ttl = cache.ttl(k)
+    assert ttl is not None and 0 < ttl <= 30
+    assert cache.incr(k, 0.1) == 3 and cache.ttl(k) == pytest.approx(ttl, abs=1)  # kept
 
 
 def test_add_scored_many_writes_every_key_with_its_ttl_and_cap(

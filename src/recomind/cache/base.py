@@ -27,7 +27,8 @@ class Cache(ABC):
 
     @abstractmethod
     def incr(self, key: str, ttl_s: float | None = None) -> int:
-        """Add one to an integer counter (created at 0); sets the TTL when it is created."""
+        """Add one to an integer counter (created at 0); sets the TTL when the counter has
+        none (on creation), in the same atomic step."""
 
     @abstractmethod
     def set_many_if(

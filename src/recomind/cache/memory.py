@@ -79,8 +79,9 @@ class MemoryCache(Cache):
             item = self._live(key, now)
             if item is None:
                 value, exp = 1, (now + ttl_s if ttl_s is not None else None)
-            else:
-                value, exp = int(item[0]) + 1, item[1]
+            else:  # a counter without a TTL gets one, as on Redis
+                value = int(item[0]) + 1
+                exp = item[1] if item[1] is not None or ttl_s is None else now + ttl_s
             self._data[key] = (str(value).encode(), exp)
             return value
 

@@ -47,6 +47,18 @@ return #KEYS
 """
 
 
+#: ``incr`` in one round trip: KEYS = the counter; ARGV = its TTL in ms ("" for none). A
+#: counter without a TTL gets one (a crash between two separate calls cannot leave it
+#: without, and one written so before is repaired).
+_INCR = """
+local v = redis.call('INCR', KEYS[1])
+if ARGV[1] ~= '' and redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return v
+"""
+
+
 class RedisCache(Cache):
     def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
         self._url = url
@@ -63,6 +75,7 @@ class RedisCache(Cache):
         self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
         self._set_many_if = self._client.register_script(_SET_MANY_IF)
         self._add_scored = self._client.register_script(_ADD_SCORED)
+        self._incr = self._client.register_script(_INCR)
 
     def _admin_client(self) -> redis.Redis:
         """Admin scans may take longer than a request may wait: their own, patient client."""
@@ -94,11 +107,9 @@ class RedisCache(Cache):
             raise CacheError(str(exc)) from exc
 
     def incr(self, key: str, ttl_s: float | None = None) -> int:
+        ttl = "" if ttl_s is None else str(max(1, int(ttl_s * 1000)))
         try:
-            value = int(self._client.incr(key))
-            if value == 1 and ttl_s is not None:
-                self._client.pexpire(key, max(1, int(ttl_s * 1000)))
-            return value
+            return int(self._incr(keys=[key], args=[ttl]))
         except redis.RedisError as exc:
             raise CacheError(str(exc)) from exc
 

@@ -1,12 +1,17 @@
 """A cache wrapper that never fails a request: on backend errors it acts as a miss.
 
 After an error it stops calling the backend for ``cooldown_s`` (a tiny circuit breaker), so a
-dead Redis costs one timeout, not one per request.
+dead or hung Redis costs one timeout (the backend's socket timeout), not one per request:
+every call, reads and writes alike, is skipped while the breaker is open. Deletes skipped
+then (list invalidations) are remembered, up to :data:`MAX_PENDING_DELETES` keys, and sent
+first once the cache answers again, so a list cached before the outage is not served after
+it as if nothing had happened.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
@@ -20,6 +25,15 @@ logger = logging.getLogger(__name__)
 NO_LOCK = "no-lock"
 
 CACHE_ERRORS = Counter("recomind_cache_errors_total", "Cache backend errors (served without cache)")
+CACHE_SKIPPED = Counter(
+    "recomind_cache_skipped_total", "Cache calls skipped while the breaker is open", ["op"]
+)
+DELETES_DROPPED = Counter(
+    "recomind_cache_deletes_dropped_total",
+    "Deletes skipped during a cache outage beyond the remembered maximum (lost invalidations)",
+)
+#: Keys whose skipped delete is replayed after an outage (beyond: counted, logged, dropped).
+MAX_PENDING_DELETES = 100_000
 
 
 class SafeCache:
@@ -29,6 +43,8 @@ class SafeCache:
         self.backend = backend
         self._cooldown_s = cooldown_s
         self._down_until = 0.0
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
 
     @property
     def is_local(self) -> bool:
@@ -37,7 +53,40 @@ class SafeCache:
 
     @property
     def available(self) -> bool:
+        if time.monotonic() < self._down_until:
+            return False
+        if self._pending:
+            self._replay()
         return time.monotonic() >= self._down_until
+
+    def _skip(self, op: str) -> bool:
+        """Whether ``op`` must be skipped now (the breaker is open)."""
+        if self.available:
+            return False
+        CACHE_SKIPPED.labels(op).inc()
+        return True
+
+    def _replay(self) -> None:
+        """Send the deletes skipped during the outage (the breaker closed just now)."""
+        with self._pending_lock:
+            keys, self._pending = sorted(self._pending), set()
+        try:
+            for i in range(0, len(keys), 500):
+                self.backend.delete(*keys[i : i + 500])
+        except CacheError as exc:
+            with self._pending_lock:
+                self._pending.update(keys)
+            self._failed("delete (replay)", exc)
+            return
+        logger.warning("cache answers again: sent %d deletes skipped during the outage", len(keys))
+
+    def _remember(self, keys: Sequence[str]) -> None:
+        with self._pending_lock:
+            room = max(MAX_PENDING_DELETES - len(self._pending), 0)
+            self._pending.update(keys[:room])
+        if room < len(keys):
+            DELETES_DROPPED.inc(len(keys) - room)
+            logger.error("cache outage: %d invalidations could not be kept", len(keys) - room)
 
     def _failed(self, op: str, exc: Exception) -> None:
         CACHE_ERRORS.inc()
@@ -64,11 +113,16 @@ class SafeCache:
             self._failed("set", exc)
 
     def delete(self, *keys: str) -> int:
-        """How many of ``keys`` existed (0 when the cache fails)."""
+        """How many of ``keys`` existed (0 when the cache fails: the delete is then sent
+        once the cache answers again)."""
+        if self._skip("delete"):
+            self._remember(keys)
+            return 0
         try:
             return self.backend.delete(*keys)
         except CacheError as exc:
             self._failed("delete", exc)
+            self._remember(keys)
             return 0
 
     def set_many_if(
@@ -106,6 +160,8 @@ class SafeCache:
     def unlock(self, key: str, token: str) -> bool:
         if token == NO_LOCK:
             return True
+        if self._skip("unlock"):
+            return False  # the lock expires on its own TTL
         try:
             return self.backend.unlock(key, token)
         except CacheError as exc:
@@ -132,6 +188,8 @@ class SafeCache:
     def add_scored_many(
         self, items: Mapping[str, Mapping[str, float]], ttl_s: float, *, keep: int
     ) -> None:
+        if self._skip("add_scored_many"):
+            return
         try:
             self.backend.add_scored_many(items, ttl_s, keep=keep)
         except CacheError as exc:
