@@ -256,25 +256,9 @@ class HybridRecommender(Recommender):
         *,
         now: float | None = None,
     ) -> list[Recommendation]:
-        """Final feed page for one history row.
-
-        Parameters
-        ----------
-        history
-            ``(1, n_items)`` history row; its items (seen or skipped) are never returned.
-        n
-            Page size.
-        exclude
-            Further item indices never to return.
-        now
-            Reference time for the freshness boost (default: the model's ``now``).
-
-        Returns
-        -------
-        list of Recommendation
-            At most ``n`` items, best first, respecting ``max_per_creator`` and
-            ``max_per_tag``, each with a short reason and its main source strategy.
-        """
+        """Final feed page of at most ``n`` for one ``(1, n_items)`` history row, as
+        :meth:`pages` with one row: its items and ``exclude`` are never returned, the caps
+        hold, freshness is measured at ``now`` (default: the model's)."""
         h = as_csr(history, self.n_items)[:1]
         excludes = [exclude] if exclude is not None else None
         return self.pages(h, PagePolicy.single_page(n), excludes=excludes, now=now)[0]
