@@ -251,6 +251,13 @@ class Settings(BaseSettings):
     jobs_interval_minutes: float = Field(
         default=60.0, ge=0, description="`recomind serve` runs every job this often (0: never)."
     )
+    event_bus_retention_hours: float = Field(
+        default=168.0,
+        ge=0,
+        description="The embedded bus deletes events older than this even if a consumer group "
+        "has not consumed them (logged, counted); 0: no age cap. Events every group consumed "
+        "are deleted every few minutes while the consumers run.",
+    )
     jobs_scheduled: str = Field(
         default="train,precompute",
         description="Jobs the scheduler runs each interval. popularity and profiles are kept "

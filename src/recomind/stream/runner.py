@@ -7,6 +7,7 @@ Offsets are committed only after the handler made the batch durable. If the hand
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -15,12 +16,15 @@ import orjson
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
+from recomind.config import Settings
 from recomind.records import Record
 from recomind.schemas import ActionEvent
 from recomind.stream.bus import Consumer, Producer
-from recomind.stream.consumers import Context, Handler, build
+from recomind.stream.consumers import GROUPS, Context, Handler, build
 from recomind.stream.consumers.base import Item
 from recomind.stream.factory import open_consumer, open_producer
+from recomind.stream.local import bus_path
+from recomind.stream.local_retention import compact
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ FAILURES = Counter(
 
 LAG_EVERY_S = 5.0
 RETRY_PAUSE_S = 1.0
+#: How often the consumers' process compacts the embedded bus's log.
+RETENTION_EVERY_S = 300.0
 
 
 def dlq_topic(topic: str) -> str:
@@ -148,9 +154,42 @@ class GroupRunner:
 
 
 async def run_groups(ctx: Context, groups: Sequence[str], stop: asyncio.Event) -> None:
-    """Run several groups side by side until ``stop``; one failing group does not stop others."""
+    """Run several groups side by side until ``stop``; one failing group does not stop others.
+
+    On the embedded bus the log's retention runs beside them (:func:`keep_log_bounded`)."""
     runners = [GroupRunner(ctx, g) for g in groups]
-    results = await asyncio.gather(*(r.run(stop) for r in runners), return_exceptions=True)
-    for group, result in zip(groups, results, strict=True):
+    tasks = [r.run(stop) for r in runners]
+    if not ctx.settings.event_bus_url.startswith("kafka://"):
+        tasks.append(keep_log_bounded(ctx.settings, stop))
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for group, result in zip([*groups, "bus-retention"], results, strict=False):
         if isinstance(result, BaseException):
             logger.error("consumer group %s ended with %r", group, result)
+
+
+async def keep_log_bounded(
+    settings: Settings, stop: asyncio.Event, *, every_s: float = RETENTION_EVERY_S
+) -> None:
+    """Compact the embedded bus's log every ``every_s`` until ``stop``
+    (:func:`~recomind.stream.local_retention.compact`: what every known group consumed, and
+    what is older than ``event_bus_retention_hours``)."""
+    hours = settings.event_bus_retention_hours
+    path = bus_path(settings.event_bus_url)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_s)
+        if stop.is_set() or not path.exists():
+            continue
+        try:
+            done = await asyncio.to_thread(
+                compact,
+                path,
+                groups=GROUPS,
+                max_age_s=hours * 3600 if hours > 0 else None,
+                now=time.time(),
+            )
+        except Exception:  # a busy or broken file: try again next time
+            logger.exception("embedded bus compaction failed")
+            continue
+        if done.consumed or done.expired:
+            logger.info("embedded bus compacted: %s", done.as_dict())
