@@ -17,13 +17,12 @@ from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
-from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
+from recomind.schemas import RecommendedVideo, VideoCreate, utcnow
 from recomind.serving.model_ranker import ModelRanker
 from recomind.serving.service import RecommendationService
-from recomind.storage.actions import insert_actions
-from recomind.storage.engine import make_engine, write_tx
-from recomind.storage.videos import create_videos
+from recomind.storage.engine import make_engine
 from tests.conftest import truncate
+from tests.utils.catalogue import folded_settings, store_scene
 
 TOPICS = ["diy", "garden", "cooking", "music", "travel", "pets", "dance", "gaming"]
 SEED = "diy-0"  # by "maker", who also posts cooking videos
@@ -63,28 +62,8 @@ def seeded(_migrated_urls: dict[str, str], tmp_path: Path) -> Iterator[tuple[Eng
     for u in range(10):  # others with narrow tastes, so the model has structure to learn
         t = TOPICS[2 + u % 6]
         actions += [(f"n{u}", f"{t}-{i}", "like") for i in range(u % 2, u % 2 + 5)]
-    with write_tx(eng) as conn:
-        create_videos(conn, items=videos)
-        insert_actions(
-            conn,
-            events=[
-                ActionEvent(
-                    event_id=f"e{k}",
-                    user_id=u,
-                    video_id=v,
-                    action_type=a,
-                    timestamp=now - timedelta(hours=2) + timedelta(seconds=k),
-                )
-                for k, (u, v, a) in enumerate(actions)
-            ],
-        )
-    settings = Settings(
-        database_url=_migrated_urls["sqlite"],
-        model_dir=str(tmp_path / "models"),
-        model_poll_seconds=0,
-    )
-    results = run_jobs(JobContext(settings, eng), ["popularity", "profiles"])
-    assert all(r.ok for r in results), [r.error for r in results]
+    store_scene(eng, videos, actions, at=lambda k: now - timedelta(hours=2, seconds=-k))
+    settings = folded_settings(eng, _migrated_urls["sqlite"], tmp_path / "models")
     yield eng, settings
     eng.dispose()
 

@@ -13,13 +13,14 @@ from sqlalchemy import Engine
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
 from recomind.recommend.base import Interactions
-from recomind.schemas import ActionEvent, RecommendedVideo, VideoCreate, utcnow
+from recomind.schemas import RecommendedVideo, VideoCreate, utcnow
 from recomind.serving.model_ranker import ModelRanker, UserInput, cap_pages
-from recomind.storage.actions import HistoryItem, insert_actions
+from recomind.storage.actions import HistoryItem
 from recomind.storage.engine import make_engine, read_tx, write_tx
 from recomind.storage.profiles import ProfileRow
 from recomind.storage.videos import create_videos
 from tests.conftest import truncate
+from tests.utils.catalogue import store_scene
 
 TAGS = [["funny", "meme"], ["dance"], ["cooking"], ["travel"], ["pets"], ["gaming"]]
 
@@ -52,21 +53,7 @@ def _seed(engine: Engine) -> None:
             events.append((f"o{u}", f"v{6 * j}", "like"))
             events.append((f"o{u}", f"v{6 * (j + u % 3) + 1}", "like"))
         events.append((f"k{u}", f"v{6 * (u % 5) + 2}", "like"))
-    with write_tx(engine) as conn:
-        create_videos(conn, items=videos)
-        insert_actions(
-            conn,
-            events=[
-                ActionEvent(
-                    event_id=f"e{k}",
-                    user_id=u,
-                    video_id=v,
-                    action_type=a,
-                    timestamp=now - timedelta(minutes=k),
-                )
-                for k, (u, v, a) in enumerate(events)
-            ],
-        )
+    store_scene(engine, videos, events, at=lambda k: now - timedelta(minutes=k))
 
 
 def _rank(

@@ -15,13 +15,12 @@ from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
-from recomind.schemas import ActionEvent, VideoCreate, utcnow
+from recomind.schemas import VideoCreate, utcnow
 from recomind.serving.model_ranker import ModelRanker
 from recomind.serving.service import RecommendationService
-from recomind.storage.actions import insert_actions
-from recomind.storage.engine import make_engine, write_tx
-from recomind.storage.videos import create_videos
+from recomind.storage.engine import make_engine
 from tests.conftest import truncate
+from tests.utils.catalogue import folded_settings, store_scene
 
 BROAD = ["dance", "gaming", "pets", "travel", "music"]
 NICHE = [f"knit-{i}" for i in range(10)]
@@ -66,28 +65,8 @@ def skipped_niche(
         actions += [(f"crowd{u}", v, "skip") for v in NICHE]
     for u in range(6):  # the niche likes knitting videos 0-5
         actions += [(f"knitter{u}", v, "like") for v in NICHE[:6]]
-    with write_tx(eng) as conn:
-        create_videos(conn, items=videos)
-        insert_actions(
-            conn,
-            events=[
-                ActionEvent(
-                    event_id=f"e{k}",
-                    user_id=u,
-                    video_id=v,
-                    action_type=a,
-                    timestamp=now - timedelta(hours=3) + timedelta(seconds=k),
-                )
-                for k, (u, v, a) in enumerate(actions)
-            ],
-        )
-    settings = Settings(
-        database_url=_migrated_urls["sqlite"],
-        model_dir=str(tmp_path / "models"),
-        model_poll_seconds=0,
-    )
-    results = run_jobs(JobContext(settings, eng), ["popularity", "profiles"])
-    assert all(r.ok for r in results), [r.error for r in results]
+    store_scene(eng, videos, actions, at=lambda k: now - timedelta(hours=3, seconds=-k))
+    settings = folded_settings(eng, _migrated_urls["sqlite"], tmp_path / "models")
     yield eng, settings
     eng.dispose()
 
