@@ -18,13 +18,12 @@ import cProfile
 import pstats
 import resource
 import time
-from typing import Any
 
 from tests.utils.synthetic import make_synthetic
 
 from bench.common import write_results
 from recomind.config import Settings
-from recomind.jobs.builtin import fit_hybrid
+from recomind.jobs.builtin import summing_fitter
 from recomind.serving.challenger import fit_challenger, gate
 
 
@@ -42,12 +41,7 @@ def main() -> None:
     made = time.perf_counter() - t0
     settings = Settings(database_url="sqlite://", learned_ranker=not args.no_ranker)
     seconds: dict[str, float] = {}
-
-    def fit(part: Any) -> Any:
-        hybrid, took = fit_hybrid(part)
-        for k, v in took.items():
-            seconds[k] = round(seconds.get(k, 0.0) + v, 2)
-        return hybrid
+    fit = summing_fitter(seconds)
 
     prof = cProfile.Profile() if args.profile else None
     cpu0 = time.process_time()

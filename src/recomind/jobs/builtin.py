@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from recomind.folds.rebuild import POPULARITY, PROFILES, Table, rebuild, stored_events
@@ -67,6 +68,19 @@ def fit_hybrid(data: Any, **params: Any) -> tuple[HybridRecommender, dict[str, f
     return HybridRecommender(**params).fit_components(data, fit_one), seconds
 
 
+def summing_fitter(seconds: dict[str, float]) -> Callable[[Any], HybridRecommender]:
+    """:func:`fit_hybrid` that adds each component's fit seconds into ``seconds`` (a train
+    run fits several hybrids)."""
+
+    def fit(part: Any) -> HybridRecommender:
+        hybrid, took = fit_hybrid(part)
+        for name, s in took.items():
+            seconds[name] = round(seconds.get(name, 0.0) + s, 3)
+        return hybrid
+
+    return fit
+
+
 @job(
     "train",
     description="Fit the hybrid and its learned ranker on recent actions; publish the new "
@@ -89,14 +103,7 @@ def train_job(ctx: JobContext) -> dict[str, Any]:
     else:
         t0 = time.perf_counter()
         seconds: dict[str, float] = {}
-
-        def fit(part: Any) -> HybridRecommender:
-            hybrid, took = fit_hybrid(part)
-            for name, s in took.items():
-                seconds[name] = round(seconds.get(name, 0.0) + s, 3)
-            return hybrid
-
-        challenger = fit_challenger(data, settings, fit)
+        challenger = fit_challenger(data, settings, summing_fitter(seconds))
         fit_s = round(time.perf_counter() - t0, 3)
         store = ModelStore(settings.model_dir)
         t1 = time.perf_counter()
