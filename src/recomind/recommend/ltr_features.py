@@ -299,8 +299,8 @@ def feature_matrix(
         col += 1
     tags = catalogue.item_tags.tocsr().astype(np.float32)
     creators = _creator_matrix(catalogue.creators)
-    for item_x in (tags, creators):
-        t = _tables(histories, item_x)
+    tag_tables = _tables(histories, tags)
+    for item_x, t in ((tags, tag_tables), (creators, _tables(histories, creators))):
         n_acted = _pair_means(t.n, row_of, items, item_x)
         pos = _pair_means(t.pos, row_of, items, item_x)
         neg = _pair_means(t.neg, row_of, items, item_x)
@@ -309,7 +309,7 @@ def feature_matrix(
         out[:, col + 2] = np.log1p(n_acted)
         out[:, col + 3] = np.log1p(_pair_means(t.recent, row_of, items, item_x))
         col += 4
-    for values in _taste(histories, row_of, items, tags, creators):
+    for values in _taste(histories, tag_tables, row_of, items, tags, creators):
         out[:, col] = values
         col += 1
     counted = histories.counted.tocsr()
@@ -328,13 +328,12 @@ def feature_matrix(
 
 
 def _relative(
-    rows: sparse.csr_matrix, row_of: IntArray, items: IntArray, item_x: sparse.csr_matrix
+    table: sparse.csr_matrix, row_of: IntArray, items: IntArray, item_x: sparse.csr_matrix
 ) -> FloatArray:
-    """Mean over each item's columns of the row's signed sum on the column, over the row's
-    largest positive column sum (0 for a row with none)."""
-    if item_x.shape[1] == 0 or rows.shape[0] == 0:  # e.g. a catalogue without creators
+    """Mean over each item's columns of ``table[row, column]`` (a row's signed sum on the
+    column), over the row's largest positive column sum (0 for a row with none)."""
+    if item_x.shape[1] == 0 or table.shape[0] == 0:  # e.g. a catalogue without creators
         return np.zeros(row_of.size, dtype=np.float32)
-    table = sparse.csr_matrix(rows @ item_x)
     top = np.maximum(np.asarray(table.max(axis=1).todense(), dtype=np.float64).ravel(), 0.0)
     means = _pair_means(table, row_of, items, item_x).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -344,17 +343,19 @@ def _relative(
 
 def _taste(
     h: Histories,
+    tag_tables: _PairTables,
     row_of: IntArray,
     items: IntArray,
     tags: sparse.csr_matrix,
     creators: sparse.csr_matrix,
 ) -> list[FloatArray]:
-    """The :data:`TASTE_FEATURES` columns."""
-    counted, recent = h.counted.tocsr(), h.recent.tocsr()
+    """The :data:`TASTE_FEATURES` columns (the counted rows' signed tag sums are the tag
+    tables' positive minus negative sums)."""
+    recent = h.recent.tocsr()
     return [
-        _relative(counted, row_of, items, tags),
-        _relative(recent, row_of, items, tags),
-        _relative(recent, row_of, items, creators),
+        _relative(sparse.csr_matrix(tag_tables.pos - tag_tables.neg), row_of, items, tags),
+        _relative(sparse.csr_matrix(recent @ tags), row_of, items, tags),
+        _relative(sparse.csr_matrix(recent @ creators), row_of, items, creators),
     ]
 
 

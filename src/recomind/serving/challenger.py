@@ -199,8 +199,12 @@ def gate(
     hour = hour_of(first[truth.users])
     figures: dict[str, dict[str, float]] = {}
     h = challenger.hybrid
-    stats = ItemStats.from_events(
-        data.items, data.weights, data.timestamps, data.n_items, like_at=like_at
+    stats = (  # the ranker's item figures are those of the same events, when there is one
+        challenger.rerank.stats
+        if challenger.rerank is not None
+        else ItemStats.from_events(
+            data.items, data.weights, data.timestamps, data.n_items, like_at=like_at
+        )
     )
     contestants = [_learned(challenger.rerank), _learned(None), _model_free(stats)]
     for name, lists in zip(
