@@ -72,7 +72,12 @@ class Journal:
 
     def previous(self, serving: str | None) -> str | None:
         """The champion that served before ``serving`` took over (``None``: none)."""
-        seq = self.champions()
-        while seq and seq[-1] == serving:
-            seq.pop()
-        return seq[-1] if seq else None
+        return previous_of(self.champions(), serving)
+
+
+def previous_of(champions: list[str], serving: str | None) -> str | None:
+    """In ``champions`` (:meth:`Journal.champions`), the one before ``serving``'s last run."""
+    seq = list(champions)
+    while seq and seq[-1] == serving:
+        seq.pop()
+    return seq[-1] if seq else None

@@ -11,10 +11,11 @@ served), ``retired`` (served once, replaced since).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from recomind.serving.model_journal import SERVING_ACTIONS
+from recomind.serving.model_journal import previous_of
 from recomind.serving.model_store import ModelStore
 
 #: The gate figures a listing shows per version (the challenger's, on the holdout).
@@ -43,18 +44,25 @@ class ModelRegistry:
             raise UnknownVersion(version) from exc
         return meta
 
-    def _status(self, version: str, serving: str | None, previous: str | None) -> str:
-        if version == serving:
-            return "serving"
-        if version == previous:
-            return "previous"
-        served = any(e["action"] in SERVING_ACTIONS for e in self.store.journal.of(version))
-        return "retired" if served else "rejected"
+    def _statuses(self) -> Callable[[str], str]:
+        """A version's status, from one read of ``LATEST`` and of the journal."""
+        serving = self.store.latest()
+        champions = self.store.journal.champions()
+        previous = previous_of(champions, serving)
+        served = set(champions)
+
+        def status(version: str) -> str:
+            if version == serving:
+                return "serving"
+            if version == previous:
+                return "previous"
+            return "retired" if version in served else "rejected"
+
+        return status
 
     def list(self) -> list[dict[str, Any]]:
         """One row per stored version, newest first."""
-        serving = self.store.latest()
-        previous = self.store.journal.previous(serving)
+        status = self._statuses()
         rows = []
         for version in reversed(self.store.versions()):
             try:
@@ -66,7 +74,7 @@ class ModelRegistry:
             rows.append(
                 {
                     "version": version,
-                    "status": self._status(version, serving, previous),
+                    "status": status(version),
                     "trained_at": meta.get("created_at"),
                     "events": meta.get("n_events"),
                     "ranker": meta.get("ranker") is not None,
@@ -80,10 +88,9 @@ class ModelRegistry:
         """``version``'s status, meta (gate figures of every contestant included) and
         journal lines."""
         meta = self._meta(version)
-        serving = self.store.latest()
         return {
             "version": version,
-            "status": self._status(version, serving, self.store.journal.previous(serving)),
+            "status": self._statuses()(version),
             "meta": meta,
             "journal": self.store.journal.of(version),
         }
