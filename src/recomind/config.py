@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=1, ge=1)
     kafka_client_id: str = "recomind"
+    kafka_idempotent_producer: bool = Field(
+        default=True,
+        description="Produce with Kafka's idempotence (the broker drops a batch sent again "
+        "after a lost ack). Turn off only for a broker that does not support it; the "
+        "consumers still count each event id once.",
+    )
     kafka_group_prefix: str = Field(
         default="recomind-", description="Consumer group ids are this prefix + the group name."
     )
@@ -257,6 +263,27 @@ class Settings(BaseSettings):
         description="The embedded bus deletes events older than this even if a consumer group "
         "has not consumed them (logged, counted); 0: no age cap. Events every group consumed "
         "are deleted every few minutes while the consumers run.",
+    )
+    event_claims_days: float = Field(
+        default=8.0,
+        gt=0,
+        description="How long a consumer group remembers a live event's id, so that the same "
+        "message read again (a producer retry, a re-read after an offset reset) counts once. "
+        "Keep it above the bus's retention (Kafka's retention.ms, event_bus_retention_hours).",
+    )
+    consumer_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="`recomind consume` serves Prometheus metrics (lag, stuck groups) on this "
+        "port of 127.0.0.1 / RECOMIND_CONSUMER_METRICS_HOST (0: none).",
+    )
+    consumer_metrics_host: str = "127.0.0.1"
+    consumer_stuck_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A consumer group that has failed for this long without applying or "
+        "committing a batch shows as stuck (recomind_consumer_stuck).",
     )
     jobs_scheduled: str = Field(
         default="train,precompute",

@@ -19,8 +19,8 @@ def _is_event_file(root: str, path: str) -> bool:
     return path[len(root) :].lstrip("/").startswith("dt=")
 
 
-def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
-    """Every event in the lake once, ordered by time (then event id)."""
+def read_raw(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
+    """Every row of every event file, repeats included (audits: is each event filed once?)."""
     fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
     if not fs.exists(root):
         return EVENTS.empty_table()
@@ -31,8 +31,14 @@ def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
     ]
     if not files:
         return EVENTS.empty_table()
-    dataset = ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs)
-    table = dataset.to_table()
+    return ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs).to_table()
+
+
+def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
+    """Every event in the lake once, ordered by time (then event id)."""
+    table = read_raw(url, s3_endpoint_url=s3_endpoint_url)
+    if not table.num_rows:
+        return table
     ids = np.asarray(table.column("event_id").to_numpy(zero_copy_only=False), dtype=object)
     _, first = np.unique(ids.astype(str), return_index=True)
     table = table.take(pa.array(np.sort(first)))

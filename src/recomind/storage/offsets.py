@@ -65,3 +65,24 @@ def stored_offsets(conn: Connection, *, group: str, topic: str) -> dict[int, int
         )
     ).all()
     return {int(p): int(o) for p, o in rows}
+
+
+def reset_offsets_above(
+    conn: Connection, *, group: str, topic: str, ends: Mapping[int, int], now: datetime
+) -> dict[int, int]:
+    """Set to 0 the stored offsets that are above the bus's log ends ``ends`` (the log came
+    back shorter); returns ``partition -> the offset stored before`` of the rows reset."""
+    stored = stored_offsets(conn, group=group, topic=topic)
+    reset = {p: stored[p] for p, end in ends.items() if p in stored and stored[p] > end}
+    for p in reset:
+        conn.execute(
+            update(consumer_offsets)
+            .where(
+                consumer_offsets.c.group_id == group,
+                consumer_offsets.c.topic == topic,
+                consumer_offsets.c.partition == p,
+                consumer_offsets.c.next_offset > ends[p],
+            )
+            .values(next_offset=0, updated_at=now)
+        )
+    return reset

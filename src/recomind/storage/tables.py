@@ -127,8 +127,11 @@ retrain_signals = Table(
 event_claims = Table(
     "event_claims",
     metadata,
-    # Event ids of bulk events (batch endpoint, importer) a database group has applied: such
-    # an event may be sent again under the same id, and is then counted once.
+    # Event ids a consumer group has applied: a message may come again (a producer retry, a
+    # re-sent batch, a re-read after an offset reset) and is then counted once. A live
+    # event's claim expires (it can only come again while the bus keeps it); a bulk one's not.
     Column("group_id", String(64), primary_key=True),
     Column("event_id", String(36), primary_key=True),
+    Column("expires_at", Timestamp, nullable=True),
+    Index(None, "expires_at"),
 )

@@ -63,3 +63,7 @@ class Consumer(ABC):
     @abstractmethod
     async def lag(self) -> dict[int, int]:
         """Messages not yet committed, per assigned partition."""
+
+    @abstractmethod
+    async def end_offsets(self) -> dict[int, int]:
+        """The offset the next message will get, per assigned partition (the log's end)."""

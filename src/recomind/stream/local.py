@@ -397,6 +397,10 @@ class LocalConsumer(Consumer):
     async def seek(self, partition: int, offset: int) -> None:
         self._position[partition] = offset
 
+    async def end_offsets(self) -> dict[int, int]:
+        assert self._log is not None
+        return self._log.end_offsets(self.topic)
+
     async def lag(self) -> dict[int, int]:
         assert self._log is not None
         ends = self._log.end_offsets(self.topic)

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 import orjson
 from prometheus_client import Counter, Gauge, Histogram
@@ -18,15 +19,19 @@ from pydantic import ValidationError
 
 from recomind.config import Settings
 from recomind.records import Record
-from recomind.schemas import ActionEvent
+from recomind.schemas import ActionEvent, utcnow
+from recomind.storage.engine import write_tx
+from recomind.stream import offsets
 from recomind.stream.bus import Consumer, Producer
 from recomind.stream.consumers import GROUPS, Context, Handler, build
 from recomind.stream.consumers.base import Item
 from recomind.stream.factory import open_consumer, open_producer
 from recomind.stream.local import bus_path
 from recomind.stream.local_retention import compact
+from recomind.stream.supervision import Backoff, DaemonWorker, Health, pause
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROCESSED = Counter("recomind_consumer_events_total", "Events handled per group", ["group"])
 DEAD_LETTERS = Counter(
@@ -44,7 +49,16 @@ FAILURES = Counter(
 )
 
 LAG_EVERY_S = 5.0
-RETRY_PAUSE_S = 1.0
+#: The first pause after a failure; each further one doubles, up to RETRY_PAUSE_MAX_S.
+RETRY_PAUSE_S = 0.5
+RETRY_PAUSE_MAX_S = 30.0
+#: Bounds on the bus calls of a group (a broker that does not answer fails them instead).
+START_TIMEOUT_S = 20.0
+POLL_SLACK_S = 15.0
+CALL_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 5.0
+#: How long a stop waits for a batch in flight (or the final flush) before leaving it.
+SHUTDOWN_GRACE_S = 5.0
 #: How often the consumers' process compacts the embedded bus's log.
 RETENTION_EVERY_S = 300.0
 
@@ -78,7 +92,10 @@ def parse(record: Record) -> tuple[ActionEvent | None, str]:
 
 
 class GroupRunner:
-    """Runs one consumer group until ``stop`` is set."""
+    """Runs one consumer group until ``stop`` is set, through any failure of the bus or the
+    database: every call is bounded, failures back off (capped at :data:`RETRY_PAUSE_MAX_S`)
+    and show in the group's health figures, and ``stop`` ends it within
+    :data:`SHUTDOWN_GRACE_S` of a batch in flight, whatever state the bus is in."""
 
     def __init__(self, ctx: Context, group: str, *, handler: Handler | None = None) -> None:
         self.ctx = ctx
@@ -87,40 +104,141 @@ class GroupRunner:
         self.handler = handler or build(group, ctx)
         self.consumer: Consumer = open_consumer(ctx.settings, group, self.topic)
         self.dlq: Producer = open_producer(ctx.settings)
+        self.health = Health(group, stuck_after_s=ctx.settings.consumer_stuck_after_s)
+        self._worker = DaemonWorker(f"recomind-{group}")
+        self._backoff = Backoff(first_s=RETRY_PAUSE_S, cap_s=RETRY_PAUSE_MAX_S)
 
     async def run(self, stop: asyncio.Event) -> None:
-        settings = self.ctx.settings
-        await self.consumer.start()
-        logger.info("consumer group %s started on %s", self.group, self.topic)
-        last_lag = 0.0
         try:
-            while not stop.is_set():
-                records = await self.consumer.poll(
-                    settings.consumer_batch_size, settings.consumer_poll_ms / 1000
-                )
-                try:
-                    if records:
-                        done = await self._apply(records)
-                    else:
-                        done = await asyncio.to_thread(self.handler.tick)
-                except Exception:
-                    FAILURES.labels(self.group).inc()
-                    logger.exception("group %s: batch failed; it will be read again", self.group)
-                    await self._rewind(records)
-                    await asyncio.sleep(RETRY_PAUSE_S)
-                    continue
+            if await self._start(stop):
+                await self._loop(stop)
+                await self._finish()
+        finally:
+            await self._close()
+
+    async def _start(self, stop: asyncio.Event) -> bool:
+        """Start the consumer, again and again while the bus is not there; False: stopped."""
+        while not stop.is_set():
+            try:
+                async with asyncio.timeout(START_TIMEOUT_S):
+                    await self.consumer.start()
+            except Exception as exc:
+                self._failed(f"could not start on {self.topic}: {exc!r}")
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                        await self.consumer.stop()
+                await pause(stop, self._backoff.next_pause())
+                continue
+            logger.info("consumer group %s started on %s", self.group, self.topic)
+            self._backoff.reset()
+            self.health.ok()
+            return True
+        return False
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        settings = self.ctx.settings
+        last_check = 0.0
+        while not stop.is_set():
+            records: list[Record] = []
+            try:
+                async with asyncio.timeout(settings.consumer_poll_ms / 1000 + POLL_SLACK_S):
+                    records = await self.consumer.poll(
+                        settings.consumer_batch_size, settings.consumer_poll_ms / 1000
+                    )
+                work = self._apply(records) if records else self._worker.call(self.handler.tick)
+                done = await self._until_stop(work, stop, grace_s=SHUTDOWN_GRACE_S)
+                if done is None:
+                    return  # stopped while a batch was in flight: it is read again later
                 if done:
                     await self.consumer.commit(done)
-                if time.monotonic() - last_lag > LAG_EVERY_S:
-                    last_lag = time.monotonic()
-                    LAG.labels(self.group).set(sum((await self.consumer.lag()).values()))
-            done = await asyncio.to_thread(self.handler.flush)
-            if done:
-                await self.consumer.commit(done)
+            except Exception as exc:
+                FAILURES.labels(self.group).inc()
+                self._failed(f"batch failed; it will be read again: {exc!r}")
+                with contextlib.suppress(Exception):
+                    await self._rewind(records)
+                await pause(stop, self._backoff.next_pause())
+                continue
+            self._backoff.reset()
+            self.health.ok()
+            if time.monotonic() - last_check > LAG_EVERY_S:
+                last_check = time.monotonic()
+                await self._check_log(stop)
+
+    async def _until_stop(
+        self, work: Coroutine[Any, Any, T], stop: asyncio.Event, *, grace_s: float = 0.0
+    ) -> T | None:
+        """``work``'s result; None if ``stop`` came and ``work`` did not end within
+        ``grace_s`` after it (its thread is left to finish alone)."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done() and grace_s > 0:
+                await asyncio.wait({task}, timeout=grace_s)
+            if not task.done():
+                logger.warning("group %s: stopping with work in flight", self.group)
+                task.cancel()
+                return None
+            return task.result()
         finally:
-            await self.consumer.stop()
-            await self.dlq.stop()
-            logger.info("consumer group %s stopped", self.group)
+            stopping.cancel()
+
+    async def _check_log(self, stop: asyncio.Event) -> None:
+        """Publish the lag, and lower stored offsets above the bus's log ends (reported as
+        offset regressions: :func:`~recomind.stream.offsets.follow_log_ends`)."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                LAG.labels(self.group).set(sum((await self.consumer.lag()).values()))
+                ends = await self.consumer.end_offsets()
+            if ends:
+                regressions = await self._until_stop(
+                    self._worker.call(lambda: self._follow(ends)), stop
+                )
+                for regression in regressions or []:
+                    regression.report()
+        except Exception as exc:  # a figure and a check: the next round tries again
+            logger.warning("group %s: could not read the bus's log ends: %r", self.group, exc)
+
+    def _follow(self, ends: dict[int, int]) -> list[offsets.Regression]:
+        with write_tx(self.ctx.engine) as conn:
+            return offsets.follow_log_ends(
+                conn, group=self.group, topic=self.topic, ends=ends, now=utcnow()
+            )
+
+    async def _finish(self) -> None:
+        """Make buffered work durable and commit it, within :data:`SHUTDOWN_GRACE_S`."""
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE_S):
+                done = await self._worker.call(self.handler.flush)
+                if done:
+                    await self.consumer.commit(done)
+        except Exception as exc:  # not committed: read again (and claimed once) next start
+            logger.warning("group %s: final flush not completed: %r", self.group, exc)
+
+    async def _close(self) -> None:
+        for closing in (self.consumer.stop, self.dlq.stop):
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await closing()
+            except Exception as exc:
+                logger.warning("group %s: close did not complete: %r", self.group, exc)
+        self._worker.close()
+        logger.info("consumer group %s stopped", self.group)
+
+    def _failed(self, what: str) -> None:
+        """Log a failure: in full the first time, then one line each time (while failing)."""
+        first = self.health.failing_since is None
+        self.health.failed()
+        if first:
+            logger.exception("group %s: %s", self.group, what)
+        else:
+            logger.warning(
+                "group %s: still failing (%.0f s%s): %s",
+                self.group,
+                time.monotonic() - (self.health.failing_since or time.monotonic()),
+                ", STUCK" if self.health.stuck else "",
+                what,
+            )
 
     async def _apply(self, records: Sequence[Record]) -> dict[int, int]:
         items: list[Item] = []
@@ -141,7 +259,7 @@ class GroupRunner:
                 )
             items.append((record, event))
         with BATCH_SECONDS.labels(self.group).time():
-            done = await asyncio.to_thread(self.handler.handle, items)
+            done = await self._worker.call(lambda: self.handler.handle(items))
         PROCESSED.labels(self.group).inc(len(records))
         return done
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.records import Record
-from recomind.schemas import ActionEvent
+from recomind.schemas import ActionEvent, utcnow
 from recomind.serving.service import RecommendationService
 from recomind.storage.engine import retrying, write_tx
+from recomind.storage.event_claims import prune_claims
 from recomind.stream import offsets
+
+logger = logging.getLogger(__name__)
+
+#: How often a database group drops its expired event claims.
+PRUNE_EVERY_S = 3600.0
 
 Item = tuple[Record, ActionEvent | None]  # None: the message could not be parsed (sent to DLQ)
 
@@ -60,36 +69,73 @@ class Handler(ABC):
 
 
 class DatabaseHandler(Handler):
-    """A group whose effect is a database change, applied exactly once per message.
+    """A group whose effect is a database change, applied once per event id.
 
-    The group's offsets are advanced in the same transaction as the effect, so a message
-    delivered again (after a crash before the bus commit, or a rebalance) changes nothing.
-    A group with ``claims_bulk_ids`` also applies each bulk event id once (a re-sent batch
-    is new messages with the same ids).
+    Each batch is one transaction: lock the group's offset rows, keep the events it has not
+    applied (:meth:`apply_new`: by id), apply them, advance the offsets
+    (:func:`~recomind.stream.offsets.settle`, which also spots offset regressions). So a
+    message delivered again (a crash before the bus commit, a rebalance, a producer retry at
+    a new offset, a re-sent batch) changes nothing. Expired claims are pruned from
+    :meth:`tick` once per :data:`PRUNE_EVERY_S`.
     """
 
-    #: Count a bulk event id once (``event_claims``). ``persist`` needs no claim: the
-    #: primary key of ``video_actions`` is the event id.
-    claims_bulk_ids: bool = False
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._pruned_at = time.monotonic()
 
     def handle(self, items: Sequence[Item]) -> dict[int, int]:
-        def tx() -> list[ActionEvent]:
+        def tx() -> tuple[list[ActionEvent], list[offsets.Regression]]:
+            now = utcnow()
             with write_tx(self.ctx.engine) as conn:
-                fresh = offsets.claim(conn, group=self.group, records=[r for r, _ in items])
-                keep = {(r.partition, r.offset) for r in fresh}
-                events = [e for r, e in items if e is not None and (r.partition, r.offset) in keep]
-                if self.claims_bulk_ids:
-                    events = offsets.claim_bulk_events(conn, group=self.group, events=events)
-                self.apply(conn, events)
-            return events
+                stored = offsets.lock(
+                    conn, group=self.group, records=[r for r, _ in items], now=now
+                )
+                events = [e for _, e in items if e is not None]
+                applied = self.apply_new(conn, events, now=now)
+                regressions = offsets.settle(
+                    conn,
+                    group=self.group,
+                    items=items,
+                    stored=stored,
+                    applied={e.event_id for e in applied},
+                    now=now,
+                )
+            return applied, regressions
 
-        applied = retrying(tx)
+        applied, regressions = retrying(tx)
+        for regression in regressions:
+            regression.report()
         self.after_commit(applied)
         return next_offsets(items)
 
-    @abstractmethod
+    def apply_new(
+        self, conn: Connection, events: list[ActionEvent], *, now: datetime
+    ) -> list[ActionEvent]:
+        """Apply the events of ``events`` this group has not applied before; return them.
+
+        Claims each id in ``event_claims`` (:func:`~recomind.stream.offsets.claim_events`),
+        then :meth:`apply`. A group whose effect is itself keyed by event id overrides it."""
+        fresh = offsets.claim_events(
+            conn,
+            group=self.group,
+            events=events,
+            now=now,
+            live_days=self.ctx.settings.event_claims_days,
+        )
+        self.apply(conn, fresh)
+        return fresh
+
     def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
-        """The effect, inside the transaction."""
+        """The effect of events seen for the first time, inside the transaction."""
 
     def after_commit(self, events: list[ActionEvent]) -> None:
         """Side effects outside the database (cache), once the transaction is committed."""
+
+    def tick(self) -> dict[int, int]:
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self._pruned_at = time.monotonic()
+            with write_tx(self.ctx.engine) as conn:
+                dropped = prune_claims(conn, group=self.group, now=utcnow())
+            if dropped:
+                logger.info("group %s: pruned %d expired event claims", self.group, dropped)
+        return {}

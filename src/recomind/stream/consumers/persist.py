@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 
 from recomind.schemas import ActionEvent
@@ -11,10 +13,19 @@ from recomind.stream.consumers.base import DatabaseHandler
 
 
 class PersistHandler(DatabaseHandler):
+    """Claims no ids: the primary key of ``video_actions`` is the event id, so the insert
+    itself keeps each event once and says which were new."""
+
     group = "persist"
     files_dead_letters = True
 
-    def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
-        if events:
-            ensure_users(conn, user_ids=[e.user_id for e in events])  # first-time users
-            insert_actions(conn, events=events)
+    def apply_new(
+        self, conn: Connection, events: list[ActionEvent], *, now: datetime
+    ) -> list[ActionEvent]:
+        if not events:
+            return []
+        ensure_users(conn, user_ids=[e.user_id for e in events])  # first-time users
+        return insert_actions(conn, events=events)
+
+    def tick(self) -> dict[int, int]:
+        return {}  # no claims to prune

@@ -11,7 +11,6 @@ from recomind.stream.consumers.base import DatabaseHandler
 
 class PopularityHandler(DatabaseHandler):
     group = "popularity"
-    claims_bulk_ids = True
 
     def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
         popularity.apply(conn, settings=self.ctx.settings, events=events)

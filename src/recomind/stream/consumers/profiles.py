@@ -16,7 +16,6 @@ from recomind.stream.consumers.base import DatabaseHandler
 
 class ProfilesHandler(DatabaseHandler):
     group = "profiles"
-    claims_bulk_ids = True
 
     def apply(self, conn: Connection, events: list[ActionEvent]) -> None:
         profiles.apply(conn, settings=self.ctx.settings, events=events)
