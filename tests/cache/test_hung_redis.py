@@ -6,47 +6,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
 from recomind.cache.redis import RedisCache
 from recomind.cache.safe import CACHE_ERRORS, CACHE_SKIPPED, SafeCache
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.utils.private_redis import private_redis as start_private_redis
 
 
 @pytest.fixture
 def private_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("the private redis-server did not start")
-    yield proc, url
-    os.kill(proc.pid, signal.SIGCONT)
-    proc.kill()
-    proc.wait()
+    with start_private_redis() as server:
+        yield server.proc, server.url
 
 
 def _errors() -> float:
