@@ -1,7 +1,8 @@
 """The consume loop every group runs: poll → parse (bad ones to the DLQ) → apply → commit.
 
 Offsets are committed only after the handler made the batch durable. If the handler fails
-(the database is down, say), the batch is not committed and is read again after a pause.
+(the database is down, say), the batch is not committed and is read again after a pause; a
+database that does not answer is logged once per outage window (:mod:`recomind.storage.outage`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 from recomind.config import Settings
 from recomind.records import Record
 from recomind.schemas import ActionEvent
+from recomind.storage.outage import DATABASE_DOWN, note_outage
 from recomind.stream.bus import Consumer, Producer
 from recomind.stream.consumers import GROUPS, Context, Handler, build
 from recomind.stream.consumers.base import Item
@@ -103,11 +105,13 @@ class GroupRunner:
                         done = await self._apply(records)
                     else:
                         done = await asyncio.to_thread(self.handler.tick)
+                except DATABASE_DOWN as exc:  # one line per outage window, not per batch
+                    note_outage(exc, "consumers read their batches again after a pause")
+                    await self._retry_later(records)
+                    continue
                 except Exception:
-                    FAILURES.labels(self.group).inc()
                     logger.exception("group %s: batch failed; it will be read again", self.group)
-                    await self._rewind(records)
-                    await asyncio.sleep(RETRY_PAUSE_S)
+                    await self._retry_later(records)
                     continue
                 if done:
                     await self.consumer.commit(done)
@@ -144,6 +148,12 @@ class GroupRunner:
             done = await asyncio.to_thread(self.handler.handle, items)
         PROCESSED.labels(self.group).inc(len(records))
         return done
+
+    async def _retry_later(self, records: Sequence[Record]) -> None:
+        """A batch failed: count it, read it again after :data:`RETRY_PAUSE_S`."""
+        FAILURES.labels(self.group).inc()
+        await self._rewind(records)
+        await asyncio.sleep(RETRY_PAUSE_S)
 
     async def _rewind(self, records: Sequence[Record]) -> None:
         firsts: dict[int, int] = {}
