@@ -101,7 +101,7 @@ def test_first_like_without_a_model(seeded: tuple[Engine, Settings]) -> None:
     # among the places the like's follow-ups fill.
     for place in range(4, 20, 5):
         assert _elsewhere(items[place]), (place, items[place])
-    page, _ = asyncio.run(service.trending(10))
+    page = asyncio.run(service.trending(10)).page
     trending = [i["video_id"] for i in orjson.loads(page)]
     assert items[4].video_id in trending or items[4].reason.startswith("viewers of")
     service.close()

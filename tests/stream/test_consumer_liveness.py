@@ -64,9 +64,7 @@ def test_consume_with_no_broker_backs_off_shows_stuck_and_stops_on_sigterm(
             60,
             "two retries of the persist group",
         )
-        _wait_for(
-            lambda: _metric(port, "recomind_consumer_stuck", "persist") == 1.0, 30, "stuck"
-        )
+        _wait_for(lambda: _metric(port, "recomind_consumer_stuck", "persist") == 1.0, 30, "stuck")
         failing = _metric(port, "recomind_consumer_failing_seconds", "lake")
         assert failing is not None and failing > 0
         started = time.monotonic()

@@ -1,26 +1,22 @@
 """Every error a client can cause becomes JSON naming the field and what was expected.
 
 Shape: ``{"error": code, "message": text, "field": "body.action_type", "errors": [...]}``.
-A database that does not answer is a JSON 503 with ``Retry-After`` (never a plain-text 500).
+A database that does not answer is a JSON 503 with ``Retry-After`` (never a plain-text 500)
+where the cache cannot answer instead (:mod:`recomind.storage.outage`).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import Counter
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recomind.errors import ConflictError, NotFoundError, UnavailableError
 from recomind.schemas import ID_PATTERN, ID_RULE
-
-logger = logging.getLogger(__name__)
+from recomind.storage import outage
 
 
 class FieldError(Exception):
@@ -140,28 +136,11 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-DB_UNAVAILABLE = Counter(
-    "recomind_database_unavailable_total", "Requests answered 503: the database did not answer"
-)
-#: One log line per this many seconds of database outage (not a traceback per request).
-OUTAGE_LOG_EVERY_S = 30.0
-_last_outage_log = [-1e18]
-
-
 def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    """The database cannot be reached (refused, down, pool timeout): a JSON 503 the client
-    retries, one warning per outage window."""
-    DB_UNAVAILABLE.inc()
-    now = time.monotonic()
-    if now - _last_outage_log[0] >= OUTAGE_LOG_EVERY_S:
-        _last_outage_log[0] = now
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        logger.warning(
-            "database unavailable, answering 503 (next line in %.0fs at most): %s: %s",
-            OUTAGE_LOG_EVERY_S,
-            type(exc).__name__,
-            first[:300],
-        )
+    """The database cannot be reached (refused, down, pool timeout) and the cache could not
+    answer instead: a JSON 503 the client retries, one warning per outage window
+    (:mod:`recomind.storage.outage`)."""
+    outage.answered_503(exc)
     return JSONResponse(
         status_code=503,
         headers={"Retry-After": "5"},
@@ -205,5 +184,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnavailableError, _unavailable)
     app.add_exception_handler(RateLimitedError, _rate_limited)
     app.add_exception_handler(StarletteHTTPException, _http)
-    for outage in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
-        app.add_exception_handler(outage, _database_down)
+    for down in outage.DATABASE_DOWN:
+        app.add_exception_handler(down, _database_down)

@@ -8,7 +8,8 @@ string or only ``n`` within ``1..max_n``, a cached list — with the same bytes 
 routes would send, and counts them in the same Prometheus metrics. Everything else (a miss, a
 list dropped by a taste action, any bad input, other paths and methods) goes on to the app
 unchanged, so the routes stay the one definition of the endpoints, their errors and their
-OpenAPI schema.
+OpenAPI schema. A page whose video cards the database failed carries
+``X-RecoMind-Degraded: database``, as the routes send it.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from recomind.api.middleware import LATENCY, REQUESTS
 from recomind.api.state import AppState
 from recomind.schemas import ID_RE
+from recomind.serving.service import Served
+from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 
 PREFIX = "/recommendations/"
 ROUTE = "/recommendations/{user_id}"
 _JSON = (b"content-type", b"application/json")
+_DEGRADED = (DEGRADED_HEADER.lower().encode(), DEGRADED_DATABASE.encode())
 
 
 def page_size(query: bytes, default_n: int, max_n: int) -> int | None:
@@ -64,7 +68,7 @@ class CacheHitPath:
             return
         start = time.perf_counter()
         path: str = scope["path"]
-        served: tuple[bytes, str, str] | None = None
+        served: Served | None = None
         route = ""
         if path.startswith(PREFIX):
             route = ROUTE
@@ -75,17 +79,19 @@ class CacheHitPath:
         if served is None:
             await self.app(scope, receive, send)
             return
-        body, how, request_id = served
+        body, how, request_id, degraded = served
         requests, latency, header = self._counted[route, how]
         headers = [(b"content-length", b"%d" % len(body)), (b"x-cache", header), _JSON]
         if request_id:
             headers.append((b"x-request-id", request_id.encode()))
+        if degraded:
+            headers.append(_DEGRADED)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         requests.inc()
         latency.observe(time.perf_counter() - start)
 
-    async def _user_page(self, user_id: str, query: bytes) -> tuple[bytes, str, str] | None:
+    async def _user_page(self, user_id: str, query: bytes) -> Served | None:
         if ID_RE.fullmatch(user_id) is None:
             return None
         state = self.state()
@@ -95,11 +101,10 @@ class CacheHitPath:
             return None
         return await state.recommendations.cached_page(user_id, n)
 
-    async def _trending(self, query: bytes) -> tuple[bytes, str, str] | None:
+    async def _trending(self, query: bytes) -> Served | None:
         state = self.state()
         settings = state.settings
         n = page_size(query, settings.default_n, settings.max_n)
         if n is None:
             return None
-        page = await state.recommendations.cached_trending(n)
-        return None if page is None else (page, "hit", "")
+        return await state.recommendations.cached_trending(n)

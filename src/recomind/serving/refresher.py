@@ -3,7 +3,8 @@
 :class:`~recomind.serving.service.RecommendationService` hands a user here when their list
 went stale or a taste action dropped it; two worker threads run the refreshes. A request
 that finds the list dropped while this process is already refreshing it may wait for that
-refresh (:meth:`Refresher.wait_for`) instead of computing the list a second time.
+refresh (:meth:`Refresher.wait_for`) instead of computing the list a second time. A refresh
+the database does not answer is logged once per outage window, not with a traceback each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import Counter
+
+from recomind.storage.outage import DATABASE_DOWN, note_outage
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class Refresher:
             try:
                 self._refresh(user_id)
                 BACKGROUND_REFRESHES.inc()
+            except DATABASE_DOWN as exc:  # the cached list stays; one line per outage window
+                note_outage(exc, "background refreshes leave cached lists as they are")
             except Exception:  # a failed refresh leaves the stale list; the next request retries
                 logger.exception("background refresh of %s failed", user_id)
             with self._lock:

@@ -6,6 +6,10 @@
 (:mod:`~recomind.serving.video_cards`). A cache hit is one cache round trip (the list, its
 generation and the user's recent actions together) and no thread hop: the read methods
 are coroutines, and only a miss runs on a worker thread.
+
+When the database does not answer, what the cache holds is served, marked ``degraded``
+(``X-RecoMind-Degraded: database``) where the database was needed: a list to compute
+(:mod:`~recomind.serving.degraded`), video cards (:mod:`~recomind.serving.video_cards`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from recomind.folds.profiles import fold_pending
 from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving import list_codec
+from recomind.serving.degraded import cached_instead
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
@@ -37,6 +42,7 @@ from recomind.serving.trending import compute_trending, top_up
 from recomind.serving.video_cards import VideoCards, card
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
+from recomind.storage.outage import DATABASE_DOWN, served_from_cache
 from recomind.storage.profiles import ProfileRow, get_profile
 from recomind.storage.videos import get_videos
 
@@ -80,11 +86,13 @@ class Ranker(Protocol):
 
 
 class Served(NamedTuple):
-    """A page served: its JSON, where it came from (``X-Cache``) and its request id."""
+    """A page served: its JSON, where it came from (``X-Cache``), its request id (empty for
+    trending) and whether the database failed it (served from the cache instead)."""
 
     page: bytes
     cache: str
     request_id: str
+    degraded: bool = False
 
 
 class RecommendationService:
@@ -113,23 +121,24 @@ class RecommendationService:
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
 
-    async def trending(self, n: int) -> tuple[bytes, bool]:
-        """``(page, cache_hit)``: the top-``n`` trending videos as a JSON array."""
+    async def trending(self, n: int) -> Served:
+        """The top-``n`` trending videos as a JSON array (``X-Cache``: hit or miss)."""
         page = await self.cached_trending(n)
         if page is not None:
-            return page, True
+            return page
         _LOOKUP["popular_videos", "miss"].inc()
         items = await run_in_threadpool(self._compute_trending)
-        return _first_page(items, n, TRENDING)[2], False
+        return Served(_first_page(items, n, TRENDING)[2], "miss", "")
 
-    async def cached_trending(self, n: int) -> bytes | None:
+    async def cached_trending(self, n: int) -> Served | None:
         """The trending page from the cache; ``None`` when it must be computed."""
         (cached,), _ = await self.cache.fetch([self._key(keys.POPULAR_VIDEOS)])
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
         _LOOKUP["popular_videos", "hit"].inc()
-        return await self._render(listed, list(range(min(n, len(listed.ids)))))
+        page, degraded = await self._render(listed, list(range(min(n, len(listed.ids)))))
+        return Served(page, "hit", "", degraded)
 
     def _compute_trending(self) -> list[RecommendedVideo]:
         with read_tx(self.engine) as conn:
@@ -150,7 +159,9 @@ class RecommendationService:
         * ``refreshed``: the user's list had been dropped (a like, skip or unlike) and this
           process was already recomputing it: the request waited for that refresh (at most
           ``recommendations_refresh_wait_s``) and serves its list;
-        * ``miss``: computed by this request.
+        * ``miss``: computed by this request;
+        * ``stale`` and ``degraded``: it had to be computed and the database did not answer
+          (:func:`~recomind.serving.degraded.cached_instead`).
 
         A list from before a taste action is never served: the action dropped it, and a
         refresh that raced with it cannot store it again (:meth:`store_list`). Videos the user
@@ -166,7 +177,15 @@ class RecommendationService:
                 if cached is not None:
                     return cached
         _LOOKUP["recommendations", "miss"].inc()
-        items = await run_in_threadpool(self.refresh_user, user_id)
+        try:
+            items = await run_in_threadpool(self.refresh_user, user_id)
+        except DATABASE_DOWN as exc:
+            prefix = self.settings.cache_prefix
+            instead = await cached_instead(self.cache, prefix, user_id, n, self._render)
+            if instead is None:
+                raise
+            served_from_cache(exc, "recommendations")
+            return self._served(user_id, *instead, "stale", degraded=True)
         listed, positions, page = _first_page(items, n, self.ranker.source())
         return self._served(user_id, listed, positions, page, "miss")
 
@@ -177,6 +196,8 @@ class RecommendationService:
         positions: list[int],
         page: bytes,
         how: str,
+        *,
+        degraded: bool = False,
     ) -> Served:
         request_id = uuid.uuid4().hex
         if self.impressions is not None:
@@ -190,7 +211,7 @@ class RecommendationService:
                     cache=how,
                 )
             )
-        return Served(page, how, request_id)
+        return Served(page, how, request_id, degraded)
 
     async def cached_page(self, user_id: str, n: int, how: str = "hit") -> Served | None:
         """:meth:`for_user` when the cache can answer now (``how``, or ``stale``: a refresh
@@ -206,16 +227,19 @@ class RecommendationService:
         positions = listed.page(n, noted_videos(recent))
         if positions is None:
             return None
-        page = await self._render(listed, positions)
+        page, degraded = await self._render(listed, positions)
         if how == "hit" and not listed.fresh(time.time(), generation):
             how = "stale"
             self.refresh_soon(user_id)
         _LOOKUP["recommendations", how].inc()
-        return self._served(user_id, listed, positions, page, how)
+        return self._served(user_id, listed, positions, page, how, degraded=degraded)
 
-    async def _render(self, listed: list_codec.CompactList, positions: list[int]) -> bytes:
+    async def _render(
+        self, listed: list_codec.CompactList, positions: list[int]
+    ) -> tuple[bytes, bool]:
+        """``(page, degraded)``: degraded when the database did not answer for its cards."""
         cards = await self.cards.get([listed.ids[i] for i in positions])
-        return list_codec.render(listed, positions, cards)
+        return list_codec.render(listed, positions, cards.cards), cards.degraded
 
     def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
         """Recompute the user's list and store it under ``recommendations:{user_id}``.

@@ -10,6 +10,12 @@ a page is rendered from it and these cards. Three tiers:
    for every card a page lacks;
 3. the ``videos`` table.
 
+When the database does not answer (:data:`~recomind.storage.outage.DATABASE_DOWN`), this is
+the one place that falls back: a page renders from the cards the first two tiers hold, this
+process's expired ones included, and leaves out items with none (:class:`Cards` says it is
+degraded); an action's video is checked against its card (:meth:`VideoCards.video_duration`).
+Expired cards are used only then.
+
 A catalogue change (``POST /videos/batch?mode=upsert``) drops the changed cards here and in
 the shared cache (:meth:`VideoCards.forget`).
 """
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Engine
@@ -28,7 +34,8 @@ from recomind.cache import keys
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.storage.engine import read_tx
-from recomind.storage.videos import get_videos
+from recomind.storage.outage import DATABASE_DOWN, served_from_cache
+from recomind.storage.videos import get_video, get_videos
 
 #: Cards this process keeps at most (about 250 bytes each).
 LOCAL_MAX = 200_000
@@ -60,6 +67,23 @@ def card(video: VideoRecord) -> bytes:
     )[:-1]
 
 
+class Cards(NamedTuple):
+    """Cards by video id; ``degraded``: the database did not answer for some, so they come
+    from what the caches held (expired cards of this process included) or are left out."""
+
+    cards: dict[str, bytes]
+    degraded: bool = False
+
+
+class Known(NamedTuple):
+    """Whether a video exists and its duration (``None``: unknown); ``degraded``: the
+    database did not answer, so its cached card said."""
+
+    found: bool
+    duration_s: float | None
+    degraded: bool = False
+
+
 class VideoCards:
     """Cards by video id, from this process, the shared cache, then the database."""
 
@@ -85,23 +109,46 @@ class VideoCards:
                 missing.append(v)
         return found, missing
 
-    async def get(self, video_ids: Sequence[str]) -> dict[str, bytes]:
+    async def get(self, video_ids: Sequence[str]) -> Cards:
         """Cards of ``video_ids`` (those of unknown videos left out); waits on I/O only for
         cards this process does not hold."""
         found, missing = self.local(video_ids)
         if not missing:
-            return found
-        if self.cache.is_local:  # the embedded default: this process's dict is the cache
+            return Cards(found)
+        if not self.cache.is_local:
+            shared, _ = await self.cache.fetch([self._key(v) for v in missing])
+            hits = {v: c for v, c in zip(missing, shared, strict=True) if c is not None}
+            self._hold(hits)
+            found.update(hits)
+            missing = [v for v in missing if v not in hits]
+            if not missing:
+                return Cards(found)
+        try:
             found.update(await run_in_threadpool(self._from_database, missing))
-            return found
-        shared, _ = await self.cache.fetch([self._key(v) for v in missing])
-        hits = {v: c for v, c in zip(missing, shared, strict=True) if c is not None}
-        self._hold(hits)
-        found.update(hits)
-        left = [v for v in missing if v not in hits]
-        if left:
-            found.update(await run_in_threadpool(self._from_database, left))
-        return found
+        except DATABASE_DOWN as exc:
+            served_from_cache(exc, "video_cards")
+            found.update(self._expired(missing))
+            return Cards(found, degraded=True)
+        return Cards(found)
+
+    async def video_duration(self, video_id: str) -> Known:
+        """Whether ``video_id`` exists and its duration, from the ``videos`` table; when the
+        database does not answer, from the video's card here or in the shared cache (a video
+        is never deleted through the API), else the database's error is raised."""
+        try:
+            video = await run_in_threadpool(self._video, video_id)
+        except DATABASE_DOWN as exc:
+            held = self._held_card(video_id)
+            if held is None and not self.cache.is_local:
+                (held,), _ = await self.cache.fetch([self._key(video_id)])
+            if held is None:
+                raise
+            served_from_cache(exc, "video_action")
+            duration = orjson.loads(held + b"}").get("duration_s")
+            return Known(True, None if duration is None else float(duration), degraded=True)
+        if video is None:
+            return Known(False, None)
+        return Known(True, video.duration_s)
 
     def remember(self, videos: Iterable[VideoRecord]) -> None:
         """Hold the cards of videos just read from the database (a computed list's items),
@@ -125,6 +172,19 @@ class VideoCards:
 
     def clear_local(self) -> None:
         self._local.clear()
+
+    def _video(self, video_id: str) -> VideoRecord | None:
+        with read_tx(self.engine) as conn:
+            return get_video(conn, video_id=video_id)
+
+    def _held_card(self, video_id: str) -> bytes | None:
+        """This process's card of the video, expired or not (only when the database fails)."""
+        held = self._local.get(video_id)
+        return None if held is None else held[0]
+
+    def _expired(self, video_ids: Iterable[str]) -> dict[str, bytes]:
+        """This process's cards of ``video_ids`` past their local TTL (an outage's fallback)."""
+        return {v: c for v in video_ids if (c := self._held_card(v)) is not None}
 
     def _from_database(self, video_ids: list[str]) -> dict[str, bytes]:
         with read_tx(self.engine) as conn:

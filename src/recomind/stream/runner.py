@@ -1,7 +1,8 @@
 """The consume loop every group runs: poll → parse (bad ones to the DLQ) → apply → commit.
 
 Offsets are committed only after the handler made the batch durable. If the handler fails
-(the database is down, say), the batch is not committed and is read again after a pause.
+(the database is down, say), the batch is not committed and is read again after a pause; a
+database that does not answer is logged once per outage window (:mod:`recomind.storage.outage`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from recomind.config import Settings
 from recomind.records import Record
 from recomind.schemas import ActionEvent, utcnow
 from recomind.storage.engine import write_tx
+from recomind.storage.outage import DATABASE_DOWN, note_outage
 from recomind.stream import offsets
 from recomind.stream.bus import Consumer, Producer
 from recomind.stream.consumers import GROUPS, Context, Handler, build
@@ -151,12 +153,16 @@ class GroupRunner:
                     return  # stopped while a batch was in flight: it is read again later
                 if done:
                     await self.consumer.commit(done)
+            except DATABASE_DOWN as exc:  # one line per outage window, not per batch
+                FAILURES.labels(self.group).inc()
+                self.health.failed()
+                note_outage(exc, "consumers read their batches again after a pause")
+                await self._retry_later(records, stop)
+                continue
             except Exception as exc:
                 FAILURES.labels(self.group).inc()
                 self._failed(f"batch failed; it will be read again: {exc!r}")
-                with contextlib.suppress(Exception):
-                    await self._rewind(records)
-                await pause(stop, self._backoff.next_pause())
+                await self._retry_later(records, stop)
                 continue
             self._backoff.reset()
             self.health.ok()
@@ -262,6 +268,12 @@ class GroupRunner:
             done = await self._worker.call(lambda: self.handler.handle(items))
         PROCESSED.labels(self.group).inc(len(records))
         return done
+
+    async def _retry_later(self, records: Sequence[Record], stop: asyncio.Event) -> None:
+        """A round failed: read its batch again after the next backoff pause."""
+        with contextlib.suppress(Exception):
+            await self._rewind(records)
+        await pause(stop, self._backoff.next_pause())
 
     async def _rewind(self, records: Sequence[Record]) -> None:
         firsts: dict[int, int] = {}

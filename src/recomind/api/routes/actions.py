@@ -9,18 +9,21 @@ behind and ``RECOMIND_EVENT_MAX_FUTURE_S`` ahead of the server's clock (422
 202 means the bus has the event durably (Kafka acks=all, or the embedded log's commit);
 the consumers then store it and update popularity, profiles and the lake. If the bus does
 not take it, the answer is 503 with ``Retry-After`` and nothing was accepted.
+
+If the database does not answer, a video this process has seen, or whose card the cache
+holds, is still checked (its card gives its duration) and the action accepted, with
+``X-RecoMind-Degraded: database``; any other video is a 503 ``database_unavailable``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from prometheus_client import Counter
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from recomind.api.deps import StateDep
@@ -29,9 +32,8 @@ from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
 from recomind.event_time import check_event_time
 from recomind.schemas import ACTION_TYPES, ActionAccepted, ActionCreate, ActionEvent, utcnow
-from recomind.storage.engine import read_tx
 from recomind.storage.inserts import new_id
-from recomind.storage.videos import get_video
+from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 from recomind.stream.bus import BusUnavailableError
 
 ACTIONS = Counter("recomind_actions_total", "Actions accepted, by type", ["action_type"])
@@ -39,15 +41,23 @@ _ACCEPTED = {a: ACTIONS.labels(a) for a in ACTION_TYPES}  # labels() costs a loc
 KNOWN_VIDEOS_MAX = 1_000_000
 
 
-def _video_duration(state: AppState, video_id: str) -> tuple[bool, float | None]:
-    """Whether the video exists, and its duration (``None``: unknown)."""
-    with read_tx(state.engine) as conn:
-        video = get_video(conn, video_id=video_id)
-    if video is None:
-        return False, None
-    if len(state.known_videos) < KNOWN_VIDEOS_MAX:
-        state.known_videos[video_id] = video.duration_s  # never deleted through the API
-    return True, video.duration_s
+class Accepted(NamedTuple):
+    """An action on the bus: its event id, and whether the database failed its video check
+    (the video's cached card answered instead)."""
+
+    event_id: str
+    degraded: bool = False
+
+
+async def _video_duration(state: AppState, video_id: str) -> tuple[float | None, bool]:
+    """The video's duration (``None``: unknown) and whether its cached card said it (the
+    database did not answer); 404 for an unknown video."""
+    known = await state.recommendations.cards.video_duration(video_id)
+    if not known.found:
+        raise NotFoundError("video", "video_id", video_id)
+    if not known.degraded and len(state.known_videos) < KNOWN_VIDEOS_MAX:
+        state.known_videos[video_id] = known.duration_s  # never deleted through the API
+    return known.duration_s, known.degraded
 
 
 def _check_watch_time(state: AppState, watch_time_ms: int | None, duration_s: float | None) -> None:
@@ -63,8 +73,8 @@ def _check_watch_time(state: AppState, watch_time_ms: int | None, duration_s: fl
         )
 
 
-async def accept(body: ActionCreate, state: AppState) -> str:
-    """Check, publish and note one action; returns its event id (the 202's)."""
+async def accept(body: ActionCreate, state: AppState) -> Accepted:
+    """Check, publish and note one action: its event id (the 202's)."""
     settings = state.settings
     try:
         at = check_event_time(
@@ -84,12 +94,10 @@ async def accept(body: ActionCreate, state: AppState) -> str:
             f"for user {body.user_id!r}; retry in {seconds} s",
             retry_after_s=seconds,
         )
-    if body.video_id in state.known_videos:  # no thread hop for a video seen before
-        duration = state.known_videos[body.video_id]
+    if body.video_id in state.known_videos:  # no I/O, no thread hop for a video seen before
+        duration, degraded = state.known_videos[body.video_id], False
     else:
-        found, duration = await run_in_threadpool(_video_duration, state, body.video_id)
-        if not found:
-            raise NotFoundError("video", "video_id", body.video_id)
+        duration, degraded = await _video_duration(state, body.video_id)
     _check_watch_time(state, body.watch_time_ms, duration)
     event_id = new_id()
     message = ActionEvent.message(
@@ -109,7 +117,7 @@ async def accept(body: ActionCreate, state: AppState) -> str:
     else:  # one Redis round trip for every request noting at the same moment
         await state.notes.note(body.user_id, body.video_id, body.action_type)
     _ACCEPTED[body.action_type].inc()
-    return event_id
+    return Accepted(event_id, degraded)
 
 
 def _is_plain_json(request: Request) -> bool:
@@ -148,8 +156,11 @@ class ActionRoute(APIRoute):
                 body = ActionCreate.model_validate_json(raw)
             except ValueError:  # FastAPI reads the cached body again and says why
                 return await declared(request)
-            event_id = await accept(body, request.app.state.recomind)
-            return Response(accepted_json(event_id), status_code=202, media_type=JSON)
+            done = await accept(body, request.app.state.recomind)
+            headers = {DEGRADED_HEADER: DEGRADED_DATABASE} if done.degraded else None
+            return Response(
+                accepted_json(done.event_id), status_code=202, media_type=JSON, headers=headers
+            )
 
         return handler
 
@@ -163,6 +174,23 @@ def accepted_json(event_id: str) -> bytes:
     return b'{"event_id":"' + event_id.encode() + b'","status":"accepted"}'
 
 
-@router.post("/video_action", status_code=202, response_model=ActionAccepted)
-async def post_action(body: ActionCreate, state: StateDep) -> ActionAccepted:
-    return ActionAccepted(event_id=await accept(body, state))
+@router.post(
+    "/video_action",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses={
+        202: {
+            "headers": {
+                DEGRADED_HEADER: {
+                    "description": "database: the database did not answer and the video "
+                    "was checked against its cached card (absent otherwise)"
+                }
+            }
+        }
+    },
+)
+async def post_action(body: ActionCreate, state: StateDep, response: Response) -> ActionAccepted:
+    done = await accept(body, state)
+    if done.degraded:
+        response.headers[DEGRADED_HEADER] = DEGRADED_DATABASE
+    return ActionAccepted(event_id=done.event_id)

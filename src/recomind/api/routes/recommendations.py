@@ -12,12 +12,24 @@ from fastapi import APIRouter, Path, Request, Response
 
 from recomind.api.deps import PageSizeQuery, page_size_of, state_of
 from recomind.schemas import ID_PATTERN, RecommendedVideo
+from recomind.serving.service import Served
+from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 
 router = APIRouter(tags=["recommendations"])
 
+_DEGRADED_DOC = {
+    "description": "database: the database did not answer and the page was served from "
+    "what the cache holds (absent otherwise)"
+}
 
-def _respond(page: bytes, cache: str) -> Response:
-    return Response(content=page, media_type="application/json", headers={"X-Cache": cache})
+
+def _respond(served: Served) -> Response:
+    headers = {"X-Cache": served.cache}
+    if served.request_id:
+        headers["X-Request-Id"] = served.request_id
+    if served.degraded:
+        headers[DEGRADED_HEADER] = DEGRADED_DATABASE
+    return Response(content=served.page, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -36,6 +48,7 @@ def _respond(page: bytes, cache: str) -> Response:
                     "description": "the page's id in the served-list log (the lake's "
                     "impressions/): one row per item shown, with its position"
                 },
+                DEGRADED_HEADER: _DEGRADED_DOC,
             }
         }
     },
@@ -48,14 +61,19 @@ async def recommendations(
     """Top-``n`` videos for the user; trending for unknown users or users with no history."""
     state = state_of(request)
     served = await state.recommendations.for_user(user_id, page_size_of(state.settings, n))
-    response = _respond(served.page, served.cache)
-    response.headers["X-Request-Id"] = served.request_id
-    return response
+    return _respond(served)
 
 
-@router.get("/trending", response_model=list[RecommendedVideo])
+@router.get(
+    "/trending",
+    response_model=list[RecommendedVideo],
+    responses={
+        200: {
+            "headers": {"X-Cache": {"description": "hit or miss"}, DEGRADED_HEADER: _DEGRADED_DOC}
+        }
+    },
+)
 async def trending(request: Request, n: PageSizeQuery = None) -> Response:
     """Globally popular videos now (decayed popularity), cached under ``popular_videos``."""
     state = state_of(request)
-    page, hit = await state.recommendations.trending(page_size_of(state.settings, n))
-    return _respond(page, "hit" if hit else "miss")
+    return _respond(await state.recommendations.trending(page_size_of(state.settings, n)))
