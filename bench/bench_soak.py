@@ -1,0 +1,157 @@
+"""Soak under faults: steady traffic for minutes, one fault a minute, then the audit.
+
+    python -m bench.bench_soak [--minutes 10] [--rate 40] [--name soak]
+
+PostgreSQL (a private cluster this bench may stop), Redis (a private ``redis-server`` it may
+freeze), a durable Kafka-protocol broker (Tansu on S3 storage against moto), ``recomind
+serve`` and one ``recomind consume`` process per group. Every minute, in turn: the broker
+restarts; one consumer group (the next in turn) is killed with SIGKILL and restarted;
+``serve`` is killed with SIGKILL and restarted; the database stops for 10 s; Redis freezes
+for 10 s (SIGSTOP); every consumer is stopped (SIGTERM) while the broker is down, then both
+come back. After the last minute the consumers catch up and the audit
+(:func:`tests.utils.faults.audit`) counts accepted, rejected (503), refused (no answer: serve
+was down), lost (must be 0), stored but never accepted (503'd posts that landed), counted
+twice (must be 0), and POST / GET latency percentiles, overall and in each fault's minute.
+Writes ``bench/results/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import percentiles, write_results
+from recomind.stream.consumers import GROUPS
+from tests.utils.faults import Deployment, Traffic, violations
+from tests.utils.private_postgres import private_postgres
+from tests.utils.private_redis import PrivateRedis, private_redis
+from tests.utils.stacks import make_settings
+from tests.utils.tansu import TansuBroker, durable_tansu
+
+OUTAGE_S = 10.0
+
+
+def _faults(
+    d: Deployment, broker: TansuBroker, pg: Any, cache: PrivateRedis
+) -> list[tuple[str, Callable[[], None]]]:
+    groups = itertools.cycle(GROUPS)
+
+    def kill_consumer() -> None:
+        role = d.groups[next(groups)]
+        role.kill()
+        time.sleep(1)
+        role.start()
+
+    def kill_serve() -> None:
+        d.serve.kill()
+        d.serve.start()
+
+    def database_outage() -> None:
+        pg.stop()
+        time.sleep(OUTAGE_S)
+        pg.start()
+
+    def hung_redis() -> None:
+        cache.freeze()
+        time.sleep(OUTAGE_S)
+        cache.thaw()
+
+    def stop_consumers_while_broker_down() -> None:
+        broker.kill()
+        time.sleep(2)
+        for role in d.groups.values():
+            role.terminate(timeout_s=30)
+        broker.start()
+        for role in d.groups.values():
+            role.start()
+
+    return [
+        ("broker restart", broker.restart),
+        ("kill -9 a consumer", kill_consumer),
+        ("kill -9 serve", kill_serve),
+        ("database outage", database_outage),
+        ("hung redis", hung_redis),
+        ("consumers stopped while the broker is down", stop_consumers_while_broker_down),
+    ]
+
+
+def _window(traffic: Traffic, start: int, get_start: int) -> dict[str, Any]:
+    post, get = traffic.post_s[start:], traffic.get_s[get_start:]
+    return {
+        "post": percentiles(post) if post else {},
+        "get": percentiles(get) if get else {},
+    }
+
+
+def soak(minutes: float, rate: float, tmp: Path) -> dict[str, Any]:
+    with durable_tansu() as broker, private_postgres() as pg, private_redis() as cache:
+        settings = make_settings(
+            pg.url,
+            cache.url,
+            broker.url,
+            tmp,
+            serve_consumers="none",
+            cache_timeout_s=0.25,
+            lake_flush_seconds=5.0,
+            refresh_after_interactions=3,
+        )
+        with Deployment(settings, tmp, groups=list(GROUPS)) as d:
+            faults = itertools.cycle(_faults(d, broker, pg, cache))
+            traffic = d.start_traffic(rate=rate, workers=8, users=200)
+            minute_log: list[dict[str, Any]] = []
+            started = time.monotonic()
+            while time.monotonic() - started < minutes * 60:
+                name, fault = next(faults)
+                mark = (len(traffic.post_s), len(traffic.get_s))
+                t0 = time.monotonic()
+                time.sleep(20)
+                fault()
+                took = time.monotonic() - t0 - 20
+                time.sleep(max(0.0, 60 - (time.monotonic() - t0)))
+                minute_log.append({"fault": name, "fault_s": round(took, 2), **_window(traffic, *mark)})
+                print(minute_log[-1]["fault"], minute_log[-1]["post"].get("p99_ms"), flush=True)
+            traffic.stop()
+            result = d.catch_up_and_audit(timeout_s=300)
+            problems = violations(result, traffic)
+            return {
+                "minutes": minutes,
+                "rate_per_s": rate,
+                "statuses": dict(traffic.statuses),
+                "accepted": result.accepted,
+                "rejected_503": traffic.statuses["post:503"],
+                "refused": traffic.statuses["post:refused"],
+                "lost": result.lost,
+                "stored_not_accepted": result.unexpected,
+                "double_counted": result.double_counted,
+                "folds_match": result.folds_match,
+                "lake_rows": result.lake_rows,
+                "lake_distinct": result.lake_distinct,
+                "post": percentiles(traffic.post_s),
+                "get": percentiles(traffic.get_s),
+                "minutes_log": minute_log,
+                "violations": problems,
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=40.0, help="requests per second")
+    parser.add_argument("--name", default="soak")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = soak(args.minutes, args.rate, Path(tmp))
+    path = write_results(args.name, figures)
+    print(path)
+    keys = ("accepted", "rejected_503", "refused", "lost", "double_counted", "violations")
+    print({k: figures[k] for k in keys})
+    print("POST", figures["post"], "GET", figures["get"])
+
+
+if __name__ == "__main__":
+    main()
