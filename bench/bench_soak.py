@@ -25,13 +25,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import percentiles, write_results
-from recomind.stream.consumers import GROUPS
+from tests.utils.durable_broker import durable_tansu
 from tests.utils.faults import Deployment, Traffic, violations
 from tests.utils.private_postgres import private_postgres
 from tests.utils.private_redis import PrivateRedis, private_redis
 from tests.utils.stacks import make_settings
-from tests.utils.tansu import TansuBroker, durable_tansu
+from tests.utils.tansu import TansuBroker
+
+from bench.common import percentiles, write_results
+from recomind.stream.consumers import GROUPS
 
 OUTAGE_S = 10.0
 
@@ -71,7 +73,7 @@ def _faults(
             role.start()
 
     return [
-        ("broker restart", broker.restart),
+        ("broker restart", lambda: print(f"broker back in {broker.restart():.2f} s")),
         ("kill -9 a consumer", kill_consumer),
         ("kill -9 serve", kill_serve),
         ("database outage", database_outage),
@@ -113,7 +115,9 @@ def soak(minutes: float, rate: float, tmp: Path) -> dict[str, Any]:
                 fault()
                 took = time.monotonic() - t0 - 20
                 time.sleep(max(0.0, 60 - (time.monotonic() - t0)))
-                minute_log.append({"fault": name, "fault_s": round(took, 2), **_window(traffic, *mark)})
+                minute_log.append(
+                    {"fault": name, "fault_s": round(took, 2), **_window(traffic, *mark)}
+                )
                 print(minute_log[-1]["fault"], minute_log[-1]["post"].get("p99_ms"), flush=True)
             traffic.stop()
             result = d.catch_up_and_audit(timeout_s=300)

@@ -244,6 +244,7 @@ DERIVED = (
     "user_profiles",
     "action_states",
     "consumer_offsets",
+    "event_claims",  # each group's claim of each accepted event id
     "retrain_signals",  # retrain-trigger counts accepted events across the session's tests
 )
 
@@ -271,6 +272,8 @@ def test_every_hostile_action(api: Api) -> None:
     api.settle()
     after = counts(api.engine)
     assert after["video_actions"] == before["video_actions"] + accepted
+    # popularity, profiles, lake and retrain-trigger claim each accepted id, once.
+    assert after["event_claims"] == before["event_claims"] + 4 * accepted
     assert {k: v for k, v in after.items() if k not in DERIVED} == {
         k: v for k, v in before.items() if k not in DERIVED
     }

@@ -22,12 +22,13 @@ import pytest
 
 from recomind.config import Settings
 from recomind.stream.consumers import GROUPS
+from tests.utils.durable_broker import durable_tansu
 from tests.utils.faults import Audit, Deployment, p99, violations
 from tests.utils.private_postgres import private_postgres
 from tests.utils.private_redis import private_redis
 from tests.utils.services import fresh_database, redis_or_skip
 from tests.utils.stacks import make_settings
-from tests.utils.tansu import TansuBroker, durable_tansu
+from tests.utils.tansu import TansuBroker
 
 FLOW_S = 4.0  # traffic before and after each fault
 
@@ -66,7 +67,7 @@ def test_broker_restart_while_producing_and_consuming(
     with fresh_database(db) as url:
         settings = _settings(tmp_path, url, redis_or_skip(), broker.url)
         with Deployment(settings, tmp_path) as d:
-            _run(d, broker.restart)
+            _run(d, lambda: print(f"broker back in {broker.restart():.2f} s"))
 
 
 @pytest.mark.parametrize("db", ["postgres", "mysql"])

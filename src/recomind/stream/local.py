@@ -1,8 +1,9 @@
 """The embedded event bus: a durable, partitioned log in one SQLite file.
 
 It keeps Kafka's contract where RecoMind relies on it: messages are keyed to partitions,
-``publish`` returns only after the message is committed to disk (so an accepted action
-survives a crash or restart of the process), each consumer group has its own committed
+``publish`` returns only after the message's SQLite transaction committed (WAL journal,
+``synchronous=NORMAL``: an accepted action survives a crash or restart of the process; a
+power loss may cost the last commits, docs/streaming.md), each consumer group has its own committed
 offsets, and messages are read in offset order. Concurrent publishes are written together
 by one writer thread (group commit); the publishes of one event-loop turn reach it as one
 item and are answered with one wake-up of the loop. Several processes may share the file;
