@@ -232,6 +232,7 @@ class Audit:
     lake_rows: int  # rows in the lake's files
     lake_distinct: int
     folds_match: bool  # popularity and profiles equal a from-scratch fold of video_actions
+    fold_diff: str = ""  # what differed, if anything
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -246,11 +247,11 @@ def audit(engine: Engine, settings: Settings, accepted: list[str]) -> Audit:
         counted = int(conn.execute(select(func.sum(video_popularity.c.n_events))).scalar() or 0)
     raw = read_raw(settings.lake_url)
     ids = raw.column("event_id").to_pylist()
+    fold_diff = ""
     try:
         assert_matches_from_scratch(engine, settings)
-        folds_match = True
-    except AssertionError:
-        folds_match = False
+    except AssertionError as exc:
+        fold_diff = str(exc)[:2000]
     want = set(accepted)
     return Audit(
         accepted=len(want),
@@ -261,7 +262,8 @@ def audit(engine: Engine, settings: Settings, accepted: list[str]) -> Audit:
         double_counted=counted - len(stored),
         lake_rows=len(ids),
         lake_distinct=len(set(ids)),
-        folds_match=folds_match,
+        folds_match=not fold_diff,
+        fold_diff=fold_diff,
     )
 
 
@@ -335,7 +337,7 @@ def violations(result: Audit, traffic: Traffic) -> list[str]:
     if result.double_counted:
         out.append(f"{result.double_counted} events counted twice in popularity")
     if not result.folds_match:
-        out.append("popularity/profiles differ from a from-scratch fold")
+        out.append(f"popularity/profiles differ from a from-scratch fold: {result.fold_diff}")
     if not result.lake_rows == result.lake_distinct == result.stored:
         out.append(
             f"lake: {result.lake_rows} rows, {result.lake_distinct} distinct, "

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -58,9 +58,9 @@ RETRY_PAUSE_MAX_S = 30.0
 START_TIMEOUT_S = 20.0
 POLL_SLACK_S = 15.0
 CALL_TIMEOUT_S = 10.0
-CLOSE_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 2.0
 #: How long a stop waits for a batch in flight (or the final flush) before leaving it.
-SHUTDOWN_GRACE_S = 5.0
+SHUTDOWN_GRACE_S = 3.0
 #: How often the consumers' process compacts the embedded bus's log.
 RETENTION_EVERY_S = 300.0
 
@@ -123,7 +123,8 @@ class GroupRunner:
         while not stop.is_set():
             try:
                 async with asyncio.timeout(START_TIMEOUT_S):
-                    await self.consumer.start()
+                    if await self._until_stop(self._started(), stop) is None:
+                        return False  # stopped while joining (the broker may be away)
             except Exception as exc:
                 self._failed(f"could not start on {self.topic}: {exc!r}")
                 with contextlib.suppress(Exception):
@@ -151,8 +152,8 @@ class GroupRunner:
                 done = await self._until_stop(work, stop, grace_s=SHUTDOWN_GRACE_S)
                 if done is None:
                     return  # stopped while a batch was in flight: it is read again later
-                if done:
-                    await self.consumer.commit(done)
+                if done and await self._until_stop(self._commit(done), stop, grace_s=1.0) is None:
+                    return  # stopped during a commit: what it did not commit is read again
             except DATABASE_DOWN as exc:  # one line per outage window, not per batch
                 FAILURES.labels(self.group).inc()
                 self.health.failed()
@@ -211,23 +212,38 @@ class GroupRunner:
                 conn, group=self.group, topic=self.topic, ends=ends, now=utcnow()
             )
 
+    async def _started(self) -> bool:
+        await self.consumer.start()
+        return True
+
+    async def _commit(self, done: dict[int, int]) -> bool:
+        await self.consumer.commit(done)
+        return True
+
     async def _finish(self) -> None:
-        """Make buffered work durable and commit it, within :data:`SHUTDOWN_GRACE_S`."""
+        """Make buffered work durable (within :data:`SHUTDOWN_GRACE_S`) and commit it
+        (within :data:`CLOSE_TIMEOUT_S`; not tried while the group is failing: the bus is
+        likely away, and what is not committed is read again and applied once)."""
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_S):
                 done = await self._worker.call(self.handler.flush)
-                if done:
+            if done and self.health.failing_since is None:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await self.consumer.commit(done)
         except Exception as exc:  # not committed: read again (and claimed once) next start
             logger.warning("group %s: final flush not completed: %r", self.group, exc)
 
     async def _close(self) -> None:
-        for closing in (self.consumer.stop, self.dlq.stop):
+        """Close the consumer and the DLQ producer side by side, within CLOSE_TIMEOUT_S."""
+
+        async def close(closing: Callable[[], Coroutine[Any, Any, None]]) -> None:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await closing()
             except Exception as exc:
                 logger.warning("group %s: close did not complete: %r", self.group, exc)
+
+        await asyncio.gather(close(self.consumer.stop), close(self.dlq.stop))
         self._worker.close()
         logger.info("consumer group %s stopped", self.group)
 
