@@ -30,6 +30,9 @@ from recomind.stream.bus import BusUnavailableError, Consumer, Producer
 logger = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 10.0
+#: How long a publish waits while the last one failed (the broker is likely away): each
+#: request is still tried, but answers 503 in this long, not PUBLISH_TIMEOUT_S.
+OUTAGE_PUBLISH_TIMEOUT_S = 2.0
 COMMIT_TIMEOUT_S = 10.0
 IDEMPOTENT = Gauge(
     "recomind_producer_idempotent",
@@ -100,6 +103,7 @@ class KafkaProducer(Producer):
         self._settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
+        self._failing = False  # the last publish failed
 
     async def start(self) -> None:
         async with self._lock:
@@ -154,9 +158,13 @@ class KafkaProducer(Producer):
 
         One ``asyncio.timeout`` over the send and its ack (``wait_for`` wrapped each in a task
         of its own), and the key's partition from a cache: the client's default partitioner
-        hashes the key in pure Python on every send."""
+        hashes the key in pure Python on every send. While the last publish failed, one
+        waits :data:`OUTAGE_PUBLISH_TIMEOUT_S` at most (a 503 in 2 s rather than 10 s while
+        the broker is away; the message may still be delivered after, like any that timed
+        out, and counts once by its event id)."""
+        timeout_s = OUTAGE_PUBLISH_TIMEOUT_S if self._failing else PUBLISH_TIMEOUT_S
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+            async with asyncio.timeout(timeout_s):
                 if self._producer is None:
                     await self.start()
                 producer = self._producer
@@ -166,7 +174,9 @@ class KafkaProducer(Producer):
                 ack = await producer.send(topic, value=value, key=key, partition=partition)
                 await ack
         except (KafkaError, TimeoutError, OSError) as exc:
+            self._failing = True
             raise BusUnavailableError(f"Kafka did not take the message: {exc!r}") from exc
+        self._failing = False
 
     async def publish_many(self, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
         """Fill one record batch after another per partition (the partition ``publish``
