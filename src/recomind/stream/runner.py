@@ -109,6 +109,8 @@ class GroupRunner:
         self.health = Health(group, stuck_after_s=ctx.settings.consumer_stuck_after_s)
         self._worker = DaemonWorker(f"recomind-{group}")
         self._backoff = Backoff(first_s=RETRY_PAUSE_S, cap_s=RETRY_PAUSE_MAX_S)
+        self._checking: asyncio.Task[None] | None = None  # the lag and log-end check
+        self._rounds = 0  # worker jobs that may have stored offsets (on the worker thread)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -148,7 +150,7 @@ class GroupRunner:
                     records = await self.consumer.poll(
                         settings.consumer_batch_size, settings.consumer_poll_ms / 1000
                     )
-                work = self._apply(records) if records else self._worker.call(self.handler.tick)
+                work = self._apply(records) if records else self._advancing(self.handler.tick)
                 done = await self._until_stop(work, stop, grace_s=SHUTDOWN_GRACE_S)
                 if done is None:
                     return  # stopped while a batch was in flight: it is read again later
@@ -167,9 +169,12 @@ class GroupRunner:
                 continue
             self._backoff.reset()
             self.health.ok()
-            if time.monotonic() - last_check > LAG_EVERY_S:
+            if time.monotonic() - last_check > LAG_EVERY_S and (
+                self._checking is None or self._checking.done()
+            ):
+                # Beside the loop: a broker slow to answer these never holds up a batch.
                 last_check = time.monotonic()
-                await self._check_log(stop)
+                self._checking = asyncio.create_task(self._check_log(stop))
 
     async def _until_stop(
         self, work: Coroutine[Any, Any, T], stop: asyncio.Event, *, grace_s: float = 0.0
@@ -194,23 +199,38 @@ class GroupRunner:
         """Publish the lag, and lower stored offsets above the bus's log ends (reported as
         offset regressions: :func:`~recomind.stream.offsets.follow_log_ends`)."""
         try:
+            rounds = self._rounds
             async with asyncio.timeout(CALL_TIMEOUT_S):
-                LAG.labels(self.group).set(sum((await self.consumer.lag()).values()))
                 ends = await self.consumer.end_offsets()
+                LAG.labels(self.group).set(sum((await self.consumer.lag()).values()))
             if ends:
                 regressions = await self._until_stop(
-                    self._worker.call(lambda: self._follow(ends)), stop
+                    self._worker.call(lambda: self._follow(ends, rounds)), stop
                 )
                 for regression in regressions or []:
                     regression.report()
         except Exception as exc:  # a figure and a check: the next round tries again
             logger.warning("group %s: could not read the bus's log ends: %r", self.group, exc)
 
-    def _follow(self, ends: dict[int, int]) -> list[offsets.Regression]:
+    def _follow(self, ends: dict[int, int], rounds: int) -> list[offsets.Regression]:
+        """On the worker thread, so no batch runs meanwhile; skipped if one ran since
+        ``ends`` were read (it may have stored offsets past them)."""
+        if rounds != self._rounds:
+            return []
         with write_tx(self.ctx.engine) as conn:
             return offsets.follow_log_ends(
                 conn, group=self.group, topic=self.topic, ends=ends, now=utcnow()
             )
+
+    async def _advancing(self, fn: Callable[[], dict[int, int]]) -> dict[int, int]:
+        """``fn`` (handle, tick or flush: work that may store offsets) on the worker thread,
+        counted in ``_rounds`` there."""
+
+        def counted() -> dict[int, int]:
+            self._rounds += 1
+            return fn()
+
+        return await self._worker.call(counted)
 
     async def _started(self) -> bool:
         await self.consumer.start()
@@ -226,7 +246,7 @@ class GroupRunner:
         likely away, and what is not committed is read again and applied once)."""
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE_S):
-                done = await self._worker.call(self.handler.flush)
+                done = await self._advancing(self.handler.flush)
             if done and self.health.failing_since is None:
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await self.consumer.commit(done)
@@ -243,6 +263,9 @@ class GroupRunner:
             except Exception as exc:
                 logger.warning("group %s: close did not complete: %r", self.group, exc)
 
+        if self._checking is not None:
+            self._checking.cancel()
+            await asyncio.gather(self._checking, return_exceptions=True)
         await asyncio.gather(close(self.consumer.stop), close(self.dlq.stop))
         self._worker.close()
         logger.info("consumer group %s stopped", self.group)
@@ -281,7 +304,7 @@ class GroupRunner:
                 )
             items.append((record, event))
         with BATCH_SECONDS.labels(self.group).time():
-            done = await self._worker.call(lambda: self.handler.handle(items))
+            done = await self._advancing(lambda: self.handler.handle(items))
         PROCESSED.labels(self.group).inc(len(records))
         return done
 
