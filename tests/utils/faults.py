@@ -321,6 +321,9 @@ class Deployment:
         # The lake's last batch is flushed by time: wait until its files hold every row.
         stored = rows_stored(self.engine)
         wait_for(lambda: read_raw(self.settings.lake_url).num_rows >= stored, 30, "the lake")
+        return self.audit()
+
+    def audit(self) -> Audit:
         return audit(self.engine, self.settings, self.traffic.accepted)
 
 
