@@ -1,15 +1,25 @@
 """Soak under faults: steady traffic for minutes, one fault a minute, then the audit.
 
-    python -m bench.bench_soak [--minutes 10] [--rate 40] [--name soak]
+    python -m bench.bench_soak [--minutes 10] [--rate 40] [--broker s3|memory] [--name soak]
 
 PostgreSQL (a private cluster this bench may stop), Redis (a private ``redis-server`` it may
-freeze), a durable Kafka-protocol broker (Tansu on S3 storage against moto), ``recomind
-serve`` and one ``recomind consume`` process per group. Every minute, in turn: the broker
-restarts; one consumer group (the next in turn) is killed with SIGKILL and restarted;
-``serve`` is killed with SIGKILL and restarted; the database stops for 10 s; Redis freezes
-for 10 s (SIGSTOP); every consumer is stopped (SIGTERM) while the broker is down, then both
-come back. After the last minute the consumers catch up and the audit
-(:func:`tests.utils.faults.audit`) counts accepted, rejected (503), refused (no answer: serve
+freeze), a Kafka-protocol broker, ``recomind serve`` and one ``recomind consume`` process per
+group. Every minute, in turn: the broker restarts; one consumer group (the next in turn) is
+killed with SIGKILL and restarted; ``serve`` is killed with SIGKILL and restarted; the
+database stops for 10 s; Redis freezes for 10 s (SIGSTOP); every consumer is stopped
+(SIGTERM) while the broker is down, then both come back.
+
+``--broker s3`` (the default) is Tansu on S3 storage against moto: it keeps acknowledged
+events across a restart, but every record batch is an object and a fetch lists them, so
+reads slow as the log grows and after ~5 minutes the consumers fall behind the traffic (not
+a RecoMind limit: bench/README.md). ``--broker memory`` is Tansu on memory storage, whose
+reads stay fast but which loses everything on a restart: there the broker *hangs* instead
+(SIGSTOP for 10 s, then SIGCONT; clients see a broker that holds their connections and
+answers nothing), and the consumers are stopped while it hangs. Broker restarts proper are
+audited by the S3 mode and by tests/faults.
+
+After the last minute the consumers catch up and the audit (:func:`tests.utils.faults.audit`)
+counts accepted, rejected (503), refused (no answer: serve
 was down), lost (must be 0), stored but never accepted (503'd posts that landed), counted
 twice (must be 0), and POST / GET latency percentiles, overall and in each fault's minute.
 Writes ``bench/results/<name>.json``.
@@ -39,7 +49,7 @@ OUTAGE_S = 10.0
 
 
 def _faults(
-    d: Deployment, broker: TansuBroker, pg: Any, cache: PrivateRedis
+    d: Deployment, broker: TansuBroker, pg: Any, cache: PrivateRedis, *, durable: bool
 ) -> list[tuple[str, Callable[[], None]]]:
     groups = itertools.cycle(GROUPS)
 
@@ -64,21 +74,32 @@ def _faults(
         cache.thaw()
 
     def stop_consumers_while_broker_down() -> None:
-        broker.kill()
+        broker.kill() if durable else broker.freeze()
         time.sleep(2)
         for role in d.groups.values():
             role.terminate(timeout_s=30)
-        broker.start()
+        broker.start() if durable else broker.thaw()
         for role in d.groups.values():
             role.start()
 
+    def hung_broker() -> None:
+        broker.freeze()
+        time.sleep(OUTAGE_S)
+        broker.thaw()
+
+    first: tuple[str, Callable[[], None]] = (
+        ("broker restart", lambda: print(f"broker back in {broker.restart():.2f} s"))
+        if durable
+        else ("hung broker", hung_broker)
+    )
+    down = "down" if durable else "hung"
     return [
-        ("broker restart", lambda: print(f"broker back in {broker.restart():.2f} s")),
+        first,
         ("kill -9 a consumer", kill_consumer),
         ("kill -9 serve", kill_serve),
         ("database outage", database_outage),
         ("hung redis", hung_redis),
-        ("consumers stopped while the broker is down", stop_consumers_while_broker_down),
+        (f"consumers stopped while the broker is {down}", stop_consumers_while_broker_down),
     ]
 
 
@@ -90,8 +111,9 @@ def _window(traffic: Traffic, start: int, get_start: int) -> dict[str, Any]:
     }
 
 
-def soak(minutes: float, rate: float, tmp: Path) -> dict[str, Any]:
-    with durable_tansu() as broker, private_postgres() as pg, private_redis() as cache:
+def soak(minutes: float, rate: float, tmp: Path, *, durable: bool = True) -> dict[str, Any]:
+    brokers = durable_tansu() if durable else TansuBroker()
+    with brokers as broker, private_postgres() as pg, private_redis() as cache:
         settings = make_settings(
             pg.url,
             cache.url,
@@ -106,7 +128,7 @@ def soak(minutes: float, rate: float, tmp: Path) -> dict[str, Any]:
             kafka_fetch_max_wait_ms=3000,
         )
         with Deployment(settings, tmp, groups=list(GROUPS)) as d:
-            faults = itertools.cycle(_faults(d, broker, pg, cache))
+            faults = itertools.cycle(_faults(d, broker, pg, cache, durable=durable))
             traffic = d.start_traffic(rate=rate, workers=8, users=200)
             minute_log: list[dict[str, Any]] = []
             started = time.monotonic()
@@ -132,6 +154,7 @@ def soak(minutes: float, rate: float, tmp: Path) -> dict[str, Any]:
             problems = violations(result, traffic)
             return {
                 "minutes": minutes,
+                "broker": "tansu-s3" if durable else "tansu-memory",
                 "rate_per_s": rate,
                 "statuses": dict(traffic.statuses),
                 "accepted": result.accepted,
@@ -155,10 +178,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=40.0, help="requests per second")
+    parser.add_argument("--broker", choices=("s3", "memory"), default="s3")
     parser.add_argument("--name", default="soak")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        figures = soak(args.minutes, args.rate, Path(tmp))
+        figures = soak(args.minutes, args.rate, Path(tmp), durable=args.broker == "s3")
     path = write_results(args.name, figures)
     print(path)
     keys = ("accepted", "rejected_503", "refused", "lost", "double_counted", "violations")

@@ -24,6 +24,7 @@ from recomind.config import Settings
 from recomind.stream.consumers import GROUPS
 from tests.utils.durable_broker import durable_tansu
 from tests.utils.faults import Audit, Deployment, p99, violations
+from tests.utils.private_mariadb import private_mariadb
 from tests.utils.private_postgres import private_postgres
 from tests.utils.private_redis import private_redis
 from tests.utils.services import fresh_database, redis_or_skip
@@ -104,17 +105,19 @@ def test_kill_9_of_serve_mid_stream(broker: TansuBroker, tmp_path: Path) -> None
             assert d.traffic.statuses["post:refused"] > 0, "the kill must land mid-traffic"
 
 
+@pytest.mark.parametrize("db", ["postgres", "mysql"])
 def test_database_outage_during_consumption_and_on_the_api(
-    broker: TansuBroker, tmp_path: Path
+    db: str, broker: TansuBroker, tmp_path: Path
 ) -> None:
-    with private_postgres() as pg:
-        settings = _settings(tmp_path, pg.url, redis_or_skip(), broker.url)
+    private = private_postgres() if db == "postgres" else private_mariadb()
+    with private as server:
+        settings = _settings(tmp_path, server.url, redis_or_skip(), broker.url)
         with Deployment(settings, tmp_path) as d:
 
             def outage() -> None:
-                pg.stop()
+                server.stop()
                 time.sleep(5)
-                pg.start()
+                server.start()
 
             _run(d, outage)
             served = d.traffic.statuses

@@ -26,7 +26,9 @@ from sqlalchemy import Engine, func, select
 
 from recomind.config import Settings
 from recomind.lake.reader import read_raw
+from recomind.storage.offsets import stored_offsets
 from recomind.storage.tables import video_actions, video_popularity
+from recomind.stream.consumers import GROUPS
 from tests.stream.helpers import KINDS
 from tests.utils.stacks import settings_env
 
@@ -313,15 +315,33 @@ class Deployment:
         return self.catch_up_and_audit()
 
     def catch_up_and_audit(self, timeout_s: float = 120.0) -> Audit:
-        from tests.utils.settle import settle
+        from tests.utils.settle import messages_on_topic, settle
 
         for name, role in self.groups.items():
             assert role.alive, f"{name} died:\n{role.tail()}"
         settle(self.settings, timeout_s=timeout_s)
+        # The broker's committed offsets trail the database's (a commit follows each batch's
+        # transaction, and one skipped while the broker was away is not retried): the groups
+        # have applied everything when the offsets claimed in the database reach the log end.
+        on_topic = messages_on_topic(self.settings)
+        for group in self.groups_applying():
+            self._wait_applied(group, on_topic, timeout_s)
         # The lake's last batch is flushed by time: wait until its files hold every row.
         stored = rows_stored(self.engine)
         wait_for(lambda: read_raw(self.settings.lake_url).num_rows >= stored, 30, "the lake")
         return self.audit()
+
+    def _wait_applied(self, group: str, on_topic: int, timeout_s: float) -> None:
+        wait_for(
+            lambda: applied_offsets(self.engine, self.settings, group) >= on_topic,
+            timeout_s,
+            f"group {group}'s offsets in the database to reach {on_topic}",
+        )
+
+    def groups_applying(self) -> list[str]:
+        """The groups this deployment runs (``all`` is every group)."""
+        names = list(self.groups)
+        return list(GROUPS) if names == ["all"] else names
 
     def audit(self) -> Audit:
         return audit(self.engine, self.settings, self.traffic.accepted)
@@ -347,6 +367,12 @@ def violations(result: Audit, traffic: Traffic) -> list[str]:
             f"{result.stored} stored"
         )
     return out
+
+
+def applied_offsets(engine: Engine, settings: Settings, group: str) -> int:
+    """The sum over partitions of the next offset ``group`` claimed in the database."""
+    with engine.connect() as conn:
+        return sum(stored_offsets(conn, group=group, topic=settings.kafka_topic).values())
 
 
 def rows_stored(engine: Engine) -> int:

@@ -153,6 +153,7 @@ class TansuBroker:
         if proc is None:
             return
         if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a frozen broker cannot act on SIGTERM
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=timeout_s)
@@ -166,6 +167,17 @@ class TansuBroker:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+
+    def freeze(self) -> None:
+        """SIGSTOP: the broker keeps its sockets and its data but answers nothing (a hung
+        broker, or a network partition, as its clients see it)."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT after :meth:`freeze`."""
+        if self._proc is not None and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
 
     def restart(self, *, hard: bool = False) -> float:
         """Stop (``kill`` if ``hard``) and start again; return the seconds from the stop
