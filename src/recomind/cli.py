@@ -1,4 +1,5 @@
-"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo.
+"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo |
+keys | tokens.
 
 Each role's objects are built by its own composition root (``api.state`` for serve,
 ``stream.role`` for consume, ``jobs.role`` for jobs); this module parses options and calls them.
@@ -18,6 +19,7 @@ from rich.console import Console
 from recomind.config import Settings, get_settings
 from recomind.evaluation.cli import app as evaluation_app
 from recomind.jobs.cli import jobs_app
+from recomind.keys_cli import keys_app, tokens_app
 from recomind.models_cli import models_app
 
 app = typer.Typer(
@@ -29,6 +31,8 @@ import_app = typer.Typer(help="Load data in bulk.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()
 
