@@ -83,6 +83,7 @@ def make_settings(
         "master_key": TEST_MASTER_KEY,
         "token_secret": TEST_TOKEN_SECRET,
         "web_sign_in": True,
+        "key_cache_s": 1.0,  # a revoked key is refused within 1 s (tests wait for it)
     }
     values.update(overrides)
     return Settings(**values)
