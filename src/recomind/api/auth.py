@@ -35,6 +35,7 @@ from recomind.storage.engine import read_tx, write_tx
 
 logger = logging.getLogger(__name__)
 
+TOKEN_CACHE_MAX = 10_000  # user tokens remembered after their first check
 KEY_CACHE_MAX = 10_000  # distinct key ids remembered (unknown ones too), then forgotten
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per key and process
 _BEARER = b"bearer "
@@ -143,6 +144,10 @@ class AuthMiddleware:
         self.keys = KeyCache(state, settings.key_cache_s)
         master = settings.master_key
         self._master = secret_digest(master.get_secret_value()) if master else None
+        self._master_is_key_shaped = master is not None and bool(
+            split_key(master.get_secret_value())
+        )
+        self._tokens: dict[str, tuple[float, Principal]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,14 +176,15 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     async def _authenticate(self, token: str) -> Principal:
-        if self._master is not None and same_digest(secret_digest(token), self._master):
-            return MASTER
         parts = split_key(token)
+        if (
+            self._master is not None
+            and (parts is None or self._master_is_key_shaped)
+            and same_digest(secret_digest(token), self._master)
+        ):
+            return MASTER
         if parts is None:
-            try:
-                return Principal("user", user_id=token_user(self.settings, token))
-            except TokenError as exc:
-                raise Refused(Denied(401, str(exc), AUTH_FIELD)) from None
+            return self._user(token)
         try:
             row = await self.keys.get(parts.key_id)
         except KeyUnavailableError:
@@ -188,6 +194,22 @@ class AuthMiddleware:
         if not row.active:
             raise Refused(Denied(401, "this API key was revoked", AUTH_FIELD))
         return Principal("key", key_id=row.key_id, scopes=row.scopes)
+
+    def _user(self, token: str) -> Principal:
+        """A user token's principal; a token checked before is not decoded again until its
+        ``exp`` (a signed token cannot change, and there is no revoking one)."""
+        known = self._tokens.get(token)
+        if known is not None and known[0] > time.time():
+            return known[1]
+        try:
+            user = token_user(self.settings, token)
+        except TokenError as exc:
+            raise Refused(Denied(401, str(exc), AUTH_FIELD)) from None
+        principal = Principal("user", user_id=user.user_id)
+        if len(self._tokens) >= TOKEN_CACHE_MAX:
+            self._tokens.clear()
+        self._tokens[token] = (user.expires_at, principal)
+        return principal
 
     async def _deny(self, send: Send, denied: Denied) -> None:
         message = f"{denied.field}: {denied.message}"

@@ -9,6 +9,7 @@ the shared secret (docs/security.md shows how); RecoMind mints them for the demo
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import jwt
 
@@ -16,6 +17,11 @@ from recomind.config import Settings
 from recomind.schemas import ID_RE
 
 ALGORITHM = "HS256"
+
+
+class TokenUser(NamedTuple):
+    user_id: str
+    expires_at: float  # ``exp`` plus the leeway, seconds since the epoch
 
 
 class TokenError(Exception):
@@ -45,8 +51,8 @@ def mint_token(
     return jwt.encode(claims, _secret(settings), algorithm=ALGORITHM)
 
 
-def token_user(settings: Settings, token: str) -> str:
-    """The user id a valid token speaks for; :class:`TokenError` otherwise."""
+def token_user(settings: Settings, token: str) -> TokenUser:
+    """The user a valid token speaks for, and until when; :class:`TokenError` otherwise."""
     try:
         claims = jwt.decode(
             token,
@@ -64,4 +70,4 @@ def token_user(settings: Settings, token: str) -> str:
     sub = claims["sub"]
     if not isinstance(sub, str) or ID_RE.fullmatch(sub) is None:
         raise TokenError("the user token's sub is not a valid user id")
-    return sub
+    return TokenUser(sub, float(claims["exp"]) + settings.token_leeway_s)
