@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -67,23 +68,27 @@ class KeyCache:
 
     async def get(self, key_id: str) -> ApiKey | None:
         cached = self._rows.get(key_id)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         pending = self._loading.get(key_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
+        if pending is not None:  # another request is reading this key: share its answer
+            await asyncio.wait([pending])
+            return await self.get(key_id) if pending.cancelled() else pending.result()
         future: asyncio.Future[ApiKey | None] = asyncio.get_running_loop().create_future()
         self._loading[key_id] = future
         try:
             row = await run_in_threadpool(self._read, key_id)
         except Exception as exc:
             if cached is None:
-                future.set_exception(KeyUnavailableError(str(exc)))
-                future.exception()  # retrieved: waiters re-raise it
-                raise KeyUnavailableError(str(exc)) from exc
+                error = KeyUnavailableError(str(exc))
+                future.set_exception(error)
+                future.exception()  # marked retrieved; the waiters re-raise it
+                raise error from exc
             logger.warning("API key %s: database not answering, trusting its last read", key_id)
             row = cached[1]
+        except BaseException:  # this request was cancelled: a waiter reads the key itself
+            future.cancel()
+            raise
         finally:
             self._loading.pop(key_id, None)
         if len(self._rows) >= KEY_CACHE_MAX:
@@ -100,12 +105,12 @@ class KeyCache:
             now = utcnow()
             last = row.last_used_at
             if last is None or (now - last).total_seconds() > TOUCH_EVERY_S:
-                with write_tx(engine) as conn:
-                    touch_key(conn, key_id=key_id, at=now)
+                try:
+                    with write_tx(engine) as conn:
+                        touch_key(conn, key_id=key_id, at=now)
+                except SQLAlchemyError as exc:  # bookkeeping only: the key still works
+                    logger.warning("API key %s: last_used_at not recorded: %r", key_id, exc)
         return row
-
-    def forget(self) -> None:
-        self._rows.clear()
 
 
 def _bearer(scope: Scope) -> str | None:
