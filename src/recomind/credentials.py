@@ -14,6 +14,7 @@ import secrets
 from typing import NamedTuple
 
 PREFIX = "rmk_"
+KEY_ID_HEX = 12  # hex digits of a key id
 #: What each scope allows; ``admin`` implies the others (docs/security.md has the route table).
 SCOPES = ("ingest", "read", "admin")
 
@@ -35,18 +36,22 @@ def same_digest(a: str, b: str) -> bool:
 
 def new_key() -> tuple[KeyParts, str]:
     """A fresh key: its parts and the full ``rmk_...`` string to hand out once."""
-    parts = KeyParts(secrets.token_hex(6), secrets.token_urlsafe(32))
+    parts = KeyParts(secrets.token_hex(KEY_ID_HEX // 2), secrets.token_urlsafe(32))
     return parts, f"{PREFIX}{parts.key_id}_{parts.secret}"
 
 
 def split_key(token: str) -> KeyParts | None:
-    """``rmk_<key_id>_<secret>`` split, or ``None`` when the string is not shaped so."""
+    """``rmk_<key_id>_<secret>`` split, or ``None`` when the string is not shaped so (a key
+    id is 12 lowercase hex digits: anything else is refused without a database read)."""
     if not token.startswith(PREFIX):
         return None
     key_id, sep, secret = token[len(PREFIX) :].partition("_")
-    if not sep or not key_id or not secret or len(key_id) > 32:
+    if not sep or not secret or len(key_id) != KEY_ID_HEX or key_id.strip(_HEX):
         return None
     return KeyParts(key_id, secret)
+
+
+_HEX = "0123456789abcdef"
 
 
 def check_scopes(scopes: list[str]) -> list[str]:

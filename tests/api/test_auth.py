@@ -264,3 +264,18 @@ def test_head_follows_get_and_options_is_open(embedded_api: Api, method: str) ->
     with client(embedded_api) as anon:
         r = anon.request(method, "/recommendations/u1")
         assert r.status_code == (401 if method == "HEAD" else 405), r.status_code
+
+
+def test_a_wrong_secret_or_an_unknown_key_id_is_401(embedded_api: Api) -> None:
+    full = new_key(embedded_api, "read")
+    parts = split_key(full)
+    assert parts is not None
+    other = "y" if parts.secret.endswith("x") else "x"
+    wrong_secret = f"rmk_{parts.key_id}_{parts.secret[:-1]}{other}"
+    for bad in (wrong_secret, "rmk_0123456789ab_" + parts.secret):
+        with client(embedded_api, bearer(bad)) as h:
+            r = h.get("/trending")
+            assert_401(r)
+            assert r.json()["message"] == "header.authorization: unknown API key"
+    with client(embedded_api, bearer(full)) as h:
+        assert h.get("/trending").status_code == 200
