@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_CACHE_MAX = 10_000  # user tokens remembered after their first check
 KEY_CACHE_MAX = 10_000  # distinct key ids remembered (unknown ones too), then forgotten
+KEY_READS_AT_ONCE = 4
 TOUCH_EVERY_S = 60.0  # last_used_at is written at most this often per key and process
 _BEARER = b"bearer "
 
@@ -65,6 +66,9 @@ class KeyCache:
         self.ttl_s = ttl_s
         self._rows: dict[str, tuple[float, ApiKey | None]] = {}
         self._loading: dict[str, asyncio.Future[ApiKey | None]] = {}
+        # At most this many key reads at once: a flood of made-up key ids queues here
+        # instead of holding every thread and database connection.
+        self._reads = asyncio.Semaphore(KEY_READS_AT_ONCE)
 
     async def get(self, key_id: str) -> ApiKey | None:
         cached = self._rows.get(key_id)
@@ -77,7 +81,8 @@ class KeyCache:
         future: asyncio.Future[ApiKey | None] = asyncio.get_running_loop().create_future()
         self._loading[key_id] = future
         try:
-            row = await run_in_threadpool(self._read, key_id)
+            async with self._reads:
+                row = await run_in_threadpool(self._read, key_id)
         except Exception as exc:
             if cached is None:
                 error = KeyUnavailableError(str(exc))
