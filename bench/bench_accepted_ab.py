@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_stream import catalogue, env_of
-from bench.common import embedded_settings, server, write_results
+from bench.common import AUTH, embedded_settings, server, write_results
 
 SCRIPTS = {
     "views": Path(__file__).with_name("post_action.lua"),
@@ -32,7 +32,17 @@ SCRIPTS = {
 
 def wrk(base: str, script: Path, seconds: int) -> float:
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", "-s", str(script), base],
+        [
+            "wrk",
+            "-t1",
+            "-c32",
+            f"-d{seconds}s",
+            "-H",
+            f"Authorization: {AUTH['Authorization']}",
+            "-s",
+            str(script),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from bench.common import percentiles, server, write_results
+from bench.common import AUTH, percentiles, server, write_results
 from recomind.config import Settings
 from recomind.folds.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
@@ -73,7 +73,7 @@ def load(url: str, videos: int, users: int, per_user: int) -> None:
 def measure(base: str, users: int, requests: int) -> dict[str, Any]:
     rng = random.Random(2)
     out: dict[str, Any] = {}
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
         http.get("/healthz")
         miss_users = rng.sample(range(users), k=min(requests, users))
         miss, hit, trending = [], [], []

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.bench_api import load
-from bench.common import free_port, percentiles, wait_up, write_results
+from bench.common import AUTH, free_port, percentiles, wait_up, write_results
 from recomind.storage import migrate
 
 USERS = 300
@@ -52,7 +52,7 @@ def hits(src: str, url: str, work: Path) -> dict[str, Any]:
         wait_up(base, proc, timeout_s=60)
         users = [f"u{i}" for i in range(USERS)]
         latencies: list[float] = []
-        with httpx.Client(base_url=base, timeout=30) as http:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
             for u in users:
                 http.get(f"/recommendations/{u}")
             for _ in range(PASSES):

@@ -35,7 +35,7 @@ import httpx
 
 from bench import wrk
 from bench.bench_api import load
-from bench.common import free_port, write_results
+from bench.common import AUTH, free_port, write_results
 from bench.common import wait_up as common_wait_up
 from recomind.storage import migrate
 
@@ -188,17 +188,17 @@ class Run:
         log_path.unlink()
 
     def fill(self, base: str, server: Server) -> None:
-        with httpx.Client(base_url=base, timeout=60) as http:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as http:
             for u in range(self.args.users):
                 http.get(f"{REC}{u}").raise_for_status()
             http.get("/trending").raise_for_status()
         self.check_hits(base, server, "after filling the lists")
         if not self.body_file.exists():
-            self.body_file.write_bytes(httpx.get(f"{base}{REC}0").content)
+            self.body_file.write_bytes(httpx.get(f"{base}{REC}0", headers=AUTH).content)
 
     def check_hits(self, base: str, server: Server, when: str) -> None:
         paths = [f"{REC}{u}" for u in range(self.args.users)] + ["/trending"]
-        with httpx.Client(base_url=base, timeout=60) as http:
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as http:
             bad = [
                 (p, r.status_code, r.headers.get("X-Cache"))
                 for p in paths

@@ -36,6 +36,7 @@ from tests.utils.audience import Audience
 
 from bench.bench_stream import drain, env_of
 from bench.common import (
+    AUTH,
     embedded_settings,
     kafka_stack,
     percentiles,
@@ -52,7 +53,7 @@ async def _post_all(base: str, bodies: list[dict[str, Any]], concurrency: int = 
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for b in bodies:
         queue.put_nowait(b)
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=60) as http:
 
         async def worker() -> None:
             while not queue.empty():
@@ -65,7 +66,7 @@ async def _post_all(base: str, bodies: list[dict[str, Any]], concurrency: int = 
 
 def load_audience(base: str, aud: Audience, actions_per_user: int) -> dict[str, set[str]]:
     """Post the catalogue and every user's past actions; returns what each user has seen."""
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=60) as http:
         r = http.post("/videos/batch", json={"videos": aud.videos})
         r.raise_for_status()
     seen: dict[str, set[str]] = {}
@@ -90,7 +91,7 @@ def first_like(base: str, aud: Audience, users: int, label: str) -> dict[str, An
     topic_share, trending_topic, taste_share, trending_taste = [], [], [], []
     by_link = 0
     answers: dict[str, int] = {}
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
         trending = http.get("/trending", params={"n": PAGE}).json()
         for i in range(users):
             taste = aud.new_taste()
@@ -149,7 +150,7 @@ async def _pairs(
     answers: dict[str, int] = {}
     per_client = pairs // clients
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, limits=limits, timeout=60) as http:
 
         async def client(c: int) -> None:
             nonlocal reflected

@@ -58,7 +58,7 @@ import httpx
 import numpy as np
 
 from bench.bench_stream import drain, env_of
-from bench.common import embedded_settings, server, write_results
+from bench.common import AUTH, embedded_settings, server, write_results
 from recomind.serving.model_store import ModelStore
 from recomind.serving.stack import ServingStack
 
@@ -166,7 +166,7 @@ async def _round(
     oracle_p: list[float] = []
     trending_p: list[float] = []
     bodies: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, timeout=60) as http:
         trending = (await http.get("/trending", params={"n": 100})).json()
         for u, user in enumerate(aud.users):
             unseen = np.array([v not in seen[u] for v in range(len(aud.video_ids))])
@@ -222,7 +222,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
         if args.src:
             env["PYTHONPATH"] = args.src
         with server(env) as base:
-            httpx.post(base + "/videos/batch", json={"videos": aud.videos}, timeout=60)
+            httpx.post(
+                base + "/videos/batch", json={"videos": aud.videos}, timeout=60, headers=AUTH
+            )
             seen: list[set[int]] = [set() for _ in aud.users]
             rounds = []
             shadows = {

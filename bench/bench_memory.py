@@ -38,7 +38,7 @@ import httpx
 import redis
 
 from bench.bench_api import load
-from bench.common import server, write_results
+from bench.common import AUTH, server, write_results
 from recomind.storage import migrate
 
 USER = re.compile(r"(?<![A-Za-z0-9_.-])memu(\d+)(?![A-Za-z0-9_.-])")
@@ -110,7 +110,7 @@ def act(base: str, users: int, actions: int, videos: int) -> dict[str, int]:
     rng = random.Random(5)
     weights = [1.0 / (r + 1) ** 0.8 for r in range(videos)]
     status: dict[str, int] = defaultdict(int)
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=60) as http:
         for u in range(users):
             user = f"memu{u}"
             for i, v in enumerate(rng.choices(range(videos), weights=weights, k=actions)):
@@ -162,7 +162,7 @@ def main() -> None:
             env["PYTHONPATH"] = str(Path(args.src).resolve())
         try:
             with server(env) as base:
-                httpx.get(base + "/trending", timeout=60)
+                httpx.get(base + "/trending", timeout=60, headers=AUTH)
                 before = int(r.info("memory")["used_memory"])
                 shared_before = key_sizes(r, prefix)
                 t0 = time.perf_counter()

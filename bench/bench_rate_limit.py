@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.bench_stream import accepted_per_s_wrk, catalogue, env_of
-from bench.common import server, write_results
+from bench.common import AUTH, server, write_results
 from recomind.api.app import create_app
 from recomind.api.rate_limit import EventRateLimiter
 from recomind.cache import open_cache
@@ -123,7 +123,9 @@ def inprocess_cpu_us(cache_url: str, limit: str, n: int = 4000) -> float:
             transport = httpx.ASGITransport(app=app)
             async with (
                 app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=transport, base_url="http://bench") as http,
+                httpx.AsyncClient(
+                    transport=transport, base_url="http://bench", headers=AUTH
+                ) as http,
             ):
                 videos = [
                     {"video_id": f"v{i}", "title": "t", "url": "u", "duration_s": 30}

@@ -32,7 +32,7 @@ import numpy as np
 from sqlalchemy import Engine, insert
 from tests.utils.synthetic import make_synthetic
 
-from bench.common import percentiles, server, write_results
+from bench.common import AUTH, percentiles, server, write_results
 from recomind.cache import open_cache
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
@@ -304,7 +304,7 @@ def main() -> None:
     users = [user_ids[i] for i in rng.choice(len(user_ids), size=args.requests, replace=False)]
     miss: list[float] = []
     hit: list[float] = []
-    with server(env) as base, httpx.Client(base_url=base, timeout=30) as http:
+    with server(env) as base, httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
         http.get(f"/recommendations/{users[0]}")  # load the model, warm the pools
         cpu0 = server_cpu()
         for u in users[1:]:

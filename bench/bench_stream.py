@@ -36,6 +36,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.common import (
+    AUTH,
     embedded_settings,
     kafka_stack,
     percentiles,
@@ -65,7 +66,7 @@ def catalogue(base: str) -> None:
         }
         for i in range(N_VIDEOS)
     ]
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=60) as http:
         r = http.post("/videos/batch", json={"videos": videos})
         r.raise_for_status()
         # Make five tags trending, so a like elsewhere visibly changes a feed.
@@ -96,7 +97,7 @@ async def _load(base: str, n: int, concurrency: int) -> float:
     for b in bodies:
         queue.put_nowait(b)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=base, headers=AUTH, limits=limits, timeout=60) as http:
 
         async def worker() -> None:
             while not queue.empty():
@@ -116,7 +117,17 @@ WRK_SCRIPT = Path(__file__).with_name("post_action.lua")
 def accepted_per_s_wrk(base: str, seconds: int, concurrency: int = 32) -> dict[str, Any]:
     """Load from ``wrk`` (C, one thread): the server, not the client, is what is measured."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", str(WRK_SCRIPT), base],
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "-H",
+            f"Authorization: {AUTH['Authorization']}",
+            "-s",
+            str(WRK_SCRIPT),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -159,7 +170,7 @@ def accepted_per_s_python(base: str, n: int, concurrency: int = 64) -> dict[str,
 def drain(base: str, timeout_s: float = 600) -> float:
     """Wait until every consumer group has caught up (``/api/stats``); returns the seconds."""
     t0 = time.perf_counter()
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
         while http.get("/api/stats").json().get("consumer_lag") != 0:
             if time.perf_counter() - t0 > timeout_s:
                 raise RuntimeError("consumers did not catch up")
@@ -169,7 +180,7 @@ def drain(base: str, timeout_s: float = 600) -> float:
 
 def effect_delays(base: str, users: int) -> dict[str, Any]:
     seen_by_user, stored = [], []
-    with httpx.Client(base_url=base, timeout=30) as http:
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as http:
         for i in range(users):
             user = f"d{uuid.uuid4().hex[:10]}"
             tag = TAGS[10 + i % 40]

@@ -39,6 +39,7 @@ import httpx
 
 from bench.bench_stream import catalogue, env_of
 from bench.common import (
+    AUTH,
     embedded_settings,
     free_port,
     kafka_stack,
@@ -84,7 +85,17 @@ def serve(env: dict[str, str], src: str) -> Iterator[tuple[str, int]]:
 def wrk(base: str, concurrency: int, seconds: float) -> tuple[int, float]:
     """(accepted requests, wall seconds) of one ``wrk`` run; every answer must be 202."""
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{concurrency}", f"-d{int(seconds)}s", "-s", str(SCRIPT), base],
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{int(seconds)}s",
+            "-H",
+            f"Authorization: {AUTH['Authorization']}",
+            "-s",
+            str(SCRIPT),
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -27,6 +27,12 @@ from recomind.storage.engine import make_engine
 
 RESULTS = Path(__file__).parent / "results"
 
+#: Auth is on in every benchmark, as in production: the servers run with this master key
+#: (unless RECOMIND_MASTER_KEY says another) and every client sends :data:`AUTH`.
+BENCH_MASTER_KEY = "bench-master-key-0123456789abcdef0123456789abcdef"
+os.environ.setdefault("RECOMIND_MASTER_KEY", BENCH_MASTER_KEY)
+AUTH = {"Authorization": f"Bearer {os.environ['RECOMIND_MASTER_KEY']}"}
+
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:
     a = np.asarray(samples_s) * 1000.0

@@ -61,7 +61,10 @@ def run(
     timeout_s: int = 30,
 ) -> dict[str, Any]:
     """One ``wrk -t1 -c<connections> --latency`` run against ``url``."""
+    from bench.common import AUTH
+
     cmd = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    cmd += ["-H", f"Authorization: {AUTH['Authorization']}"]
     # wrk leaves requests slower than its 2 s default out of the latencies (as timeouts).
     cmd += ["--timeout", f"{timeout_s}s"]
     if script is not None:

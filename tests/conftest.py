@@ -14,6 +14,7 @@ from recomind.recommend.base import Interactions
 from recomind.storage import migrate
 from recomind.storage.engine import make_engine
 from recomind.storage.tables import metadata
+from tests.utils.credentials import install_env
 from tests.utils.kafka import LazyBroker
 from tests.utils.server import free_port
 from tests.utils.services import fresh_database, redis_or_skip, unavailable, unique_name
@@ -21,6 +22,7 @@ from tests.utils.stacks import stack_settings_factory
 from tests.utils.synthetic import make_synthetic
 
 DATABASES = ["sqlite", "postgres", "mysql"]
+install_env()  # every Settings() of the suite has the test master key and token secret
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -81,11 +82,15 @@ def test_demo_serves_trending_and_recommendations(tmp_path: Path) -> None:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert time.monotonic() < deadline, "demo did not come up"
             time.sleep(0.2)
-        trending = httpx.get(base + "/trending").json()
+        trending = httpx.get(base + "/trending").json()  # public in the demo
         assert len(trending) == 20
-        first_time = httpx.get(base + "/recommendations/u1").json()  # u1 has no history yet
+        # The keys the demo printed, kept for a rerun; auth is on.
+        keys = json.loads((tmp_path / "demo-keys.json").read_text())
+        assert httpx.get(base + "/recommendations/u1").status_code == 401
+        read = {"Authorization": f"Bearer {keys['read']}"}
+        first_time = httpx.get(base + "/recommendations/u1", headers=read).json()  # no history yet
         assert [v["video_id"] for v in first_time] == [v["video_id"] for v in trending]
-        personal = httpx.get(base + "/recommendations/u2").json()
+        personal = httpx.get(base + "/recommendations/u2", headers=read).json()
         assert len(personal) == 20
         # Ranked by the model the demo trained, with personal reasons.
         personal_reasons = [v["reason"] for v in personal if v["reason"] not in GENERIC_REASONS]
@@ -97,6 +102,7 @@ def test_demo_serves_trending_and_recommendations(tmp_path: Path) -> None:
         proc.wait(timeout=20)
     out = proc.stdout.read() if proc.stdout else ""
     assert base in out
+    assert all(keys[scope] in out for scope in ("admin", "ingest", "read"))
 
 
 def test_demo_catalogue_size() -> None:
@@ -133,4 +139,23 @@ def test_demo_loads_with_repeated_likes_counted_once(tmp_path: Path) -> None:
     )
     got = {r.video_id: score_at(r, now, half_life) for r in rows}
     assert got == pytest.approx(want, rel=1e-6, abs=1e-9)  # ... and each counts once
+    engine.dispose()
+
+
+def test_demo_access_is_made_once_and_again_after_a_reset(tmp_path: Path) -> None:
+    from recomind import demo
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    first = demo.provision_access(engine, tmp_path)
+    assert {"admin", "ingest", "read", "token_secret"} <= set(first)
+    assert (tmp_path / "demo-keys.json").stat().st_mode & 0o777 == 0o600
+    assert demo.provision_access(engine, tmp_path) == first  # a rerun shows the same keys
+    engine.dispose()
+    (tmp_path / "demo.db").unlink()  # --reset: the database forgot them
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    again = demo.provision_access(engine, tmp_path)
+    assert again["admin"] != first["admin"]
     engine.dispose()

@@ -1,4 +1,5 @@
-"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo.
+"""The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo |
+keys | tokens.
 
 Each role's objects are built by its own composition root (``api.state`` for serve,
 ``stream.role`` for consume, ``jobs.role`` for jobs); this module parses options and calls them.
@@ -18,6 +19,7 @@ from rich.console import Console
 from recomind.config import Settings, get_settings
 from recomind.evaluation.cli import app as evaluation_app
 from recomind.jobs.cli import jobs_app
+from recomind.keys_cli import keys_app, tokens_app
 from recomind.models_cli import models_app
 
 app = typer.Typer(
@@ -29,6 +31,8 @@ import_app = typer.Typer(help="Load data in bulk.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()
 
@@ -127,6 +131,9 @@ def demo(
         shutil.rmtree(data_dir / "media" / "demo", ignore_errors=True)
         shutil.rmtree(data_dir / "demo-models", ignore_errors=True)
     media_dir = data_dir / "media"
+    migrate.upgrade(f"sqlite:///{db_path}")
+    engine = make_engine(f"sqlite:///{db_path}")
+    access = sample.provision_access(engine, data_dir)
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
         cache_url="memory://",
@@ -136,9 +143,12 @@ def demo(
         host=host,
         port=port,
         media_dir=media_dir,
+        # Auth stays on; the web app signs in by choosing a user (no password: a demo).
+        token_secret=access["token_secret"],
+        web_sign_in=True,
+        public_reads=True,
+        admin_docs=False,  # /docs opens in a browser; its Authorize button takes a key
     )
-    migrate.upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
     with console.status("loading the sample catalogue..."):
         loaded = sample.seed(engine, settings)
     if loaded or not (data_dir / "demo-models" / "LATEST").exists():
@@ -152,12 +162,17 @@ def demo(
         f"[green]{'loaded' if loaded else 'reusing'} sample data[/green] in {db_path}"
         " (600 videos over 24 tags, 40 users; u1 has no history yet)"
     )
+    _print_keys(access, data_dir)
     if no_serve:
         return
     base = f"http://{host}:{port}"
     console.print(f"RecoMind demo at [bold]{base}[/bold] (web app; dashboard at {base}/dashboard)")
+    read = access["read"]
     console.print(
-        f"  curl {base}/trending\n  curl {base}/recommendations/u2\n  API docs: {base}/docs"
+        f"  curl {base}/trending\n"
+        f'  curl -H "Authorization: Bearer {read}" {base}/recommendations/u2\n'
+        f"  API docs: {base}/docs (Authorize with a key)",
+        soft_wrap=True,
     )
     _serve(settings, host, port)
 
@@ -273,6 +288,13 @@ def import_actions(
     importer.print_summary(summary, console)
     if summary.rejected:
         raise typer.Exit(1)
+
+
+def _print_keys(access: dict[str, str], data_dir: Path) -> None:
+    console.print(f"API keys of the demo (kept in {data_dir / 'demo-keys.json'}):")
+    for scope in ("admin", "ingest", "read"):
+        console.print(f"  {scope:<7}{access[scope]}", soft_wrap=True)
+    console.print("  the web app signs in as any user; paste the admin key on its dashboard")
 
 
 def _demo_media(media_dir: Path) -> None:

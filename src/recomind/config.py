@@ -13,11 +13,12 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from recomind import weights
+from recomind.auth_settings import AuthSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, AuthSettings):
     """Service configuration, read from the environment (prefix ``RECOMIND_``) or ``.env``."""
 
     model_config = SettingsConfigDict(env_prefix="RECOMIND_", env_file=".env", extra="ignore")

@@ -5,14 +5,19 @@ Deterministic (seeded): the same videos, users and history on every machine.
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from recomind.config import Settings
 from recomind.folds.pipeline import apply_events
 from recomind.schemas import ActionEvent, VideoCreate, utcnow
+from recomind.storage.api_keys import get_key, issue_key
 from recomind.storage.engine import read_tx, write_tx
 from recomind.storage.inserts import new_id
 from recomind.storage.users import create_user
@@ -109,4 +114,44 @@ def seed(engine: Engine, settings: Settings) -> bool:
     events = history(videos)
     for i in range(0, len(events), 200):
         apply_events(engine, settings=settings, events=events[i : i + 200])
+    return True
+
+
+#: The demo's keys: one per scope, made on the first run.
+DEMO_KEYS = ("admin", "ingest", "read")
+KEYS_FILE = "demo-keys.json"
+
+
+def provision_access(engine: Engine, data_dir: Path) -> dict[str, str]:
+    """The demo's credentials: an ``admin``, an ``ingest`` and a ``read`` key and the user
+    token secret, made on the first run and kept in ``data_dir/demo-keys.json`` (mode 600), so
+    a rerun shows the same ones; made anew when the database no longer knows them (--reset)."""
+    path = data_dir / KEYS_FILE
+    try:
+        stored: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        stored = {}
+    if _still_valid(engine, stored):
+        return stored
+    made = {"token_secret": secrets.token_urlsafe(32)}
+    with write_tx(engine) as conn:
+        for scope in DEMO_KEYS:
+            key, full = issue_key(conn, name=f"demo {scope}", scopes=[scope])
+            made[scope] = full
+            made[f"{scope}_id"] = key.key_id
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(made, f, indent=2)
+    return made
+
+
+def _still_valid(engine: Engine, stored: dict[str, str]) -> bool:
+    if not stored.get("token_secret") or any(s not in stored for s in DEMO_KEYS):
+        return False
+    with read_tx(engine) as conn:
+        for scope in DEMO_KEYS:
+            row = get_key(conn, key_id=stored.get(f"{scope}_id", ""))
+            if row is None or not row.active:
+                return False
     return True

@@ -8,6 +8,9 @@ import httpx
 from sqlalchemy import Engine, func, select
 
 from recomind.storage.tables import metadata
+from tests.utils.credentials import admin_headers, bearer
+
+__all__ = ["act", "admin_headers", "bearer", "counts", "load_catalogue"]
 
 TAG_GROUPS = [["funny", "meme"], ["dance"], ["cooking"], ["travel"], ["pets"]]
 

@@ -23,6 +23,7 @@ from recomind.storage import migrate, outage
 from recomind.storage.engine import make_engine
 from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 from tests.api.helpers import act, counts, load_catalogue
+from tests.utils.credentials import admin_headers
 from tests.utils.private_postgres import PrivatePostgres, private_postgres
 from tests.utils.services import redis_or_skip
 from tests.utils.stacks import Api, make_settings, running_api
@@ -42,7 +43,9 @@ def test_database_down_is_a_json_503_logged_once(caplog: pytest.LogCaptureFixtur
     action = {"user_id": "u1", "video_id": "v1", "action_type": "like"}
 
     async def calls() -> list[httpx.Response]:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=admin_headers()
+        ) as http:
             out = [await http.get(p) for p in ("/users/u1", "/recommendations/u1") * 3]
             out.append(await http.post("/video_action", json=action))
             return out

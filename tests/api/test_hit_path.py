@@ -16,13 +16,16 @@ from prometheus_client import REGISTRY
 
 from recomind.api.hit_path import CacheHitPath, page_size
 from tests.api.helpers import act, load_catalogue
+from tests.utils.credentials import admin_headers
 from tests.utils.stacks import Api
 
 
 def _get(app: Any, path: str) -> httpx.Response:
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=admin_headers()
+        ) as client:
             return await client.get(path)
 
     return asyncio.run(call())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from recomind.config import Settings
-from tests.api.helpers import act, load_catalogue
+from tests.api.helpers import act, admin_headers, load_catalogue
 from tests.utils.stacks import Api, running_api
 
 
@@ -43,5 +43,8 @@ def test_redis_down_still_serves_from_database(
 
 
 def test_unknown_route_is_json_404(api: Api) -> None:
-    r = httpx.get(api.base_url + "/nope")
+    r = httpx.get(api.base_url + "/nope", headers=admin_headers())
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+    # Without a credential an unknown path is refused first (the policy denies by default).
+    r = httpx.get(api.base_url + "/nope")
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"

@@ -19,6 +19,7 @@ from recomind.config import Settings
 from recomind.jobs import JobContext, run_jobs
 from recomind.storage.engine import make_engine
 from tests.conftest import truncate
+from tests.utils.credentials import admin_headers
 from tests.utils.server import live_server
 from tests.utils.settle import settle
 
@@ -115,7 +116,10 @@ def served(
     app = create_app(settings)
     state: AppState = app.state.recomind
     try:
-        with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        with (
+            live_server(app) as base,
+            httpx.Client(base_url=base, timeout=30, headers=admin_headers()) as http,
+        ):
             yield Served(http, settings, state.engine, state)
     finally:
         with suppress(CacheError):

@@ -18,6 +18,7 @@ from recomind.recommend.base import Interactions
 from recomind.recommend.hybrid import HybridRecommender
 from recomind.serving.model_registry import ModelRegistry, NothingToRollBack, UnknownVersion
 from recomind.serving.model_store import ModelStore
+from tests.utils.credentials import admin_headers
 
 FIGURES = {"figures": {"challenger": {"ndcg@10": 0.25, "recall@20": 0.5}}, "reason": "r"}
 
@@ -113,7 +114,9 @@ def test_get_models(tmp_path: Path, synthetic: Interactions, fitted: HybridRecom
     transport = httpx.ASGITransport(app=app)
 
     async def calls() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://t", headers=admin_headers()
+        ) as http:
             return (
                 await http.get("/models"),
                 await http.get(f"/models/{a}"),

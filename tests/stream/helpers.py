@@ -13,6 +13,7 @@ from recomind.config import Settings
 from recomind.folds.profiles import NEGLIGIBLE_WEIGHT
 from recomind.folds.rebuild import rebuild, stored_events
 from recomind.storage.tables import user_profiles, video_popularity
+from tests.utils.credentials import admin_headers
 
 KINDS = ["view", "view", "like", "skip", "unlike"]
 
@@ -37,7 +38,7 @@ def post_all(base_url: str, bodies: list[dict[str, Any]], *, workers: int = 8) -
 
     def post(chunk: list[dict[str, Any]]) -> list[str]:
         ids = []
-        with httpx.Client(base_url=base_url, timeout=30) as http:
+        with httpx.Client(base_url=base_url, timeout=30, headers=admin_headers()) as http:
             for body in chunk:
                 r = http.post("/video_action", json=body)
                 assert r.status_code == 202, r.text

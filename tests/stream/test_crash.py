@@ -22,6 +22,7 @@ from recomind.storage.tables import video_actions
 from tests.api.helpers import load_catalogue
 from tests.conftest import truncate
 from tests.stream.helpers import actions, assert_matches_from_scratch, post_all
+from tests.utils.credentials import admin_headers
 from tests.utils.server import free_port
 from tests.utils.settle import settle
 from tests.utils.stacks import running_api, settings_env
@@ -159,7 +160,7 @@ def test_embedded_server_killed_mid_stream_loses_nothing(tmp_path: Path) -> None
 
     proc = start()
     try:
-        with httpx.Client(base_url=base) as http:
+        with httpx.Client(base_url=base, headers=admin_headers()) as http:
             load_catalogue(http, 25)
         first = post_all(base, actions(500, seed=1))
         proc.send_signal(signal.SIGKILL)

@@ -30,6 +30,7 @@ from recomind.storage.offsets import stored_offsets
 from recomind.storage.tables import video_actions, video_popularity
 from recomind.stream.consumers import GROUPS
 from tests.stream.helpers import KINDS
+from tests.utils.credentials import admin_headers
 from tests.utils.stacks import settings_env
 
 
@@ -148,7 +149,7 @@ class Traffic:
         interval = self.workers / self.rate
         next_at = time.monotonic() + rng.random() * interval
         n = 0
-        with httpx.Client(base_url=self.base_url, timeout=20) as http:
+        with httpx.Client(base_url=self.base_url, timeout=20, headers=admin_headers()) as http:
             while not self._stop.is_set():
                 time.sleep(max(0.0, next_at - time.monotonic()))
                 next_at += interval
@@ -289,7 +290,9 @@ class Deployment:
         from tests.api.helpers import load_catalogue
 
         self.serve.start()
-        with httpx.Client(base_url=self.serve.base_url, timeout=30) as http:
+        with httpx.Client(
+            base_url=self.serve.base_url, timeout=30, headers=admin_headers()
+        ) as http:
             load_catalogue(http, 25)
         for role in self.groups.values():
             role.start()

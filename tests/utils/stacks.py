@@ -14,12 +14,14 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from recomind.api.app import create_app
 from recomind.api.state import AppState
 from recomind.cache import CacheError
 from recomind.config import Settings
+from tests.utils.credentials import TEST_MASTER_KEY, TEST_TOKEN_SECRET, admin_headers
 from tests.utils.kafka import LazyBroker
 from tests.utils.server import live_server
 from tests.utils.services import redis_or_skip, unique_name
@@ -77,6 +79,11 @@ def make_settings(
         "jobs_interval_minutes": 0,
         # The served-list log (off by default) is on: its tests read what these servers log.
         "impressions_log": True,
+        # Auth is on, as in production; the stacks' clients send the master key by default.
+        "master_key": TEST_MASTER_KEY,
+        "token_secret": TEST_TOKEN_SECRET,
+        "web_sign_in": True,
+        "key_cache_s": 1.0,  # a revoked key is refused within 1 s (tests wait for it)
     }
     values.update(overrides)
     return Settings(**values)
@@ -88,7 +95,10 @@ def running_api(settings: Settings) -> Iterator[Api]:
     app = create_app(settings)
     state: AppState = app.state.recomind
     try:
-        with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        with (
+            live_server(app) as base,
+            httpx.Client(base_url=base, timeout=30, headers=admin_headers()) as http,
+        ):
             yield Api(http, settings, state.engine, base, state, app)
     finally:
         with suppress(CacheError):  # a test may point the cache at a dead port on purpose
@@ -121,6 +131,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a ``recomind`` subprocess use ``settings``."""
     env = {}
     for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value is not None:
             env["RECOMIND_" + name.upper()] = (
                 str(value).lower() if isinstance(value, bool) else str(value)

@@ -7,6 +7,7 @@ locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import pytest
 from recomind.config import Settings
 from recomind.storage.engine import make_engine
 from tests.conftest import truncate
+from tests.utils.credentials import TEST_MASTER_KEY
 from tests.utils.services import unavailable
 from tests.utils.stacks import Api, running_api
 
@@ -73,7 +75,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def web(stack_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Api]:
     """The real app on the embedded stack, with an empty database and ``tmp_path/media``."""
-    settings = stack_settings("embedded", media_dir=tmp_path / "media")
+    # The demo's access: signed-out visitors see trending, the web app signs users in.
+    settings = stack_settings("embedded", media_dir=tmp_path / "media", public_reads=True)
     eng = make_engine(settings.database_url)
     truncate(eng)
     eng.dispose()
@@ -85,13 +88,19 @@ def web(stack_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Api
 def page_factory(browser: Any) -> Iterator[Any]:
     """``new_page(base_url, viewport=PHONE)``: a fresh context (own localStorage) per page.
 
-    JavaScript errors on any page fail the test.
+    The tab holds the test master key as its pasted admin key (the dashboard and the user
+    list need one) unless ``admin_key=False``. JavaScript errors on any page fail the test.
     """
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def new_page(base_url: str, viewport: dict[str, int] | None = None) -> Any:
+    def new_page(
+        base_url: str, viewport: dict[str, int] | None = None, admin_key: bool = True
+    ) -> Any:
         ctx = browser.new_context(viewport=viewport or PHONE, base_url=base_url)
+        if admin_key:
+            key = json.dumps(TEST_MASTER_KEY)
+            ctx.add_init_script(f"sessionStorage.setItem('recomind.adminKey', {key})")
         ctx.set_default_timeout(15_000)
         contexts.append(ctx)
         page = ctx.new_page()

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
 from recomind import __version__, web
-from recomind.api import errors, online_metrics
+from recomind.api import errors, online_metrics, openapi_auth
+from recomind.api.access import Policy
+from recomind.api.auth import AuthMiddleware
 from recomind.api.hit_path import CacheHitPath
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
@@ -19,6 +21,7 @@ from recomind.api.routes import (
     health,
     models,
     recommendations,
+    sign_in,
     stats,
     users,
     videos,
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         stats,
         models,
         health,
+        sign_in,
     ):
         app.include_router(module.router)
     figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))
@@ -70,5 +74,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             "/video_actions/batch": settings.actions_batch_max_body_bytes,
         },
     )
-    app.add_middleware(CacheHitPath, state=lambda: app_state)  # outermost: hits skip the rest
+    app.add_middleware(CacheHitPath, state=lambda: app_state)  # hits skip the rest
+    openapi_auth.install(app, Policy(settings))
+    if settings.auth == "required":  # outermost: every request, hits too, is authenticated
+        app.add_middleware(AuthMiddleware, state=lambda: app_state)
     return app

@@ -29,6 +29,15 @@ class FieldError(Exception):
         self.status_code = status_code
 
 
+class ForbiddenError(Exception):
+    """The credential is valid but may not do this (a user token acting as another user)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class RateLimitedError(Exception):
     """A client sent more than its rate limit allows: 429 with ``Retry-After``."""
 
@@ -114,6 +123,14 @@ def _conflict(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _forbidden(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ForbiddenError)
+    return JSONResponse(
+        status_code=403,
+        content=error_body("forbidden", f"{exc.field}: {exc.message}", exc.field),
+    )
+
+
 def _rate_limited(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RateLimitedError)
     return JSONResponse(
@@ -183,6 +200,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(UnavailableError, _unavailable)
     app.add_exception_handler(RateLimitedError, _rate_limited)
+    app.add_exception_handler(ForbiddenError, _forbidden)
     app.add_exception_handler(StarletteHTTPException, _http)
     for down in outage.DATABASE_DOWN:
         app.add_exception_handler(down, _database_down)

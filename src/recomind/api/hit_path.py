@@ -2,14 +2,15 @@
 the cache before FastAPI routes the request.
 
 FastAPI's per-request work (matching the route, solving its parameters and dependencies,
-building the response, two middlewares) costs more than a cache hit itself. This outermost
-ASGI layer serves the requests the cache can answer now — a well-formed user id, no query
-string or only ``n`` within ``1..max_n``, a cached list — with the same bytes and headers the
-routes would send, and counts them in the same Prometheus metrics. Everything else (a miss, a
-list dropped by a taste action, any bad input, other paths and methods) goes on to the app
-unchanged, so the routes stay the one definition of the endpoints, their errors and their
-OpenAPI schema. A page whose video cards the database failed carries
-``X-RecoMind-Degraded: database``, as the routes send it.
+building the response, two middlewares) costs more than a cache hit itself. This ASGI layer
+(inside the auth layer, :mod:`recomind.api.auth`, so hits are authenticated too) serves the
+requests the cache can answer now — a well-formed user id, no query string or only ``n``
+within ``1..max_n``, a cached list — with the same bytes and headers the routes would send,
+and counts them in the same Prometheus metrics. Everything else (a miss, a list dropped by a
+taste action, any bad input, other paths and methods) goes on to the app unchanged, so the
+routes stay the one definition of the endpoints, their errors and their OpenAPI schema. A
+page whose video cards the database failed carries ``X-RecoMind-Degraded: database``, as the
+routes send it.
 """
 
 from __future__ import annotations

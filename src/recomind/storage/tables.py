@@ -135,3 +135,19 @@ event_claims = Table(
     Column("expires_at", Timestamp, nullable=True),
     Index(None, "expires_at"),
 )
+
+# -- access -----------------------------------------------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    # Server-to-server keys ``rmk_<key_id>_<secret>``: only the secret's SHA-256 is kept.
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(255), nullable=False),
+    # Space-separated, sorted: "admin ingest read".
+    Column("scopes", String(255), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    Column("last_used_at", Timestamp, nullable=True),
+)

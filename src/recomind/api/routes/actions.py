@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import Counter
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
+from recomind.api.access import check_acting_user
 from recomind.api.deps import StateDep
 from recomind.api.errors import UNREADABLE_BODY, FieldError, RateLimitedError
 from recomind.api.state import AppState
@@ -156,6 +157,7 @@ class ActionRoute(APIRoute):
                 body = ActionCreate.model_validate_json(raw)
             except ValueError:  # FastAPI reads the cached body again and says why
                 return await declared(request)
+            check_acting_user(request.scope, body.user_id, "body.user_id")
             done = await accept(body, request.app.state.recomind)
             headers = {DEGRADED_HEADER: DEGRADED_DATABASE} if done.degraded else None
             return Response(
@@ -189,7 +191,10 @@ def accepted_json(event_id: str) -> bytes:
         }
     },
 )
-async def post_action(body: ActionCreate, state: StateDep, response: Response) -> ActionAccepted:
+async def post_action(
+    body: ActionCreate, state: StateDep, request: Request, response: Response
+) -> ActionAccepted:
+    check_acting_user(request.scope, body.user_id, "body.user_id")
     done = await accept(body, state)
     if done.degraded:
         response.headers[DEGRADED_HEADER] = DEGRADED_DATABASE

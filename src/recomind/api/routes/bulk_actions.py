@@ -12,10 +12,11 @@ carry an ``event_id``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
+from recomind.api.access import check_acting_user
 from recomind.api.deps import StateDep
 from recomind.errors import UnavailableError
 from recomind.schemas import ActionBatch, BatchAccepted, BatchItemResult, utcnow
@@ -31,7 +32,9 @@ BULK_ITEMS = Counter(
 
 
 @router.post("/video_actions/batch", status_code=202, response_model=BatchAccepted)
-async def post_actions_batch(body: ActionBatch, state: StateDep) -> BatchAccepted:
+async def post_actions_batch(body: ActionBatch, state: StateDep, request: Request) -> BatchAccepted:
+    for i, item in enumerate(body.actions):  # a user token posts only its own actions
+        check_acting_user(request.scope, item.user_id, f"body.actions.{i}.user_id")
     settings = state.settings
 
     def check() -> tuple[bulk.Prepared, list[tuple[bytes, bytes]]]:

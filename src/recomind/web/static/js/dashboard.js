@@ -2,6 +2,7 @@
 // online figures per source.
 
 import { api } from "./api.js";
+import { adminKey, setAdminKey } from "./session.js";
 import { drawBars, svgBars } from "./chart.js";
 import { onlinePanel } from "./online.js";
 import { h, tagHue } from "./ui.js";
@@ -22,11 +23,33 @@ export function mountDashboard(container) {
   const trending = h("div", { class: "trending-chart", id: "trending-chart" });
   const updated = h("p", { class: "muted", role: "status" });
   const online = onlinePanel();
+  // The dashboard's data needs an admin key: pasted here, kept in this tab (sessionStorage).
+  const keyInput = h("input", {
+    id: "admin-key", name: "admin_key", type: "password", autocomplete: "off",
+    placeholder: "rmk_…", required: true,
+  });
+  const keyForm = h("form", { class: "panel admin-key", "aria-labelledby": "key-title", hidden: true },
+    h("h2", { id: "key-title" }, "Admin key"),
+    h("label", { for: "admin-key" }, "The dashboard needs a key with the admin scope (recomind demo prints one)"),
+    keyInput,
+    h("button", { type: "submit", class: "primary" }, "Use key"),
+  );
+  keyForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    setAdminKey(keyInput.value.trim());
+    keyInput.value = "";
+    refresh();
+  });
   const view = h("section", { class: "page dashboard", "aria-labelledby": "dash-title" },
     h("div", { class: "dash-head" },
       h("h1", { id: "dash-title" }, "Operator dashboard"),
-      h("button", { type: "button", class: "secondary", "aria-label": "Refresh now", onclick: () => refresh() },
-        "Refresh")),
+      h("div", { style: "display: flex; gap: 0.5rem" },
+        h("button", { type: "button", class: "secondary", id: "forget-key", hidden: !adminKey(),
+          "aria-label": "Forget the admin key", onclick: () => { setAdminKey(null); refresh(); } },
+        "Forget key"),
+        h("button", { type: "button", class: "secondary", "aria-label": "Refresh now", onclick: () => refresh() },
+          "Refresh"))),
+    keyForm,
     h("div", { class: "tiles" },
       tile("Events / min", "stat-epm"),
       tile("Events (30 min)", "stat-events30"),
@@ -74,10 +97,17 @@ export function mountDashboard(container) {
   }
 
   async function refresh() {
+    view.querySelector("#forget-key").hidden = !adminKey();
     try {
       render(await api.stats());
+      keyForm.hidden = true;
     } catch (err) {
-      updated.textContent = `Could not load stats: ${err.message}`;
+      const refused = err.status === 401 || err.status === 403;
+      keyForm.hidden = !refused;
+      updated.textContent = refused
+        ? (adminKey() ? "This key may not read the dashboard (it needs the admin scope)." : "Paste an admin key to see the dashboard.")
+        : `Could not load stats: ${err.message}`;
+      if (refused) keyInput.focus();
     }
   }
 

@@ -1,7 +1,10 @@
-// Who is signed in: a user chosen or created in the web app, kept in localStorage.
-// (Real authentication comes later; this only remembers an id and a name.)
+// Who is signed in, and the credentials the app sends.
+// The user (id, name) and their token are kept in localStorage; the token comes from the
+// demo's sign-in (POST /auth/token: choose a user, no password). An admin key pasted on the
+// dashboard is kept in sessionStorage (this tab only) and sent for admin calls.
 
 const KEY = "recomind.user";
+const ADMIN_KEY = "recomind.adminKey";
 const listeners = new Set();
 
 export function currentUser() {
@@ -14,9 +17,19 @@ export function currentUser() {
   }
 }
 
-export function signIn(user) {
-  localStorage.setItem(KEY, JSON.stringify({ user_id: user.user_id, name: user.name }));
+// `token` and `expiresAt` (ms) come with a sign-in; a user without them gets a token on the
+// first call that needs one.
+export function signIn(user, token = null, expiresAt = null) {
+  localStorage.setItem(KEY, JSON.stringify({
+    user_id: user.user_id, name: user.name, token, expires_at: expiresAt,
+  }));
   listeners.forEach((fn) => fn(currentUser()));
+}
+
+export function setToken(token, expiresAt) {
+  const user = currentUser();
+  if (!user) return;
+  localStorage.setItem(KEY, JSON.stringify({ ...user, token, expires_at: expiresAt }));
 }
 
 export function signOut() {
@@ -27,4 +40,17 @@ export function signOut() {
 export function onSessionChange(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
+}
+
+export function adminKey() {
+  try {
+    return sessionStorage.getItem(ADMIN_KEY) || null;
+  } catch {
+    return null;
+  }
+}
+
+export function setAdminKey(key) {
+  if (key) sessionStorage.setItem(ADMIN_KEY, key);
+  else sessionStorage.removeItem(ADMIN_KEY);
 }

@@ -1,6 +1,8 @@
-// Sign in: pick an existing user or create one by name (no passwords yet).
+// Sign in: create a user by name, or choose one by id or from the list. The demo's sign-in
+// (POST /auth/token) has no password: it gives a token for whichever user you choose. A real
+// app signs its users in itself and mints their tokens in its backend (docs/security.md).
 
-import { api } from "./api.js";
+import { api, requestToken } from "./api.js";
 import { signIn } from "./session.js";
 import { h, toast } from "./ui.js";
 
@@ -26,9 +28,32 @@ export function mountSignIn(container) {
       return;
     }
     try {
-      done(await api.createUser(name));
+      done(await requestToken({ name }));
     } catch (err) {
       error.textContent = `Could not create the account: ${err.message}`;
+    }
+  });
+
+  const idInput = h("input", {
+    id: "user-id", name: "user_id", required: true, maxlength: 128, autocomplete: "username",
+    placeholder: "e.g. u2", pattern: "[A-Za-z0-9_.:\\-]{1,128}",
+  });
+  const idError = h("p", { class: "form-error", role: "alert" });
+  const idForm = h("form", { class: "panel", "aria-labelledby": "id-title" },
+    h("h2", { id: "id-title" }, "Have a user id?"),
+    h("label", { for: "user-id" }, "Your user id"),
+    idInput,
+    h("button", { type: "submit", class: "primary", "aria-label": "Sign in with this user id" },
+      "Sign in"),
+    idError,
+  );
+  idForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const userId = idInput.value.trim();
+    try {
+      done(await requestToken({ userId }));
+    } catch (err) {
+      idError.textContent = err.status === 404 ? `No user ${userId}.` : `Could not sign in: ${err.message}`;
     }
   });
 
@@ -36,18 +61,28 @@ export function mountSignIn(container) {
     h("li", {}, "Loading users…"));
   const view = h("section", { class: "page signin", "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title" }, "Sign in"),
-    h("p", { class: "muted" }, "Choose who you are to get a personal feed. (Real accounts come later.)"),
+    h("p", { class: "muted" },
+      "Choose who you are to get a personal feed. (A demo: no passwords; you get a token for the user you choose.)"),
     form,
+    idForm,
     h("section", { class: "panel", "aria-labelledby": "pick-title" },
       h("h2", { id: "pick-title" }, "Or continue as"), list),
   );
   container.append(view);
   nameInput.focus();
 
-  function done(user) {
-    signIn(user);
-    toast(`Signed in as ${user.name}`);
+  function done(issued) {
+    signIn(issued.user, issued.access_token, issued.expiresAt);
+    toast(`Signed in as ${issued.user.name}`);
     location.hash = "#/";
+  }
+
+  async function pick(u) {
+    try {
+      done(await requestToken({ userId: u.user_id }));
+    } catch (err) {
+      toast(`Could not sign in: ${err.message}`);
+    }
   }
 
   api.users(50).then((users) => {
@@ -55,12 +90,15 @@ export function mountSignIn(container) {
       ...users.map((u) => h("li", {},
         h("button", {
           type: "button", class: "user-pick", dataset: { userId: u.user_id },
-          "aria-label": `Sign in as ${u.name} (${u.user_id})`, onclick: () => done(u),
+          "aria-label": `Sign in as ${u.name} (${u.user_id})`, onclick: () => pick(u),
         }, h("span", { class: "avatar", "aria-hidden": "true" }, (u.name[0] || "?").toUpperCase()),
         h("span", {}, u.name), h("small", {}, u.user_id)))),
     );
     if (!users.length) list.replaceChildren(h("li", {}, "No users yet: create one above."));
-  }).catch((err) => list.replaceChildren(h("li", {}, `Could not list users: ${err.message}`)));
+  }).catch((err) => list.replaceChildren(h("li", { class: "muted" },
+    err.status === 401 || err.status === 403
+      ? "Listing users needs the admin key (paste it on the dashboard). The demo's users are u1 … u40."
+      : `Could not list users: ${err.message}`)));
 
   return () => view.remove();
 }
