@@ -16,6 +16,7 @@ from recomind.api.routes import (
     actions,
     activity,
     bulk_actions,
+    erasure,
     health,
     models,
     recommendations,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         stats,
         models,
         health,
+        erasure,
     ):
         app.include_router(module.router)
     figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))

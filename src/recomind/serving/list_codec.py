@@ -33,6 +33,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import orjson
@@ -57,7 +58,7 @@ class CompactList:
     generation: bytes | None = None
     source: str = ""
 
-    def page(self, n: int, exclude: set[str]) -> list[int] | None:
+    def page(self, n: int, exclude: AbstractSet[str]) -> list[int] | None:
         """Positions of the first ``n`` items not in ``exclude``; ``None`` when excluding left
         fewer than ``min(n, len)`` (the list is too short now: compute a new one)."""
         if not exclude:

@@ -38,6 +38,7 @@ from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.profile_cache import ProfileCache
 from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
+from recomind.serving.takedowns import Takedowns
 from recomind.serving.trending import compute_trending, top_up
 from recomind.serving.video_cards import VideoCards, card
 from recomind.storage.actions import HistoryItem, user_history
@@ -117,6 +118,7 @@ class RecommendationService:
         self.profiles = ProfileCache(engine, cache, settings)
         self.refresher = Refresher(self.refresh_user)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
+        self.takedowns = Takedowns(engine, refresh_s=settings.takedown_refresh_s)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -136,13 +138,17 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
+        positions = listed.page(n, self.takedowns.ids)  # None: too few left, compute anew
+        if positions is None:
+            return None
         _LOOKUP["popular_videos", "hit"].inc()
-        page, degraded = await self._render(listed, list(range(min(n, len(listed.ids)))))
+        page, degraded = await self._render(listed, positions)
         return Served(page, "hit", "", degraded)
 
     def _compute_trending(self) -> list[RecommendedVideo]:
         with read_tx(self.engine) as conn:
             items = compute_trending(conn, settings=self.settings, limit=self.settings.max_n)
+        items = self.takedowns.without(items)
         self.cards.remember(items)
         key = self._key(keys.POPULAR_VIDEOS)
         listed = list_codec.encode(_triples(items), source=TRENDING)
@@ -224,7 +230,9 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
-        positions = listed.page(n, noted_videos(recent))
+        hidden = self.takedowns.ids
+        exclude = noted_videos(recent) | hidden if hidden else noted_videos(recent)
+        positions = listed.page(n, exclude)
         if positions is None:
             return None
         page, degraded = await self._render(listed, positions)
@@ -248,7 +256,7 @@ class RecommendationService:
         invalidation bumped the generation): a slow reader never caches a stale list.
         """
         before = self.generation(user_id)
-        items = self.compute_for_user(user_id)
+        items = self.takedowns.without(self.compute_for_user(user_id))
         self.store_list(user_id, items, before)
         return items
 
@@ -268,6 +276,7 @@ class RecommendationService:
         generation stays, and servable ``recommendations_stale_s`` longer, marked stale. The
         items' video cards are shared at the same time.
         """
+        items = self.takedowns.without(items)  # also lists computed elsewhere (precompute)
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
         listed = list_codec.encode(
