@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,36 +28,45 @@ from recomind.erasure_ids import subject_hash
 from recomind.lake.fs import open_lake
 
 FOLDER = "tombstones"
+#: The column that dates a row, per table (events, impressions).
+_TIME_COLUMNS = ("timestamp", "served_at")
 
 
 @dataclass(frozen=True)
 class Tombstones:
-    """What the lake's readers skip: erased users (by hash) and taken-down videos."""
+    """What the lake's readers skip: erased users' rows dated at or before their erasure
+    (``users``: hash -> erased_at, naive UTC) and taken-down videos."""
 
-    users: frozenset[str] = frozenset()
+    users: Mapping[str, datetime] = field(default_factory=dict)
     videos: frozenset[str] = frozenset()
 
     @property
     def digest(self) -> str:
         """Changes whenever a tombstone is added or removed (the features job recomputes)."""
-        text = "\n".join(sorted(self.users)) + "\0" + "\n".join(sorted(self.videos))
+        erased = sorted(f"{h}@{at.isoformat()}" for h, at in self.users.items())
+        text = "\n".join(erased) + "\0" + "\n".join(sorted(self.videos))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def erased(self, user_id: str) -> bool:
-        return subject_hash(user_id) in self.users
-
     def keep(self, table: pa.Table, *, taken_down: bool = False) -> pa.Table:
-        """``table`` without the rows of erased users (and, with ``taken_down``, of
-        taken-down videos); tables without a ``user_id``/``video_id`` column pass through."""
+        """``table`` without the rows of erased users dated at or before their erasure (an
+        action after it is a new one) and, with ``taken_down``, of taken-down videos; tables
+        without a ``user_id``/``video_id`` column pass through."""
         if not table.num_rows:
             return table
         names = table.column_names
         mask = None
         if self.users and "user_id" in names:
             ids = [u for u in pc.unique(table.column("user_id")).to_pylist() if u is not None]
-            gone = [u for u in ids if subject_hash(u) in self.users]
-            if gone:
-                mask = pc.invert(pc.is_in(table.column("user_id"), value_set=pa.array(gone)))
+            when = next((c for c in _TIME_COLUMNS if c in names), None)
+            for user in ids:
+                at = self.users.get(subject_hash(user))
+                if at is None:
+                    continue
+                hit = pc.equal(table.column("user_id"), user)
+                if when is not None:
+                    stamp = pa.scalar(at, type=table.schema.field(when).type)
+                    hit = pc.and_(hit, pc.less_equal(table.column(when), stamp))
+                mask = pc.invert(hit) if mask is None else pc.and_(mask, pc.invert(hit))
         if taken_down and self.videos and "video_id" in names:
             hidden = pc.invert(
                 pc.is_in(table.column("video_id"), value_set=pa.array(sorted(self.videos)))
@@ -87,7 +97,7 @@ def load(fs: Any, root: str) -> Tombstones:
     home = f"{root}/{FOLDER}"
     if not fs.exists(home):
         return Tombstones()
-    users: set[str] = set()
+    users: dict[str, datetime] = {}
     videos: set[str] = set()
     paths = [
         p
@@ -98,10 +108,12 @@ def load(fs: Any, root: str) -> Tombstones:
     for path in paths:
         doc = json.loads(blobs[path])
         if "/users/" in str(path):
-            users.add(str(doc["user_sha256"]))
+            at = datetime.fromisoformat(str(doc["erased_at"]))
+            key = str(doc["user_sha256"])
+            users[key] = max(at, users.get(key, at))
         elif "/videos/" in str(path):
             videos.add(str(doc["video_id"]))
-    return Tombstones(frozenset(users), frozenset(videos))
+    return Tombstones(users, frozenset(videos))
 
 
 def load_url(url: str, *, s3_endpoint_url: str | None = None) -> Tombstones:
