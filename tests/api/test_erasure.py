@@ -51,7 +51,7 @@ def _cache_mentions(api: Api, needle: str) -> list[str]:
         backend: Any = api.state.cache.backend  # the in-process cache
         held = backend.items_under(prefix)
         return [k for k, v in held.items() if needle in k or needle.encode() in v]
-    client = redis.Redis.from_url(api.settings.cache_url)
+    client: Any = redis.Redis.from_url(api.settings.cache_url)
     hits = []
     try:
         for raw in client.scan_iter(match=prefix + "*", count=1000):

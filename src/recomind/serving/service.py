@@ -33,6 +33,7 @@ from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving import list_codec
 from recomind.serving.degraded import cached_instead
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
+from recomind.serving.first_page import first_page, triples
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.profile_cache import ProfileCache
@@ -40,7 +41,7 @@ from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
 from recomind.serving.takedowns import Takedowns
 from recomind.serving.trending import compute_trending, top_up
-from recomind.serving.video_cards import VideoCards, card
+from recomind.serving.video_cards import VideoCards
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
 from recomind.storage.outage import DATABASE_DOWN, served_from_cache
@@ -130,7 +131,7 @@ class RecommendationService:
             return page
         _LOOKUP["popular_videos", "miss"].inc()
         items = await run_in_threadpool(self._compute_trending)
-        return Served(_first_page(items, n, TRENDING)[2], "miss", "")
+        return Served(first_page(items, n, TRENDING)[2], "miss", "")
 
     async def cached_trending(self, n: int) -> Served | None:
         """The trending page from the cache; ``None`` when it must be computed."""
@@ -151,7 +152,7 @@ class RecommendationService:
         items = self.takedowns.without(items)
         self.cards.remember(items)
         key = self._key(keys.POPULAR_VIDEOS)
-        listed = list_codec.encode(_triples(items), source=TRENDING)
+        listed = list_codec.encode(triples(items), source=TRENDING)
         self.cache.set(key, listed, self.settings.popular_videos_ttl_s)
         return items
 
@@ -192,7 +193,7 @@ class RecommendationService:
                 raise
             served_from_cache(exc, "recommendations")
             return self._served(user_id, *instead, "stale", degraded=True)
-        listed, positions, page = _first_page(items, n, self.ranker.source())
+        listed, positions, page = first_page(items, n, self.ranker.source())
         return self._served(user_id, listed, positions, page, "miss")
 
     def _served(
@@ -280,7 +281,7 @@ class RecommendationService:
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
         listed = list_codec.encode(
-            _triples(items),
+            triples(items),
             fresh_until=time.time() + ttl,
             generation=generation_before,
             source=self.ranker.source(),
@@ -405,19 +406,3 @@ class RecommendationService:
         reset = getattr(self.ranker, "reset_local_state", None)
         if callable(reset):
             reset()
-
-
-def _triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:
-    return [(i.video_id, i.score, i.reason) for i in items]
-
-
-def _first_page(
-    items: Sequence[RecommendedVideo], n: int, source: str
-) -> tuple[list_codec.CompactList, list[int], bytes]:
-    """The first ``n`` of a list just computed, rendered through the compact form, so a miss
-    sends the bytes a hit on the cached list would: ``(list, positions, page)``."""
-    listed = list_codec.decode(list_codec.encode(_triples(items), source=source))
-    assert listed is not None
-    positions = list(range(min(n, len(items))))
-    cards = {i.video_id: card(i) for i in items[:n]}
-    return listed, positions, list_codec.render(listed, positions, cards)
