@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from recomind.lake.reader import iter_events, read_raw, read_table
 from recomind.schemas import utcnow
 from recomind.storage.tables import metadata
 from tests.api.helpers import act, load_catalogue
-from tests.stream.helpers import assert_matches_from_scratch
+from tests.stream.helpers import actions, assert_matches_from_scratch, post_all
 from tests.utils.stacks import Api
 
 VICTIM = "erase-me-7f3a"
@@ -184,4 +186,26 @@ def test_events_in_flight_are_dropped_and_later_actions_count(api: Api) -> None:
     api.settle()
     assert api.http.get(f"/users/{VICTIM}").status_code == 200
     assert VICTIM in read_table(api.settings.lake_url).column("user_id").to_pylist()
+    assert_matches_from_scratch(api.engine, api.settings)
+
+
+def test_erasure_while_the_consumers_run_stays_exact(api: Api) -> None:
+    """An erasure in the middle of a stream of actions (the victim's all dated before it, as
+    if in flight): afterwards no trace of the victim, popularity equal to a fold from
+    scratch. The erasure locks every group's offsets, so no batch is half-seen."""
+    load_catalogue(api.http, 25)
+    dated = (utcnow() - timedelta(seconds=30)).isoformat() + "Z"
+    bodies = actions(300, users=6, videos=25, seed=11)
+    for i, body in enumerate(bodies):
+        if i % 3 == 0:
+            body.update(user_id=VICTIM, timestamp=dated)
+    with ThreadPoolExecutor(1) as pool:
+        posting = pool.submit(post_all, api.base_url, bodies, workers=4)
+        time.sleep(0.3)
+        r = api.http.delete(f"/users/{VICTIM}")
+        posting.result()
+    assert r.status_code == 200, r.text
+    api.settle()
+    assert _db_mentions(api, VICTIM) == []
+    assert VICTIM not in read_table(api.settings.lake_url).column("user_id").to_pylist()
     assert_matches_from_scratch(api.engine, api.settings)

@@ -11,6 +11,7 @@ row, and the serving process's takedown set, trending list and video card.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from recomind.serving.service import RecommendationService
 from recomind.storage.engine import retrying, write_tx
 from recomind.storage.erasure import (
     delete_user_rows,
+    lock_consumers,
     record_erasure,
     set_video_active,
     user_action_counts,
@@ -33,6 +35,20 @@ from recomind.storage.erasure import (
 
 #: How long an erasure waits for a refresh of the user's list already running.
 REFRESH_WAIT_S = 5.0
+#: How long an erasure waits for ``persist`` and ``popularity`` to have applied the same
+#: messages (then the events it takes out of ``n_events`` are exactly those counted).
+IN_STEP_WAIT_S = 10.0
+
+
+class _NotInStep(Exception):
+    """``persist`` and ``popularity`` have applied different messages: try again soon."""
+
+
+def in_step(offsets: dict[tuple[str, str, int], int]) -> bool:
+    """Whether ``persist`` and ``popularity`` stand at the same offset on every partition."""
+    cut = {(g, t, p): n for (g, t, p), n in offsets.items() if g in ("persist", "popularity")}
+    places = {(t, p) for _, t, p in cut}
+    return all(cut.get(("persist", t, p), 0) == cut.get(("popularity", t, p), 0) for t, p in places)
 
 
 @dataclass(frozen=True)
@@ -65,8 +81,15 @@ def erase_user(service: RecommendationService, *, user_id: str, actor: str) -> R
     endpoint = settings.lake_s3_endpoint_url
     lake_rows = count_user_rows(settings.lake_url, user_id=user_id, s3_endpoint_url=endpoint)
 
+    deadline = time.monotonic() + IN_STEP_WAIT_S
+
     def tx() -> Receipt:
         with write_tx(service.engine) as conn:
+            # No group applies a batch meanwhile; and the user's stored events are the ones
+            # popularity counted when both groups applied the same messages (else wait).
+            exact = in_step(lock_consumers(conn))
+            if not exact and time.monotonic() < deadline:
+                raise _NotInStep
             per_video = user_action_counts(conn, user_id=user_id)
             adjusted = popularity.forget_user(
                 conn, settings=settings, user_id=user_id, events_per_video=per_video
@@ -84,6 +107,7 @@ def erase_user(service: RecommendationService, *, user_id: str, actor: str) -> R
                 s3_endpoint_url=endpoint,
             )
             removed["popularity_videos"] = adjusted
+            removed["popularity_in_step"] = int(exact)
             removed["lake_rows_tombstoned"] = lake_rows
             removed["cache_keys"] = _purge_cache(service, user_id)
             summary = {"receipt_id": receipt_id, **removed}
@@ -97,7 +121,12 @@ def erase_user(service: RecommendationService, *, user_id: str, actor: str) -> R
             )
         return Receipt(receipt_id, now, "erase_user", user_id, removed, repeated, audit_id)
 
-    receipt = retrying(tx)
+    while True:
+        try:
+            receipt = retrying(tx)
+            break
+        except _NotInStep:
+            time.sleep(0.05)
     _purge_cache(service, user_id)  # again: a request between the two re-created nothing
     return receipt
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, false, func, select, update
 from recomind.storage.tables import (
     action_states,
     audit_log,
+    consumer_offsets,
     erasures,
     user_profiles,
     users,
@@ -28,6 +29,20 @@ from recomind.storage.types import as_datetime
 from recomind.weights import Act
 
 CHUNK = 500
+
+
+def lock_consumers(conn: Connection) -> dict[tuple[str, str, int], int]:
+    """Lock every consumer group's offset rows (``FOR UPDATE``) until the transaction ends:
+    a batch a group is applying commits first (and is seen), or waits and then finds the
+    erasure (SQLite: the write transaction holds the database already). Returns
+    ``(group, topic, partition) -> next offset``."""
+    o = consumer_offsets.c
+    stmt = (
+        select(o.group_id, o.topic, o.partition, o.next_offset)
+        .order_by(o.group_id, o.topic, o.partition)
+        .with_for_update()
+    )
+    return {(str(g), str(t), int(p)): int(n) for g, t, p, n in conn.execute(stmt)}
 
 
 def user_action_counts(conn: Connection, *, user_id: str) -> dict[str, int]:
