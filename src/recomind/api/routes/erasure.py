@@ -31,7 +31,8 @@ class Receipt(BaseModel):
     target: str = Field(description="The user or video id")
     removed: dict[str, int] = Field(
         description="Rows or keys removed per store: actions, action_states, profile, user, "
-        "popularity_videos (videos whose popularity was adjusted), cache_keys, "
+        "popularity_videos (videos whose popularity was adjusted), popularity_in_step (1: "
+        "n_events exact, docs/erasure.md), cache_keys, "
         "lake_rows_tombstoned; trending_lists for a takedown"
     )
     repeated: bool = Field(description="The user was erased before / the video was already so")
