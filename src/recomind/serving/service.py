@@ -188,7 +188,9 @@ class RecommendationService:
             items = await run_in_threadpool(self.refresh_user, user_id)
         except DATABASE_DOWN as exc:
             prefix = self.settings.cache_prefix
-            instead = await cached_instead(self.cache, prefix, user_id, n, self._render)
+            instead = await cached_instead(
+                self.cache, prefix, user_id, n, self._render, self.takedowns.ids
+            )
             if instead is None:
                 raise
             served_from_cache(exc, "recommendations")
