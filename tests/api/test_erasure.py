@@ -117,7 +117,7 @@ def test_erasure_leaves_no_trace(api: Api) -> None:
     assert r.status_code == 200, r.text
     receipt = r.json()
     assert receipt["action"] == "erase_user" and receipt["target"] == VICTIM
-    assert receipt["repeated"] is False
+    assert receipt["repeated"] is False and receipt["at"].endswith("Z")
     removed = receipt["removed"]
     assert removed["actions"] == 8 and removed["user"] == 1 and removed["profile"] == 1
     assert removed["popularity_videos"] >= 5 and removed["cache_keys"] >= 2
@@ -161,7 +161,8 @@ def test_erasure_leaves_no_trace(api: Api) -> None:
     entries = log.json()
     assert len(entries) == 2
     assert entries[1]["target"] == f"user-sha256:{subject_hash(VICTIM)}"
-    assert entries[1]["summary"]["actions"] == 8
+    assert entries[1]["summary"]["actions"] == 8 and entries[1]["at"].endswith("Z")
+    assert entries[1]["summary"]["receipt_id"] == receipt["receipt_id"]
     assert entries[1]["actor"]  # the principal, or "anonymous" without the auth layer
     assert VICTIM not in log.text
 

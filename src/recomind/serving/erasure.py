@@ -66,9 +66,7 @@ class Receipt:
     audit_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["at"] = self.at.isoformat() + "Z"
-        return doc
+        return asdict(self)
 
 
 def erase_user(service: RecommendationService, *, user_id: str, actor: str) -> Receipt:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from recomind.api.deps import StateDep
 from recomind.errors import NotFoundError
-from recomind.schemas import ID_PATTERN
+from recomind.schemas import ID_PATTERN, UtcDatetime
 from recomind.serving.erasure import erase_user, set_takedown
 from recomind.storage.engine import read_tx
 from recomind.storage.erasure import list_audit
@@ -26,7 +25,7 @@ class Receipt(BaseModel):
     """What an erasure or takedown did."""
 
     receipt_id: str
-    at: datetime
+    at: UtcDatetime
     action: Literal["erase_user", "takedown_video", "restore_video"]
     target: str = Field(description="The user or video id")
     removed: dict[str, int] = Field(
@@ -41,7 +40,7 @@ class Receipt(BaseModel):
 
 class AuditEntry(BaseModel):
     id: str
-    at: datetime
+    at: UtcDatetime
     actor: str
     action: str
     target: str
@@ -108,7 +107,7 @@ def audit(
     return [
         {
             "id": r.id,
-            "at": r.at.isoformat() + "Z",
+            "at": r.at,
             "actor": r.actor,
             "action": r.action,
             "target": r.target,
