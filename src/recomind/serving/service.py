@@ -139,7 +139,7 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
-        positions = listed.page(n, self.takedowns.ids)  # None: too few left, compute anew
+        positions = listed.page(n, frozenset(), self.takedowns.ids)  # None: compute anew
         if positions is None:
             return None
         _LOOKUP["popular_videos", "hit"].inc()
@@ -233,9 +233,7 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
-        hidden = self.takedowns.ids
-        exclude = noted_videos(recent) | hidden if hidden else noted_videos(recent)
-        positions = listed.page(n, exclude)
+        positions = listed.page(n, noted_videos(recent), self.takedowns.ids)
         if positions is None:
             return None
         page, degraded = await self._render(listed, positions)
