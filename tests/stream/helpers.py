@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import Engine, select
 
 from recomind.config import Settings
+from recomind.folds.profiles import NEGLIGIBLE_WEIGHT
 from recomind.folds.rebuild import rebuild, stored_events
 from recomind.storage.tables import user_profiles, video_popularity
 
@@ -84,6 +85,8 @@ def assert_matches_from_scratch(engine: Engine, settings: Settings) -> None:
     assert set(streamed_profiles) == set(fresh_profiles)
     for user, weights in fresh_profiles.items():
         got = streamed_profiles[user]
-        assert set(got) == set(weights), user
-        for tag, w in weights.items():
-            assert abs(got[tag] - w) <= 1e-6 * max(1.0, abs(w)), (user, tag)
+        # A tag near the drop cut may be kept in one fold order and dropped in another: compare
+        # over both tag sets with a missing tag as 0, allowing the cut on top of the tolerance.
+        for tag in set(got) | set(weights):
+            w, g = weights.get(tag, 0.0), got.get(tag, 0.0)
+            assert abs(g - w) <= 1e-6 * max(1.0, abs(w)) + NEGLIGIBLE_WEIGHT, (user, tag, g, w)

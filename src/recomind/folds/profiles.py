@@ -24,6 +24,11 @@ from recomind.storage.videos import get_videos
 from recomind.weights import decay_factor
 
 FOLD = "profiles"
+#: A tag whose weight is within this of zero is dropped from a profile. Weights are stored
+#: rounded to 9 places and decayed at each fold, so a like then an unlike leaves a residue of
+#: rounding error whose size depends on the order the events were folded in; a cut well above
+#: that residue keeps the stored tag set the same whichever order the events came in.
+NEGLIGIBLE_WEIGHT = 1e-6
 
 
 def top_tags(weights: dict[str, float], k: int) -> list[str]:
@@ -113,7 +118,11 @@ def apply(conn: Connection, *, settings: Settings, events: Sequence[ActionEvent]
             add = term.weight * decay_factor((last - term.at).total_seconds(), half_life)
             for tag in video.tags:
                 weights[tag] = weights.get(tag, 0.0) + add / len(video.tags)
-        weights = {t: round(v, 9) for t, v in weights.items() if math.isfinite(v) and abs(v) > 1e-9}
+        weights = {
+            t: round(v, 9)
+            for t, v in weights.items()
+            if math.isfinite(v) and abs(v) > NEGLIGIBLE_WEIGHT
+        }
         changed.append(ProfileRow(uid, top_tags(weights, settings.profile_top_tags), weights, last))
     save_profiles(conn, rows=changed)
     return [r.user_id for r in changed]
