@@ -100,6 +100,12 @@ class Settings(BaseSettings, AuthSettings):
         description="After a taste action, how long a request waits for the refresh its "
         "process is already running for that user before computing the list itself.",
     )
+    takedown_refresh_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often each process re-reads the taken-down videos (served nowhere: "
+        "docs/erasure.md); the process that takes one down hides it at once.",
+    )
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
     video_card_ttl_s: int = Field(

@@ -75,6 +75,8 @@ def route_rules(settings: Settings) -> list[tuple[str, str, Rule]]:
         ("GET", "/users/{user_id}/actions", read_own),
         ("DELETE", "/users/{user_id}", ADMIN),
         ("DELETE", "/videos/{video_id}", ADMIN),
+        ("POST", "/videos/{video_id}/restore", ADMIN),
+        ("GET", "/admin/audit", ADMIN),
         ("GET", "/api/stats", admin_or(settings.admin_stats, OPEN)),
         ("GET", "/metrics", admin_or(settings.admin_metrics, OPEN)),
         ("GET", "/metrics/*", admin_or(settings.admin_metrics, OPEN)),

@@ -18,6 +18,7 @@ from recomind.api.routes import (
     actions,
     activity,
     bulk_actions,
+    erasure,
     health,
     models,
     recommendations,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         models,
         health,
         sign_in,
+        erasure,
     ):
         app.include_router(module.router)
     figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))

@@ -245,6 +245,13 @@ class EventRateLimiter:
             await self._storage.reset()
         self.reset_local_state()
 
+    def counter_keys(self, user_id: str) -> list[str]:
+        """The Redis keys of ``user_id``'s counters (an erasure deletes them); none when the
+        counts live in this process's memory."""
+        if self._redis is None:
+            return []
+        return [head + user_id + tail for head, tail in self._redis._around]
+
     def reset_local_state(self) -> None:
         """Forget the in-process counts (tests, between cases; Redis counts are cache keys)."""
         if self._memory is not None:

@@ -32,3 +32,16 @@ EVENT_RATE = "event_rate"
 #: The online figures per source (like and skip rates per impression), computed by the
 #: ``online-figures`` job from the lake.
 ONLINE_FIGURES = "online_figures"
+
+
+def user_keys(prefix: str, user_id: str) -> list[str]:
+    """Every key named after one user (what erasing them deletes: docs/erasure.md)."""
+    kinds = (
+        RECOMMENDATIONS,
+        GENERATION,
+        RECENT_ACTIONS,
+        USER_PROFILE,
+        PROFILE_GENERATION,
+        ACTIONS_SINCE_REFRESH,
+    )
+    return [key(prefix, kind, user_id) for kind in kinds]

@@ -144,6 +144,21 @@ class MemoryCache(Cache):
                 return members[1] - now if members and members[1] > now else None
             return None if item[1] is None else item[1] - now
 
+    def items_under(self, prefix: str) -> dict[str, bytes]:
+        """Every live key under ``prefix`` with its value (sorted sets: their members
+        joined), for audits such as the erasure test's scan."""
+        now = time.monotonic()
+        with self._lock:
+            out = {
+                k: v
+                for k, (v, exp) in self._data.items()
+                if k.startswith(prefix) and (exp is None or exp > now)
+            }
+            for k, (members, exp) in self._sets.items():
+                if k.startswith(prefix) and exp > now:
+                    out[k] = "\n".join(members).encode()
+            return out
+
     def delete_prefix(self, prefix: str) -> int:
         with self._lock:
             doomed = [k for k in self._data if k.startswith(prefix)]

@@ -15,15 +15,16 @@ ahead), they return a finite score and never raise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from recomind.config import Settings
-from recomind.folds.states import Term, changes
+from recomind.folds.states import Term, changes, from_us
 from recomind.schemas import ActionEvent
 from recomind.storage.action_states import clear_states
+from recomind.storage.erasure import delete_popularity, user_states
 from recomind.storage.popularity import (
     PopularityRow,
     clear_popularity,
@@ -31,7 +32,7 @@ from recomind.storage.popularity import (
     save_popularity,
 )
 from recomind.storage.videos import get_videos
-from recomind.weights import decay_factor, finite
+from recomind.weights import decay_factor, finite, pair_terms
 
 FOLD = "popularity"
 
@@ -111,3 +112,42 @@ def clear(conn: Connection) -> None:
     """Empty ``video_popularity`` and the fold's states (before a rebuild)."""
     clear_popularity(conn)
     clear_states(conn, fold=FOLD)
+
+
+def forget_user(
+    conn: Connection, *, settings: Settings, user_id: str, events_per_video: Mapping[str, int]
+) -> int:
+    """Take the user's contribution out of ``video_popularity``, exactly: every term their
+    pairs count (their states in this fold) is taken back, their ``events_per_video`` leave
+    ``n_events``, and a video left with no events loses its row (as a fold from scratch over
+    the remaining actions would). Call before the user's states are deleted. Returns how
+    many videos were adjusted."""
+    states = user_states(conn, fold=FOLD, user_id=user_id)
+    touched = sorted(set(states) | set(events_per_video))
+    if not touched:
+        return 0
+    half_life = settings.popularity_half_life_hours * 3600.0
+    window = window_us(settings)
+    rows = lock_popularity(conn, video_ids=touched)
+    kept: list[PopularityRow] = []
+    gone: list[str] = []
+    for vid in touched:
+        row = rows[vid]
+        back = [
+            Term(user_id, vid, -w, from_us(at))
+            for w, at in pair_terms(states.get(vid, []), window_us=window)
+        ]
+        new = fold(
+            row,
+            terms=back,
+            latest=row.last_updated,
+            events=-events_per_video.get(vid, 0),
+            half_life_s=half_life,
+        )
+        if new.n_events <= 0:
+            gone.append(vid)
+        else:
+            kept.append(new)
+    save_popularity(conn, rows=kept)
+    delete_popularity(conn, video_ids=gone)
+    return len(touched)

@@ -47,6 +47,7 @@ from recomind.lake.fs import open_lake
 from recomind.lake.impressions import FOLDER as IMPRESSIONS_FOLDER
 from recomind.lake.impressions import IMPRESSIONS
 from recomind.lake.schema import EVENTS
+from recomind.lake.tombstones import Tombstones, load
 from recomind.schemas import utcnow
 from recomind.storage.engine import read_tx
 from recomind.storage.videos import get_videos
@@ -63,6 +64,9 @@ _PARTS = {
     "tags": AFFINITY_PARTIALS,
     "creators": AFFINITY_PARTIALS,
 }
+
+#: The tombstones' digest of a lake without any (a manifest from before tombstones).
+_NO_TOMBSTONES = Tombstones().digest
 
 #: Files of partials written at once (a first run over a long history holds no more).
 _WRITE_BATCH = 256
@@ -162,9 +166,14 @@ def _read_json(fs: Any, path: str) -> dict[str, Any] | None:
     return data
 
 
-def _compute(fs: Any, root: str, sources: Sources, catalogue: Catalogue) -> Partials:
-    events = _read(fs, root, sorted(sources["events"]), EVENTS)
-    impressions = _read(fs, root, sorted(sources["impressions"]), IMPRESSIONS)
+def _compute(
+    fs: Any, root: str, sources: Sources, catalogue: Catalogue, stones: Tombstones
+) -> Partials:
+    # Erased users and taken-down videos never reach features (docs/erasure.md).
+    events = stones.keep(_read(fs, root, sorted(sources["events"]), EVENTS), taken_down=True)
+    impressions = stones.keep(
+        _read(fs, root, sorted(sources["impressions"]), IMPRESSIONS), taken_down=True
+    )
     acted = sorted(set(events.column("video_id").to_pylist()))
     return partials(events=events, impressions=impressions, catalogue=catalogue(acted))
 
@@ -197,9 +206,12 @@ def update_features(
     manifest_path = f"{parts_root}/{MANIFEST_FILE}"
     fs.invalidate_cache(root)  # an object store's listings are cached per process
     current = list_sources(fs, root)
+    stones = load(fs, root)
     known: dict[str, Sources] = {}
     if not rebuild:
-        known = (_read_json(fs, manifest_path) or {}).get("partitions", {})
+        previous = _read_json(fs, manifest_path) or {}
+        if previous.get("tombstones", _NO_TOMBSTONES) == stones.digest:  # else: recompute all
+            known = previous.get("partitions", {})
     present = {
         str(p)[len(parts_root) :].lstrip("/")
         for p in (fs.find(parts_root) if fs.exists(parts_root) else [])
@@ -215,7 +227,7 @@ def update_features(
     gone = sorted((set(known) | on_disk) - set(current))
     blobs: dict[str, bytes] = {}
     for key in todo:
-        computed = _compute(fs, root, current[key], catalogue)
+        computed = _compute(fs, root, current[key], catalogue, stones)
         for name in _PARTS:
             blobs[f"{parts_root}/{key}/{name}.parquet"] = _parquet(getattr(computed, name))
         if len(blobs) >= _WRITE_BATCH:
@@ -248,14 +260,18 @@ def update_features(
     }
     _put(fs, {final_manifest: _json(summary)}, local=local)  # what serving watches
     # Last: a run that stops before this point is redone by the next one.
-    partitions = {"version": FEATURES_VERSION, "partitions": current}
+    partitions = {
+        "version": FEATURES_VERSION,
+        "partitions": current,
+        "tombstones": stones.digest,
+    }
     _put(fs, {manifest_path: _json(partitions)}, local=local)
     return FeatureUpdate(
         todo, len(current) - len(todo), gone, True, videos.num_rows, users.num_rows
     )
 
 
-def _catalogue_from(ctx: JobContext) -> Catalogue:
+def catalogue_from(ctx: JobContext) -> Catalogue:
     def catalogue(video_ids: Sequence[str]) -> pa.Table:
         rows: list[dict[str, Any]] = []
         with read_tx(ctx.engine) as conn:
@@ -285,7 +301,7 @@ def features_job(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings
     done = update_features(
         settings.lake_url,
-        catalogue=_catalogue_from(ctx),
+        catalogue=catalogue_from(ctx),
         s3_endpoint_url=settings.lake_s3_endpoint_url,
     )
     return {

@@ -22,6 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from recomind.lake.fs import open_lake
+from recomind.lake.tombstones import load
 
 #: Where impressions live under the lake's root (the events' reader skips it).
 FOLDER = "impressions"
@@ -100,15 +101,17 @@ class ImpressionWriter:
 
 
 def read_impressions(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
-    """Every impression in the lake, ordered by time, request and position."""
-    fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
-    root = f"{root}/{FOLDER}"
+    """Every impression in the lake, ordered by time, request and position (not those of
+    erased users: :mod:`recomind.lake.tombstones`)."""
+    fs, lake_root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
+    root = f"{lake_root}/{FOLDER}"
     if not fs.exists(root):
         return IMPRESSIONS.empty_table()
     files = [p for p in fs.find(root) if p.endswith(".parquet") and "/.tmp-" not in p]
     if not files:
         return IMPRESSIONS.empty_table()
     table = ds.dataset(files, schema=IMPRESSIONS, format="parquet", filesystem=fs).to_table()
+    table = load(fs, lake_root).keep(table)
     return table.sort_by(
         [("served_at", "ascending"), ("request_id", "ascending"), ("position", "ascending")]
     )

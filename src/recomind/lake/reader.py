@@ -1,8 +1,10 @@
-"""Read the lake as one table, each event once (deduplicated on ``event_id``)."""
+"""Read the lake as one table, each event once (deduplicated on ``event_id``), without the
+rows its tombstones hide (:mod:`recomind.lake.tombstones`: erased users)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -10,6 +12,7 @@ import pyarrow.dataset as ds
 
 from recomind.lake.fs import open_lake
 from recomind.lake.schema import EVENTS
+from recomind.lake.tombstones import load
 from recomind.schemas import ActionEvent
 
 
@@ -19,19 +22,26 @@ def _is_event_file(root: str, path: str) -> bool:
     return path[len(root) :].lstrip("/").startswith("dt=")
 
 
-def read_raw(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
-    """Every row of every event file, repeats included (audits: is each event filed once?)."""
-    fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
-    if not fs.exists(root):
-        return EVENTS.empty_table()
-    files = [
+def event_files(fs: Any, root: str) -> list[str]:
+    """Every event file of the lake at ``root`` (not impressions, features or tombstones)."""
+    return [
         p
         for p in fs.find(root)
         if p.endswith(".parquet") and "/.tmp-" not in p and _is_event_file(root, p)
     ]
+
+
+def read_raw(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:
+    """Every row of every event file, repeats included (audits: is each event filed once?),
+    but not the rows of erased users."""
+    fs, root = open_lake(url, s3_endpoint_url=s3_endpoint_url)
+    if not fs.exists(root):
+        return EVENTS.empty_table()
+    files = event_files(fs, root)
     if not files:
         return EVENTS.empty_table()
-    return ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs).to_table()
+    table = ds.dataset(files, schema=EVENTS, format="parquet", filesystem=fs).to_table()
+    return load(fs, root).keep(table)
 
 
 def read_table(url: str, *, s3_endpoint_url: str | None = None) -> pa.Table:

@@ -12,6 +12,7 @@ error stands (the API's 503).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 
 from recomind.cache import keys
 from recomind.cache.safe import SafeCache
@@ -23,16 +24,21 @@ Render = Callable[[list_codec.CompactList, list[int]], Awaitable[tuple[bytes, bo
 
 
 async def cached_instead(
-    cache: SafeCache, prefix: str, user_id: str, n: int, render: Render
+    cache: SafeCache,
+    prefix: str,
+    user_id: str,
+    n: int,
+    render: Render,
+    hidden: AbstractSet[str] = frozenset(),
 ) -> tuple[list_codec.CompactList, list[int], bytes] | None:
-    """``(list, positions, page)`` from the cache for ``user_id``; ``None`` when the cache
-    holds no list with an item left to show."""
+    """``(list, positions, page)`` from the cache for ``user_id``, without ``hidden`` videos
+    (taken down); ``None`` when the cache holds no list with an item left to show."""
     wanted = [
         keys.key(prefix, keys.RECOMMENDATIONS, user_id),
         keys.key(prefix, keys.POPULAR_VIDEOS),
     ]
     cached, recent = await cache.fetch(wanted, keys.key(prefix, keys.RECENT_ACTIONS, user_id))
-    seen = noted_videos(recent)
+    seen = noted_videos(recent) | hidden
     for raw in cached:
         listed = list_codec.decode(raw) if raw is not None else None
         if listed is None:

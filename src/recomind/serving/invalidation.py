@@ -10,7 +10,9 @@ A list stops being fresh on these rules, all here:
 * every ``refresh_after_interactions`` actions of one user (counted by ``retrain-trigger``
   under ``actions_since_refresh:{user_id}``, the design's "after X interactions"): the list
   is marked stale (:meth:`ListInvalidation.stale`) and may be served while it is refreshed;
-* an explicit drop (admin, tests): the next request recomputes the list.
+* an explicit drop (admin, tests): the next request recomputes the list;
+* an erasure (:meth:`ListInvalidation.erased`): every key of the user is deleted, nothing
+  is refreshed.
 
 Every rule bumps the user's generation: a refresh already running stores its older result
 only if the generation is unchanged, checked atomically with the write
@@ -106,3 +108,11 @@ class ListInvalidation:
     def drop(self, user_id: str) -> None:
         """Drop the user's list outright; the next request recomputes it (admin, tests)."""
         self._invalidate([user_id], drop=True)
+
+    def erased(self, user_id: str) -> int:
+        """The user was erased: delete their list and every other key named after them
+        (``keys.user_keys``), with no refresh; returns how many keys existed. Bumps the
+        generation first, so a refresh already running cannot store its list (call after
+        waiting for it, and the generation key goes too)."""
+        self.cache.incr(self._key(keys.GENERATION, user_id), 5.0)
+        return self.cache.delete(*keys.user_keys(self.settings.cache_prefix, user_id))

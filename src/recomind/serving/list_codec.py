@@ -33,6 +33,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import orjson
@@ -57,12 +58,15 @@ class CompactList:
     generation: bytes | None = None
     source: str = ""
 
-    def page(self, n: int, exclude: set[str]) -> list[int] | None:
-        """Positions of the first ``n`` items not in ``exclude``; ``None`` when excluding left
+    def page(
+        self, n: int, exclude: AbstractSet[str], hidden: AbstractSet[str] = frozenset()
+    ) -> list[int] | None:
+        """Positions of the first ``n`` items in neither ``exclude`` nor ``hidden`` (taken
+        down: two sets, so neither is copied per request); ``None`` when excluding left
         fewer than ``min(n, len)`` (the list is too short now: compute a new one)."""
-        if not exclude:
+        if not exclude and not hidden:
             return list(range(min(n, len(self.ids))))
-        kept = [i for i, v in enumerate(self.ids) if v not in exclude]
+        kept = [i for i, v in enumerate(self.ids) if v not in exclude and v not in hidden]
         if len(kept) < min(n, len(self.ids)):
             return None
         return kept[:n]

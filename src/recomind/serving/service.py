@@ -33,13 +33,15 @@ from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving import list_codec
 from recomind.serving.degraded import cached_instead
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
+from recomind.serving.first_page import first_page, triples
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.profile_cache import ProfileCache
 from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
+from recomind.serving.takedowns import Takedowns
 from recomind.serving.trending import compute_trending, top_up
-from recomind.serving.video_cards import VideoCards, card
+from recomind.serving.video_cards import VideoCards
 from recomind.storage.actions import HistoryItem, user_history
 from recomind.storage.engine import read_tx
 from recomind.storage.outage import DATABASE_DOWN, served_from_cache
@@ -117,6 +119,7 @@ class RecommendationService:
         self.profiles = ProfileCache(engine, cache, settings)
         self.refresher = Refresher(self.refresh_user)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
+        self.takedowns = Takedowns(engine, refresh_s=settings.takedown_refresh_s)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -128,7 +131,7 @@ class RecommendationService:
             return page
         _LOOKUP["popular_videos", "miss"].inc()
         items = await run_in_threadpool(self._compute_trending)
-        return Served(_first_page(items, n, TRENDING)[2], "miss", "")
+        return Served(first_page(items, n, TRENDING)[2], "miss", "")
 
     async def cached_trending(self, n: int) -> Served | None:
         """The trending page from the cache; ``None`` when it must be computed."""
@@ -136,16 +139,20 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
+        positions = listed.page(n, frozenset(), self.takedowns.ids)  # None: compute anew
+        if positions is None:
+            return None
         _LOOKUP["popular_videos", "hit"].inc()
-        page, degraded = await self._render(listed, list(range(min(n, len(listed.ids)))))
+        page, degraded = await self._render(listed, positions)
         return Served(page, "hit", "", degraded)
 
     def _compute_trending(self) -> list[RecommendedVideo]:
         with read_tx(self.engine) as conn:
             items = compute_trending(conn, settings=self.settings, limit=self.settings.max_n)
+        items = self.takedowns.without(items)
         self.cards.remember(items)
         key = self._key(keys.POPULAR_VIDEOS)
-        listed = list_codec.encode(_triples(items), source=TRENDING)
+        listed = list_codec.encode(triples(items), source=TRENDING)
         self.cache.set(key, listed, self.settings.popular_videos_ttl_s)
         return items
 
@@ -181,12 +188,14 @@ class RecommendationService:
             items = await run_in_threadpool(self.refresh_user, user_id)
         except DATABASE_DOWN as exc:
             prefix = self.settings.cache_prefix
-            instead = await cached_instead(self.cache, prefix, user_id, n, self._render)
+            instead = await cached_instead(
+                self.cache, prefix, user_id, n, self._render, self.takedowns.ids
+            )
             if instead is None:
                 raise
             served_from_cache(exc, "recommendations")
             return self._served(user_id, *instead, "stale", degraded=True)
-        listed, positions, page = _first_page(items, n, self.ranker.source())
+        listed, positions, page = first_page(items, n, self.ranker.source())
         return self._served(user_id, listed, positions, page, "miss")
 
     def _served(
@@ -224,7 +233,7 @@ class RecommendationService:
         listed = list_codec.decode(cached) if cached is not None else None
         if listed is None:
             return None
-        positions = listed.page(n, noted_videos(recent))
+        positions = listed.page(n, noted_videos(recent), self.takedowns.ids)
         if positions is None:
             return None
         page, degraded = await self._render(listed, positions)
@@ -248,7 +257,7 @@ class RecommendationService:
         invalidation bumped the generation): a slow reader never caches a stale list.
         """
         before = self.generation(user_id)
-        items = self.compute_for_user(user_id)
+        items = self.takedowns.without(self.compute_for_user(user_id))
         self.store_list(user_id, items, before)
         return items
 
@@ -268,10 +277,11 @@ class RecommendationService:
         generation stays, and servable ``recommendations_stale_s`` longer, marked stale. The
         items' video cards are shared at the same time.
         """
+        items = self.takedowns.without(items)  # also lists computed elsewhere (precompute)
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
         listed = list_codec.encode(
-            _triples(items),
+            triples(items),
             fresh_until=time.time() + ttl,
             generation=generation_before,
             source=self.ranker.source(),
@@ -396,19 +406,3 @@ class RecommendationService:
         reset = getattr(self.ranker, "reset_local_state", None)
         if callable(reset):
             reset()
-
-
-def _triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:
-    return [(i.video_id, i.score, i.reason) for i in items]
-
-
-def _first_page(
-    items: Sequence[RecommendedVideo], n: int, source: str
-) -> tuple[list_codec.CompactList, list[int], bytes]:
-    """The first ``n`` of a list just computed, rendered through the compact form, so a miss
-    sends the bytes a hit on the cached list would: ``(list, positions, page)``."""
-    listed = list_codec.decode(list_codec.encode(_triples(items), source=source))
-    assert listed is not None
-    positions = list(range(min(n, len(items))))
-    cards = {i.video_id: card(i) for i in items[:n]}
-    return listed, positions, list_codec.render(listed, positions, cards)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Double,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    true,
 )
 
 from recomind.storage.types import TagList, Timestamp
@@ -45,6 +47,8 @@ videos = Table(
     Column("creator_id", String(ID_LEN), nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("duration_s", Double, nullable=True),
+    # False: taken down (``DELETE /videos/{id}``); served nowhere, trained on never; reversible.
+    Column("active", Boolean, nullable=False, server_default=true()),
     Index(None, "created_at"),
     Index(None, "creator_id"),
 )
@@ -150,4 +154,31 @@ api_keys = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp, nullable=True),
     Column("last_used_at", Timestamp, nullable=True),
+)
+
+# -- erasure and takedown (docs/erasure.md) --------------------------------------------------
+
+erasures = Table(
+    "erasures",
+    metadata,
+    # One row per erased user: the SHA-256 of their id (never the id itself), so consumers can
+    # drop the user's events still in flight (dated at or before ``erased_at``).
+    Column("subject_hash", String(64), primary_key=True),
+    Column("erased_at", Timestamp, nullable=False),
+    Column("receipt_id", String(36), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("at", Timestamp, nullable=False),
+    # Who: ``key:{key_id}``, ``user:{user_id}``, ``master`` or ``anonymous``.
+    Column("actor", String(255), nullable=False),
+    # What: ``erase_user``, ``takedown_video``, ``restore_video``.
+    Column("action", String(32), nullable=False),
+    # On what: ``video:{id}``, or ``user-sha256:{hash}`` (an erased user's id is not kept).
+    Column("target", String(255), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Index(None, "at"),
 )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Float, cast, func, literal_column, select
+from sqlalchemy import Connection, Float, cast, false, func, literal_column, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from recomind.storage.tables import video_actions, videos
@@ -42,7 +42,8 @@ def item_rows(conn: Connection) -> Iterable[Sequence[Any]]:
         epoch_seconds(videos.c.created_at, conn.dialect.name).label("created"),
         videos.c.creator_id,
         videos.c.duration_s,
-    ).order_by(videos.c.video_id)
+    ).where(videos.c.active == true())  # a taken-down video is never trained on
+    stmt = stmt.order_by(videos.c.video_id)
     return conn.execution_options(stream_results=True, yield_per=CHUNK).execute(stmt)
 
 
@@ -52,7 +53,8 @@ def action_rows(
     """``(user_id, video_id, action_type, ts_s, watch_time_ms)`` of the stored actions;
     ``ts_s`` is the action time in unix seconds.
 
-    Only actions at or after ``since`` (naive UTC; ``None``: all), and at most the newest
+    Actions on taken-down videos are left out (docs/erasure.md). Only actions at or after
+    ``since`` (naive UTC; ``None``: all), and at most the newest
     ``max_events`` of them (``None`` or 0: no cap, in no particular order).
     """
     a = video_actions.c
@@ -62,7 +64,7 @@ def action_rows(
         a.action_type,
         epoch_seconds(a.timestamp, conn.dialect.name).label("ts"),
         a.watch_time_ms,
-    )
+    ).where(a.video_id.not_in(select(videos.c.video_id).where(videos.c.active == false())))
     if since is not None:
         stmt = stmt.where(a.timestamp >= since)
     if max_events:

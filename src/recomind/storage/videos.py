@@ -129,8 +129,12 @@ def upsert_videos(conn: Connection, *, items: Sequence[VideoCreate]) -> tuple[li
     return [r["video_id"] for r in rows], len(created)
 
 
-def get_video(conn: Connection, *, video_id: str) -> Video | None:
-    row = conn.execute(select(videos).where(videos.c.video_id == video_id)).first()
+def get_video(conn: Connection, *, video_id: str, active_only: bool = False) -> Video | None:
+    """The video; ``None`` when absent (or taken down, with ``active_only``)."""
+    stmt = select(videos).where(videos.c.video_id == video_id)
+    if active_only:
+        stmt = stmt.where(_ACTIVE)
+    row = conn.execute(stmt).first()
     return _video(row) if row else None
 
 
@@ -156,8 +160,17 @@ def existing_video_ids(conn: Connection, *, video_ids: Iterable[str]) -> set[str
     return found
 
 
+#: Candidates are active videos only: a taken-down one is generated nowhere (docs/erasure.md).
+_ACTIVE = videos.c.active == true()
+
+
 def newest_videos(conn: Connection, *, limit: int) -> list[Video]:
-    stmt = select(videos).order_by(videos.c.created_at.desc(), videos.c.video_id).limit(limit)
+    stmt = (
+        select(videos)
+        .where(_ACTIVE)
+        .order_by(videos.c.created_at.desc(), videos.c.video_id)
+        .limit(limit)
+    )
     return [_video(r) for r in conn.execute(stmt)]
 
 
@@ -179,7 +192,7 @@ def videos_with_tags(conn: Connection, *, tags: Sequence[str], limit: int) -> li
         match = or_(*(text.contains(json.dumps(t), autoescape=True) for t in wanted))
     stmt = (
         select(videos)
-        .where(match)
+        .where(match, _ACTIVE)
         .order_by(videos.c.created_at.desc(), videos.c.video_id)
         .limit(limit)
     )
@@ -194,7 +207,7 @@ def videos_by_creators(conn: Connection, *, creator_ids: Sequence[str], limit: i
         return []
     stmt = (
         select(videos)
-        .where(videos.c.creator_id.in_(ids))
+        .where(videos.c.creator_id.in_(ids), _ACTIVE)
         .order_by(videos.c.created_at.desc(), videos.c.video_id)
         .limit(limit)
     )
@@ -232,7 +245,7 @@ def videos_with_each_tag(
     matches = (
         select(videos.c.video_id, tag.label("tag"))
         .select_from(videos.join(each, true()))
-        .where(each.c.type == "text", tag.in_(wanted))
+        .where(each.c.type == "text", tag.in_(wanted), _ACTIVE)
         .distinct()
         .subquery("matches")
     )
@@ -269,7 +282,7 @@ def videos_by_each_creator(
         )
         ranked = (
             select(videos, place.label("place"))
-            .where(videos.c.creator_id.in_(chunk))
+            .where(videos.c.creator_id.in_(chunk), _ACTIVE)
             .subquery("ranked")
         )
         stmt = select(ranked).where(ranked.c.place <= limit).order_by(ranked.c.place)

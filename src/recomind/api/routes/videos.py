@@ -68,7 +68,7 @@ def create_videos(
 @router.get("/videos/{video_id}", response_model=Video)
 def get_video(video_id: Annotated[str, Path(pattern=ID_PATTERN)], engine: EngineDep) -> Video:
     with read_tx(engine) as conn:
-        video = videos.get_video(conn, video_id=video_id)
+        video = videos.get_video(conn, video_id=video_id, active_only=True)  # taken down: 404
     if video is None:
         raise NotFoundError("video", "video_id", video_id)
     return video

@@ -13,10 +13,12 @@ from sqlalchemy import Connection, Engine
 
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
+from recomind.erasure_ids import subject_hash
 from recomind.records import Record
-from recomind.schemas import ActionEvent, utcnow
+from recomind.schemas import ActionEvent, to_naive_utc, utcnow
 from recomind.serving.service import RecommendationService
 from recomind.storage.engine import retrying, write_tx
+from recomind.storage.erasure import erased_since
 from recomind.storage.event_claims import prune_claims
 from recomind.stream import offsets
 
@@ -34,6 +36,26 @@ class Context:
     engine: Engine
     cache: SafeCache
     recommendations: RecommendationService
+
+
+def drop_erased(conn: Connection, events: list[ActionEvent]) -> list[ActionEvent]:
+    """``events`` without those of erased users dated at or before their erasure: events
+    still in flight on the bus when the user was erased never bring them back (an action
+    dated after the erasure is a new one, and creates the user again: docs/erasure.md)."""
+    if not events:
+        return events
+    hashes = {e.user_id: subject_hash(e.user_id) for e in events}
+    erased = erased_since(conn, subject_hashes=hashes.values())
+    if not erased:
+        return events
+    kept = [
+        e
+        for e in events
+        if (at := erased.get(hashes[e.user_id])) is None or to_naive_utc(e.timestamp) > at
+    ]
+    if len(kept) < len(events):
+        logger.info("dropped %d events of erased users", len(events) - len(kept))
+    return kept
 
 
 def next_offsets(items: Sequence[Item]) -> dict[int, int]:
@@ -90,7 +112,7 @@ class DatabaseHandler(Handler):
                 stored = offsets.lock(
                     conn, group=self.group, records=[r for r, _ in items], now=now
                 )
-                events = [e for _, e in items if e is not None]
+                events = drop_erased(conn, [e for _, e in items if e is not None])
                 applied = self.apply_new(conn, events, now=now)
                 regressions = offsets.settle(
                     conn,
