@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
 from recomind import __version__, web
-from recomind.api import errors, online_metrics
+from recomind.api import errors, online_metrics, responses
 from recomind.api.hit_path import CacheHitPath
+from recomind.api.methods import MethodsLayer
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
     actions,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.state.recomind = app_state
     errors.install(app)
+    responses.install(app, settings)
     for module in (
         recommendations,
         actions,
@@ -70,5 +72,6 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             "/video_actions/batch": settings.actions_batch_max_body_bytes,
         },
     )
+    app.add_middleware(MethodsLayer, api=app)  # HEAD, OPTIONS, Allow on 405
     app.add_middleware(CacheHitPath, state=lambda: app_state)  # outermost: hits skip the rest
     return app

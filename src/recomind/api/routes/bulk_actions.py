@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
+from recomind.api.responses import errors
 from recomind.errors import UnavailableError
 from recomind.schemas import ActionBatch, BatchAccepted, BatchItemResult, utcnow
 from recomind.storage.engine import read_tx
@@ -30,7 +31,12 @@ BULK_ITEMS = Counter(
 )
 
 
-@router.post("/video_actions/batch", status_code=202, response_model=BatchAccepted)
+@router.post(
+    "/video_actions/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses=errors(body=True),
+)
 async def post_actions_batch(body: ActionBatch, state: StateDep) -> BatchAccepted:
     settings = state.settings
 

@@ -1,0 +1,125 @@
+"""``HEAD`` and ``OPTIONS`` on every route, and a true ``Allow`` on every 405.
+
+FastAPI routes answer only the methods they declare, and Starlette's 405 lists the methods of
+the first route whose path matched: ``OPTIONS /users`` said ``Allow: POST`` although
+``GET /users`` exists too. This layer, inside the cache-hit path (a hit never reaches it):
+
+- ``HEAD`` on a path with a ``GET`` route runs the ``GET`` and sends its status and headers
+  (``Content-Length`` included) without the body;
+- a plain ``OPTIONS`` (no ``Access-Control-Request-Method``: a CORS preflight goes on to the
+  CORS middleware's answer) on a routed path is ``204`` with ``Allow``;
+- a ``405`` carries ``Allow`` listing every method of every route on that path.
+
+The methods of a path are those the OpenAPI schema gives it (the routes of the API), plus
+those of the app's own top-level routes (the web app's pages, ``/docs``); paths neither
+knows (mounts: ``/static``, ``/media``, ``/metrics``) go on unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from starlette.routing import Match, compile_path, get_route_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: The order ``Allow`` lists methods in.
+_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_VERBS = frozenset(m.lower() for m in _ORDER)
+_PREFLIGHT = b"access-control-request-method"
+
+Table = list[tuple[re.Pattern[str], frozenset[str]]]
+
+
+def route_table(app: FastAPI) -> Table:
+    """(path regex, methods) of every path of ``app``'s OpenAPI schema."""
+    table: Table = []
+    for template, item in app.openapi().get("paths", {}).items():
+        regex, _, _ = compile_path(template)
+        table.append((regex, frozenset(m.upper() for m in item if m in _VERBS)))
+    return table
+
+
+def allowed_methods(app: FastAPI, table: Table, scope: Scope) -> list[str]:
+    """Every method some route answers on ``scope``'s path (with ``HEAD`` beside ``GET``,
+    and ``OPTIONS``); empty when no route matches the path."""
+    path = get_route_path(scope)
+    methods: set[str] = set()
+    for regex, declared in table:
+        if regex.match(path):
+            methods |= declared
+    probe = {**scope, "method": "GET"}
+    for route in app.router.routes:  # top-level routes: pages, /openapi.json, /docs
+        declared_here: set[str] | None = getattr(route, "methods", None)
+        if declared_here and route.matches(probe)[0] is not Match.NONE:
+            methods |= declared_here
+    if not methods:
+        return []
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    return sorted(methods, key=lambda m: (_ORDER.index(m) if m in _ORDER else len(_ORDER), m))
+
+
+def _allow(methods: list[str]) -> tuple[bytes, bytes]:
+    return (b"allow", ", ".join(methods).encode())
+
+
+class MethodsLayer:
+    """ASGI middleware: ``HEAD``, plain ``OPTIONS`` and ``Allow`` for ``api``'s routes."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        self._table: Table | None = None
+
+    def allowed(self, scope: Scope) -> list[str]:
+        if self._table is None:  # the schema is complete once the app serves
+            self._table = route_table(self.api)
+        return allowed_methods(self.api, self._table, scope)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method == "HEAD":
+            await self._head(scope, receive, send)
+        elif method == "OPTIONS" and not any(n == _PREFLIGHT for n, _ in scope["headers"]):
+            await self._options(scope, receive, send)
+        else:
+            await self.app(scope, receive, self._fixing_405(scope, send))
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "GET" not in self.allowed(scope):
+            await self.app(scope, receive, self._fixing_405(scope, send))
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+    async def _options(self, scope: Scope, receive: Receive, send: Send) -> None:
+        methods = self.allowed(scope)
+        if not methods:
+            await self.app(scope, receive, send)
+            return
+        headers = [_allow(methods), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _fixing_405(self, scope: Scope, send: Send) -> Send:
+        async def fixed(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = self.allowed(scope)
+                if methods:
+                    kept = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"allow"]
+                    message = {**message, "headers": [*kept, _allow(methods)]}
+            await send(message)
+
+        return fixed
