@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from starlette.routing import Match, compile_path, get_route_path
+from starlette.routing import Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The order ``Allow`` lists methods in.
@@ -43,7 +43,10 @@ def route_table(app: FastAPI) -> Table:
 def allowed_methods(app: FastAPI, table: Table, scope: Scope) -> list[str]:
     """Every method some route answers on ``scope``'s path (with ``HEAD`` beside ``GET``,
     and ``OPTIONS``); empty when no route matches the path."""
-    path = get_route_path(scope)
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):  # as Starlette routes a request under a root path
+        path = path[len(root) :] or "/"
     methods: set[str] = set()
     for regex, declared in table:
         if regex.match(path):
