@@ -8,17 +8,21 @@ the first route whose path matched: ``OPTIONS /users`` said ``Allow: POST`` alth
   (``Content-Length`` included) without the body;
 - a plain ``OPTIONS`` (no ``Access-Control-Request-Method``: a CORS preflight goes on to the
   CORS middleware's answer) on a routed path is ``204`` with ``Allow``;
-- a ``405`` carries ``Allow`` listing every method of every route on that path.
+- a ``405`` carries ``Allow`` listing every method of the path.
 
-The methods of a path are those the OpenAPI schema gives it (the routes of the API), plus
-those of the app's own top-level routes (the web app's pages, ``/docs``); paths neither
-knows (mounts: ``/static``, ``/media``, ``/metrics``) go on unchanged.
+The methods of a path are those the OpenAPI schema gives it, matched as OpenAPI says: a
+concrete path before templated ones, so ``/videos/batch`` is ``POST`` only (a ``GET`` there
+is 405, not a read of video ``batch``); plus those of the app's own top-level routes (the web
+app's pages, ``/docs``). Paths neither knows (mounts: ``/static``, ``/media``, ``/metrics``)
+go on unchanged.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
+import orjson
 from fastapi import FastAPI
 from starlette.routing import Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,29 +32,43 @@ _ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _VERBS = frozenset(m.lower() for m in _ORDER)
 _PREFLIGHT = b"access-control-request-method"
 
-Table = list[tuple[re.Pattern[str], frozenset[str]]]
+
+@dataclass
+class RouteTable:
+    """The schema's paths: concrete ones by path, templated ones as (regex, methods)."""
+
+    concrete: dict[str, frozenset[str]] = field(default_factory=dict)
+    templated: list[tuple[re.Pattern[str], frozenset[str]]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, app: FastAPI) -> RouteTable:
+        table = cls()
+        for template, item in app.openapi().get("paths", {}).items():
+            methods = frozenset(m.upper() for m in item if m in _VERBS)
+            if "{" in template:
+                table.templated.append((compile_path(template)[0], methods))
+            else:
+                table.concrete[template] = methods
+        return table
 
 
-def route_table(app: FastAPI) -> Table:
-    """(path regex, methods) of every path of ``app``'s OpenAPI schema."""
-    table: Table = []
-    for template, item in app.openapi().get("paths", {}).items():
-        regex, _, _ = compile_path(template)
-        table.append((regex, frozenset(m.upper() for m in item if m in _VERBS)))
-    return table
-
-
-def allowed_methods(app: FastAPI, table: Table, scope: Scope) -> list[str]:
-    """Every method some route answers on ``scope``'s path (with ``HEAD`` beside ``GET``,
-    and ``OPTIONS``); empty when no route matches the path."""
+def _route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):  # as Starlette routes a request under a root path
         path = path[len(root) :] or "/"
-    methods: set[str] = set()
-    for regex, declared in table:
-        if regex.match(path):
-            methods |= declared
+    return path
+
+
+def allowed_methods(app: FastAPI, table: RouteTable, scope: Scope) -> list[str]:
+    """Every method ``scope``'s path answers (with ``HEAD`` beside ``GET``, and ``OPTIONS``);
+    empty when neither the schema nor a top-level route knows the path."""
+    path = _route_path(scope)
+    methods: set[str] = set(table.concrete.get(path, ()))
+    if path not in table.concrete:
+        for regex, declared in table.templated:
+            if regex.match(path):
+                methods |= declared
     probe = {**scope, "method": "GET"}
     for route in app.router.routes:  # top-level routes: pages, /openapi.json, /docs
         declared_here: set[str] | None = getattr(route, "methods", None)
@@ -74,12 +92,16 @@ class MethodsLayer:
     def __init__(self, app: ASGIApp, api: FastAPI) -> None:
         self.app = app
         self.api = api
-        self._table: Table | None = None
+        self._table: RouteTable | None = None
+
+    @property
+    def table(self) -> RouteTable:
+        if self._table is None:  # the schema is complete once the app serves
+            self._table = RouteTable.of(self.api)
+        return self._table
 
     def allowed(self, scope: Scope) -> list[str]:
-        if self._table is None:  # the schema is complete once the app serves
-            self._table = route_table(self.api)
-        return allowed_methods(self.api, self._table, scope)
+        return allowed_methods(self.api, self.table, scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,10 +110,15 @@ class MethodsLayer:
         method = scope["method"]
         if method == "HEAD":
             await self._head(scope, receive, send)
-        elif method == "OPTIONS" and not any(n == _PREFLIGHT for n, _ in scope["headers"]):
+            return
+        if method == "OPTIONS" and not any(n == _PREFLIGHT for n, _ in scope["headers"]):
             await self._options(scope, receive, send)
-        else:
-            await self.app(scope, receive, self._fixing_405(scope, send))
+            return
+        concrete = self.table.concrete.get(scope["path"])
+        if concrete is not None and method not in concrete:  # e.g. GET /videos/batch
+            await _reply_405(send, self.allowed(scope), method)
+            return
+        await self.app(scope, receive, self._fixing_405(scope, send))
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "GET" not in self.allowed(scope):
@@ -126,3 +153,17 @@ class MethodsLayer:
             await send(message)
 
         return fixed
+
+
+async def _reply_405(send: Send, methods: list[str], method: str) -> None:
+    """The JSON 405 :mod:`recomind.api.errors` writes, with ``Allow``."""
+    body = orjson.dumps(
+        {"error": "method_not_allowed", "message": f"{method}: expected {', '.join(methods)}"}
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        _allow(methods),
+    ]
+    await send({"type": "http.response.start", "status": 405, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
