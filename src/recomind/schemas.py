@@ -157,6 +157,20 @@ class User(BaseModel):
 
 
 class VideoCreate(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "A new clip",
+                    "url": "https://cdn.example/new.mp4",
+                    "tags": ["#Funny"],
+                    "duration_s": 30,
+                }
+            ]
+        },
+    )
+
     video_id: Id | None = None
     title: Annotated[str, Text(500)]
     url: Annotated[str, Text(2048)]
@@ -185,11 +199,24 @@ class Video(BaseModel):
 
 
 class ActionCreate(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"user_id": "u2", "video_id": "v1", "action_type": "like"}]
+        },
+    )
+
     user_id: Id
     video_id: Id
     action_type: ActionType
     #: Checked against the server's clock by :func:`recomind.event_time.check_event_time`.
-    timestamp: EventTime | None = None
+    timestamp: EventTime | None = Field(
+        default=None,
+        description="When it happened (default: when received), with Z or an offset. "
+        "POST /video_action takes the last RECOMIND_EVENT_MAX_AGE_S (1 day) up to "
+        "RECOMIND_EVENT_MAX_FUTURE_S ahead of the server's clock (else 422); the batch "
+        "endpoint takes any past time.",
+    )
     #: A JSON number (``true`` or ``"5"`` is a client bug, not a watch time); the route also
     #: bounds it by the video's duration.
     watch_time_ms: (
@@ -263,6 +290,25 @@ class BatchAction(ActionCreate):
 
 
 class ActionBatch(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "actions": [
+                        {
+                            "user_id": "u3",
+                            "video_id": "v2",
+                            "action_type": "view",
+                            "watch_time_ms": 12000,
+                            "event_id": "example-1",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
     actions: Annotated[list[BatchAction], Field(min_length=1, max_length=ACTION_BATCH_MAX)]
 
 

@@ -97,16 +97,29 @@ def test_the_server_serves_this_schema(contract_api: Api) -> None:
     assert contract_api.http.get("/openapi.json", headers=auth_headers()).json() == SCHEMA_DOC
 
 
-def _in_the_event_window(case: schemathesis.Case) -> None:
-    """``POST /video_action`` takes events from the last ``event_max_age_s`` up to
-    ``event_max_future_s`` ahead of the server's clock: a bound relative to now that JSON
-    Schema cannot state (the field's description says it). A valid case's timestamp is
-    moved to now; every other field stays as generated."""
+def _within_what_the_schema_cannot_state(case: schemathesis.Case, api: Api) -> None:
+    """Two rules of ``POST /video_action`` JSON Schema cannot state, applied to a valid case
+    (every other field stays as generated; an invalid case is sent as generated):
+
+    - the timestamp lies within ``event_max_age_s`` behind and ``event_max_future_s`` ahead
+      of the server's clock: it is moved to now;
+    - the watch time is at most ``event_max_watch_ratio`` times the video's duration (the
+      stored video's, asked of the server): it is cut to that.
+    """
     meta = case.meta
     positive = meta is not None and meta.generation.mode.is_positive
-    if positive and case.path == "/video_action" and isinstance(case.body, dict):
-        if isinstance(case.body.get("timestamp"), str):
-            case.body["timestamp"] = datetime.now(UTC).isoformat()
+    body = case.body
+    if not (positive and case.path == "/video_action" and isinstance(body, dict)):
+        return
+    if isinstance(body.get("timestamp"), str):
+        body["timestamp"] = datetime.now(UTC).isoformat()
+    watch = body.get("watch_time_ms")
+    if isinstance(watch, int) and isinstance(body.get("video_id"), str):
+        r = api.http.get(f"/videos/{body['video_id']}", headers=auth_headers())
+        duration = r.json().get("duration_s") if r.status_code == 200 else None
+        if duration is not None:
+            cap = int(api.settings.event_max_watch_ratio * duration * 1000)
+            body["watch_time_ms"] = min(watch, cap)
 
 
 @schema.parametrize()
@@ -120,7 +133,7 @@ def _in_the_event_window(case: schemathesis.Case) -> None:
 def test_api_keeps_its_contract(case: schemathesis.Case, contract_api: Api) -> None:
     label = case.operation.label
     _cases[label] = _cases.get(label, 0) + 1
-    _in_the_event_window(case)
+    _within_what_the_schema_cannot_state(case, contract_api)
     response = case.call_and_validate(base_url=contract_api.base_url, headers=auth_headers())
     key = f"{case.method} {case.path} {response.status_code}"
     _statuses[key] = _statuses.get(key, 0) + 1
