@@ -90,7 +90,7 @@ def _field(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
         content=error_body(
-            "validation_error",
+            "conflict" if exc.status_code == 409 else "validation_error",
             f"{exc.field}: {exc.message}",
             exc.field,
             errors=[{"field": exc.field, "message": exc.message}],

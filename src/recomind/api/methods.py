@@ -114,11 +114,13 @@ class MethodsLayer:
         if method == "OPTIONS" and not any(n == _PREFLIGHT for n, _ in scope["headers"]):
             await self._options(scope, receive, send)
             return
-        concrete = self.table.concrete.get(scope["path"])
-        if concrete is not None and method not in concrete:  # e.g. GET /videos/batch
+        concrete = self.table.concrete.get(_route_path(scope))
+        if concrete is None:  # a templated path, a page or a mount: Starlette may say 405
+            await self.app(scope, receive, self._fixing_405(scope, send))
+        elif method in concrete:  # e.g. POST /video_action: no 405 possible, nothing to wrap
+            await self.app(scope, receive, send)
+        else:  # e.g. GET /videos/batch
             await _reply_405(send, self.allowed(scope), method)
-            return
-        await self.app(scope, receive, self._fixing_405(scope, send))
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "GET" not in self.allowed(scope):

@@ -66,7 +66,7 @@ def create_videos(
     ``mode=create`` (default): all or nothing; an id already stored or given twice rejects
     the whole batch with 409. ``mode=upsert``: videos whose id is stored are updated (every
     field given replaces the stored one; ``created_at`` is kept unless given), the others
-    created; answers 200 with both counts. An id given twice is a 422 naming the second.
+    created; answers 200 with both counts. An id given twice is a 409 naming the second.
     """
     engine = state.engine
     if mode == "create":
@@ -82,6 +82,7 @@ def create_videos(
                 f"body.videos.{i}.video_id",
                 f"{v.video_id!r} is also item {seen[v.video_id.lower()]}; expected each id "
                 "once per batch (compared case-insensitively, as MariaDB does)",
+                status_code=409,  # a conflict, as in mode=create: no schema states it
             )
         seen[v.video_id.lower()] = i
     with write_tx(engine) as conn:
