@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from recomind.config import Settings
+from recomind.storage import migrate
 from tests.utils.stacks import Api, running_api
 
 #: Ids the OpenAPI schema gives as examples (``recomind.api.responses.EXAMPLE_*``), so the
@@ -55,11 +56,17 @@ def seed(api: Api) -> None:
 
 
 @pytest.fixture(scope="session")
-def contract_api(stack_settings: Callable[..., Settings]) -> Iterator[Api]:
-    """The embedded stack (SQLite, in-process cache and log) under uvicorn, seeded once.
+def contract_api(
+    stack_settings: Callable[..., Settings], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """The embedded stack (SQLite, in-process cache and log) under uvicorn, seeded once, on
+    a database of its own (the API tests' servers empty theirs between tests).
 
     A generous event rate limit: the fuzzer posts far faster than a person taps.
     """
-    with running_api(stack_settings("embedded", event_rate_limit="100000/second")) as api:
+    url = f"sqlite:///{tmp_path_factory.mktemp('contract') / 'recomind.db'}"
+    migrate.upgrade(url)
+    settings = stack_settings("embedded", database_url=url, event_rate_limit="100000/second")
+    with running_api(settings) as api:
         seed(api)
         yield api
