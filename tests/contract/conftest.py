@@ -16,6 +16,8 @@ from tests.utils.stacks import Api, running_api
 #: Ids the OpenAPI schema gives as examples (``recomind.api.responses.EXAMPLE_*``), so the
 #: fuzzer's examples and coverage phases hit stored rows, not only unknown ids.
 SEED_USERS = ("u1", "u2", "u3")
+#: Lines for the end of the run (the fuzz run's figures), printed by pytest_terminal_summary.
+SUMMARY: list[str] = []
 SEED_VIDEOS = tuple(f"v{i}" for i in range(1, 13))
 
 
@@ -70,3 +72,8 @@ def contract_api(
     with running_api(settings) as api:
         seed(api)
         yield api
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
