@@ -33,7 +33,7 @@ from tests.utils.stacks import Api
 SEED = int(os.environ.get("RECOMIND_FUZZ_SEED", "15"))
 #: Examples per operation in the fuzzing phase (the examples and coverage phases add their
 #: own cases): sized for about 2-4 minutes on a 2-core CI machine.
-MAX_EXAMPLES = int(os.environ.get("RECOMIND_FUZZ_EXAMPLES", "200"))
+MAX_EXAMPLES = int(os.environ.get("RECOMIND_FUZZ_EXAMPLES", "500"))
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "fuzz.json"
 
 
