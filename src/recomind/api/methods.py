@@ -92,13 +92,9 @@ class MethodsLayer:
     def __init__(self, app: ASGIApp, api: FastAPI) -> None:
         self.app = app
         self.api = api
-        self._table: RouteTable | None = None
-
-    @property
-    def table(self) -> RouteTable:
-        if self._table is None:  # the schema is complete once the app serves
-            self._table = RouteTable.of(self.api)
-        return self._table
+        # Starlette builds the middleware on the app's first call (the lifespan's, when the
+        # server starts): every route and schema hook is in place, and no request waits.
+        self.table = RouteTable.of(api)
 
     def allowed(self, scope: Scope) -> list[str]:
         return allowed_methods(self.api, self.table, scope)
