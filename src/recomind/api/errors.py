@@ -70,8 +70,8 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
             and e.get("ctx", {}).get("pattern") == ID_PATTERN
         ):
             msg = f"expected {ID_RULE}, got {e.get('input')!r}"
-        else:
-            msg = str(e.get("msg", "is invalid"))
+        else:  # a validator's own message, without pydantic's "Value error, " in front
+            msg = str(e.get("msg", "is invalid")).removeprefix("Value error, ")
         errors.append({"field": field, "message": msg})
     first = errors[0] if errors else {"field": "body", "message": "is invalid"}
     return JSONResponse(
