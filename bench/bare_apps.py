@@ -26,6 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from recomind.api.app import uvicorn_options
+from recomind.config import Settings
+
 KINDS = ("starlette", "fastapi-async", "fastapi-sync")
 HEADERS = {"X-Cache": "hit"}
 
@@ -97,6 +100,7 @@ def main() -> None:
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
+        **uvicorn_options(Settings()),
     )
 
 

@@ -10,15 +10,19 @@ from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from recomind import weights
+from recomind.guard_config import GuardSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
 
-class Settings(BaseSettings):
-    """Service configuration, read from the environment (prefix ``RECOMIND_``) or ``.env``."""
+class Settings(GuardSettings):
+    """Service configuration, read from the environment (prefix ``RECOMIND_``) or ``.env``.
+
+    The request guards' settings (rate limits, CORS, headers) are in :mod:`recomind.guard_config`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="RECOMIND_", env_file=".env", extra="ignore")
 
@@ -147,7 +151,12 @@ class Settings(BaseSettings):
     )
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest body of every route without its own bound (POST /users, /videos, "
+        "the token endpoint): 413 above it, by Content-Length or while a chunked body streams.",
+    )
     videos_batch_max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,
