@@ -85,7 +85,8 @@ def web(stack_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Api
 def page_factory(browser: Any) -> Iterator[Any]:
     """``new_page(base_url, viewport=PHONE)``: a fresh context (own localStorage) per page.
 
-    JavaScript errors on any page fail the test.
+    JavaScript errors on any page fail the test, and so does anything the Content-Security-
+    Policy blocks (Chromium reports it on the console as "Refused to ...").
     """
     contexts: list[Any] = []
     errors: list[str] = []
@@ -96,12 +97,18 @@ def page_factory(browser: Any) -> Iterator[Any]:
         contexts.append(ctx)
         page = ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: _csp_violation(msg.text, errors))
         return page
 
     yield new_page
     for ctx in contexts:
         ctx.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def _csp_violation(text: str, errors: list[str]) -> None:
+    if "Refused to" in text or "Content Security Policy" in text:
+        errors.append("CSP: " + text)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -10,6 +10,7 @@ TLS (``RECOMIND_HSTS``; a trusted proxy's ``X-Forwarded-Proto`` counts).
 
 from __future__ import annotations
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recomind.api.proxies import TrustedProxies
@@ -18,6 +19,8 @@ from recomind.config import Settings
 #: FastAPI's documentation pages load Swagger UI and ReDoc from jsDelivr with an inline script.
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 _CDN = "https://cdn.jsdelivr.net"
+_JSON = (b"content-type", b"application/json")
+_INTERNAL = orjson.dumps({"error": "internal_error", "message": "internal server error"})
 
 
 def app_policy(media_src: str) -> str:
@@ -88,10 +91,23 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra = self._headers(scope)
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's error middleware is outside this one: answer the 500 here, in the
+            # JSON error shape and with the headers, and let it log the error (it sees the
+            # response started and sends nothing more).
+            if not started:
+                headers = [_JSON, (b"content-length", b"%d" % len(_INTERNAL)), *extra]
+                await send({"type": "http.response.start", "status": 500, "headers": headers})
+                await send({"type": "http.response.body", "body": _INTERNAL})
+            raise
