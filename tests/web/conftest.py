@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ def page_factory(browser: Any) -> Iterator[Any]:
         contexts.append(ctx)
         page = ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: _csp_violation(msg.text, errors))
+        page.on("console", lambda msg: csp_violation(msg.text, errors))
         return page
 
     yield new_page
@@ -106,7 +107,21 @@ def page_factory(browser: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def _csp_violation(text: str, errors: list[str]) -> None:
+def wait_in_page(page: Any, function: str, arg: Any = None, timeout_s: float = 15.0) -> None:
+    """Poll ``function`` (JavaScript) in the page until it is truthy.
+
+    Not ``page.wait_for_function``: Playwright evaluates its predicate with ``eval`` inside the
+    page, which the app's Content-Security-Policy (no ``unsafe-eval``) rightly refuses;
+    ``page.evaluate`` goes through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{function} stayed false for {timeout_s} s")
+        time.sleep(0.05)
+
+
+def csp_violation(text: str, errors: list[str]) -> None:
     if "Refused to" in text or "Content Security Policy" in text:
         errors.append("CSP: " + text)
 
@@ -116,9 +131,7 @@ def screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     # Let slide-in animations and fades settle, so the picture shows what a user sees.
-    page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running')", polling=50
-    )
+    wait_in_page(page, "() => document.getAnimations().every(a => a.playState !== 'running')")
     page.screenshot(path=str(path))
     return path
 
