@@ -18,12 +18,16 @@ keep-alive cache hits over 300 warmed users (``httpx``: p50/p99), the same hits 
 (32 connections: requests/s and p99), and ``wrk``'s accepted ``POST /video_action``/s (32
 connections, ``post_action.lua``, 5,000 users: none near a limit, every answer must be 202; the
 consumers are off, so the figure is the API's accept path). ``--caches redis`` counts the
-limits in Redis (``--redis``). Figures go to ``bench/results/guard.json``.
+limits in Redis (``--redis``). On a shared machine those figures swing from round to round;
+``check_alone_us`` is steadier: the request-limits middleware alone, around an app that does
+nothing, in process (µs per request, memory and Redis, one at a time and 32 in flight). Figures
+go to ``bench/results/guard.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import subprocess
@@ -41,6 +45,7 @@ import httpx
 from bench import wrk
 from bench.bench_api import load
 from bench.common import free_port, percentiles, server, wait_up, write_results
+from recomind.api.request_limits import RequestLimits, RequestRateLimiter
 from recomind.cache import open_cache
 from recomind.config import Settings
 from recomind.storage import migrate
@@ -155,6 +160,48 @@ def one_round(
     return out
 
 
+async def _check_alone(cache_url: str, concurrency: int, n: int = 20_000) -> float:
+    """µs per request through ``RequestLimits`` (every scope counted) around a no-op app."""
+    settings = Settings(
+        cache_url=cache_url,
+        cache_prefix=f"bench_guard_{uuid.uuid4().hex[:8]}:",
+        **{f"rate_limits_per_{s}": COUNTED for s in ("key", "user", "address")},
+    )
+    limiter = RequestRateLimiter(settings)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    mw = RequestLimits(app, limiter)
+    scope = {"type": "http", "method": "GET", "path": "/recommendations/u1", "query_string": b"",
+             "headers": [], "client": ("127.0.0.1", 5000), "state": {}}  # fmt: skip
+
+    async def worker(count: int) -> None:
+        for _ in range(count):
+            await mw(scope, receive, app)
+
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))
+        return round((time.perf_counter() - t0) / n * 1e6, 2)
+    finally:
+        await limiter.close()
+        if cache_url.startswith("redis"):
+            open_cache(cache_url).delete_prefix(settings.cache_prefix)
+
+
+def check_alone(caches: list[str], redis_url: str) -> dict[str, float]:
+    out = {}
+    for cache in caches:
+        url = "memory://" if cache == "memory" else redis_url
+        for concurrency in (1, 32):
+            out[f"{cache}_c{concurrency}"] = asyncio.run(_check_alone(url, concurrency))
+    return out
+
+
 def summary(runs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Medians per variant, and the on/off and off/bare ratios."""
 
@@ -202,6 +249,8 @@ def main() -> None:
     auth = auth_available() and args.auth != "off"
     wrk.require_wrk()
     results: dict[str, Any] = {"auth_in_on": auth, "seconds": args.seconds, "caches": {}}
+    results["check_alone_us"] = check_alone(args.caches.split(","), args.redis)
+    print("check alone (µs per request)", results["check_alone_us"], flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         url = f"sqlite:///{work / 'catalogue.db'}"
