@@ -162,6 +162,8 @@ class RequestRateLimiter:
             for scope, identity in ids
             if (scope, group) in self._keyed
         ]
+        if not counted:  # e.g. only keys are limited and this request has none
+            return None
         try:
             counts = await self.counts.incr(
                 [k for _, identity, keyed in counted for k in keyed.keys(identity)],
