@@ -8,6 +8,7 @@ consumers are drained, the tables emptied and the test's cache keys dropped.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
@@ -33,8 +34,14 @@ def _servers(stack_settings: Callable[..., Settings]) -> Iterator[dict[str, Api]
 
 
 def reset(api: Api) -> None:
-    """Between tests: drain the consumers, empty the tables, forget cached state."""
+    """Between tests: drain the consumers, empty the tables and the lake, forget cached
+    state (a test's lake rows and served pages would join to the next test's actions)."""
     api.settle()
+    if api.state.recommendations.impressions is not None:
+        api.state.recommendations.impressions.flush()
+    lake = api.settings.lake_url.removeprefix("file://")
+    if lake != api.settings.lake_url:
+        shutil.rmtree(lake, ignore_errors=True)
     truncate(api.engine)
     api.state.cache.backend.delete_prefix(api.settings.cache_prefix)
     api.state.known_videos.clear()

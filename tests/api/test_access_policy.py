@@ -46,6 +46,16 @@ def _get(app: Any, *paths: str, headers: dict[str, str] | None = None) -> list[h
     return asyncio.run(call())
 
 
+def _request(app: Any, method: str, path: str) -> list[httpx.Response]:
+    async def call() -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as h:
+            return [await h.request(method, path)]
+
+    return asyncio.run(call())
+
+
 def test_every_route_of_the_app_is_in_the_policy_table(tmp_path: Path) -> None:
     """A new route must be given a rule on purpose (the default, admin, is only a backstop)."""
     app = _app(tmp_path)
@@ -67,8 +77,21 @@ def test_the_policy_matches_templates_and_falls_back_to_admin() -> None:
     assert policy.rule("GET", "/users/u1/profile").user_segment == 2
     assert policy.rule("GET", "/static/js/app.js").scope is None
     assert policy.rule("OPTIONS", "/anything").scope is None
-    for method, path in [("GET", "/nowhere"), ("PUT", "/videos/v1"), ("GET", "/users/u1/x/y")]:
+    for method, path in [("GET", "/nowhere"), ("POST", "/nowhere"), ("GET", "/users/u1/x/y")]:
         assert policy.rule(method, path).scope == "admin", path
+    # A method a served path has no route for needs no credential: routing answers 405.
+    for method, path in [("PUT", "/videos/v1"), ("TRACE", "/healthz"), ("POST", "/users/u1")]:
+        assert policy.rule(method, path).scope is None, path
+
+
+def test_a_method_a_path_lacks_is_405_without_a_credential(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    for method, path in [("PUT", "/videos/v1"), ("DELETE", "/healthz"), ("POST", "/users/u1")]:
+        (r,) = _request(app, method, path)
+        assert r.status_code == 405, (method, path, r.status_code)
+        assert r.headers["allow"]
+    (r,) = _request(app, "POST", "/nowhere")
+    assert r.status_code == 401
 
 
 def test_openapi_declares_bearer_once_and_open_routes_need_none(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ def test_erasure_leaves_no_trace(api: Api) -> None:
     assert VICTIM not in read_raw(url).column("user_id").to_pylist()
     assert all(e.user_id != VICTIM for e in iter_events(url))
     assert VICTIM not in read_impressions(url).column("user_id").to_pylist()
-    assert set(read_table(url).column("user_id").to_pylist()) == set(OTHERS)
+    assert set(OTHERS) <= set(read_table(url).column("user_id").to_pylist())
     assert _raw_lake_rows(api, VICTIM) == before_raw
     # ... until lake-compact rewrites them: then no file holds a row of theirs.
     ctx = JobContext(api.settings, api.engine, api.state.recommendations)
@@ -143,7 +143,7 @@ def test_erasure_leaves_no_trace(api: Api) -> None:
     assert result.ok, result.error
     assert result.summary["rows_removed"] == before_raw
     assert _raw_lake_rows(api, VICTIM) == 0
-    assert set(read_table(url).column("user_id").to_pylist()) == set(OTHERS)
+    assert set(OTHERS) <= set(read_table(url).column("user_id").to_pylist())
     for path in _lake_root(api).rglob("*"):
         if path.is_file():
             assert VICTIM.encode() not in path.read_bytes(), path

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from recomind.api.principal import Principal, set_principal
 from recomind.api.request_limits import RequestLimits, RequestRateLimiter, route_group
 from recomind.config import Settings
 from tests.api.helpers import act, load_catalogue
@@ -24,16 +24,6 @@ from tests.utils.stacks import running_api
 
 STACKS_HERE = ["embedded", "postgres+redis"]
 OFF = {"rate_limits_per_key": "", "rate_limits_per_user": "", "rate_limits_per_address": ""}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """What the auth layer puts in ``scope["state"]["recomind_principal"]``."""
-
-    kind: str
-    key_id: str | None = None
-    user_id: str | None = None
-    scopes: frozenset[str] = field(default_factory=frozenset)
 
 
 def _hits(api: Any, path: str, n: int, **kw: Any) -> list[httpx.Response]:
@@ -86,7 +76,9 @@ def test_redis_counts_are_shared_by_two_app_instances(
 
 
 def _scope(principal: Principal | None, client: str, path: str = "/videos/v1") -> dict[str, Any]:
-    state = {} if principal is None else {"recomind_principal": principal}
+    state: dict[str, Any] = {}
+    if principal is not None:
+        set_principal({"state": state}, principal)
     return {
         "type": "http",
         "method": "GET",

@@ -11,10 +11,11 @@ def test_options_lists_every_method_of_the_path(contract_api: Api) -> None:
     http, headers = contract_api.http, auth_headers()
     expected = {
         "/users": "GET, HEAD, POST, OPTIONS",
-        "/users/u2": "GET, HEAD, OPTIONS",
+        "/users/u2": "GET, HEAD, DELETE, OPTIONS",
         "/videos": "POST, OPTIONS",
         "/videos/batch": "POST, OPTIONS",  # concrete before /videos/{video_id}
-        "/videos/v1": "GET, HEAD, OPTIONS",
+        "/videos/v1": "GET, HEAD, DELETE, OPTIONS",
+        "/videos/v1/restore": "POST, OPTIONS",
         "/trending": "GET, HEAD, OPTIONS",
         "/video_action": "POST, OPTIONS",
     }
