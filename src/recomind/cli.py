@@ -169,10 +169,9 @@ def demo(
         return
     base = f"http://{host}:{port}"
     console.print(f"RecoMind demo at [bold]{base}[/bold] (web app; dashboard at {base}/dashboard)")
-    read = access["read"]
     console.print(
         f"  curl {base}/trending\n"
-        f'  curl -H "Authorization: Bearer {read}" {base}/recommendations/u2\n'
+        f'  curl -H "Authorization: Bearer $READ" {base}/recommendations/u2\n'
         f"  API docs: {base}/docs (Authorize with a key)",
         soft_wrap=True,
     )
@@ -293,9 +292,11 @@ def import_actions(
 
 
 def _print_keys(access: dict[str, str], data_dir: Path) -> None:
-    console.print(f"API keys of the demo (kept in {data_dir / 'demo-keys.json'}):")
-    for scope in ("admin", "ingest", "read"):
-        console.print(f"  {scope:<7}{access[scope]}", soft_wrap=True)
+    console.print(
+        f"API keys of the demo (kept in {data_dir / 'demo-keys.json'}); for curl, in another shell:"
+    )
+    exports = " ".join(f"{scope.upper()}={access[scope]}" for scope in ("admin", "ingest", "read"))
+    console.print(f"  export {exports}", soft_wrap=True, highlight=False)
     console.print("  the web app signs in as any user; paste the admin key on its dashboard")
 
 
