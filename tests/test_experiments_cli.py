@@ -29,7 +29,7 @@ def test_create_list_show_results_stop_and_ship(db_env: dict[str, str]) -> None:
     assert clash.returncode == 1 and "one running experiment" in clash.stdout
     bad = _run("experiments", "create", "--name", "t3", "--variant", "a=current",
                "--variant", "b=nope", env=db_env)  # fmt: skip
-    assert bad.returncode == 2 and "variants[1].ranker" in bad.stdout
+    assert bad.returncode == 2 and "variants.1.ranker" in bad.stdout
     listed = _run("experiments", "list", env=db_env)
     assert listed.returncode == 0 and "t1" in listed.stdout
     shown = _run("experiments", "show", "t1", env=db_env)

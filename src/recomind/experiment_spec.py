@@ -126,7 +126,7 @@ def parse(body: Mapping[str, Any]) -> Experiment:
         raise SpecError("variants", f"2 to {MAX_VARIANTS} variants, the first is control")
     variants: list[Variant] = []
     for i, v in enumerate(raw):
-        where = f"variants[{i}]"
+        where = f"variants.{i}"
         if not isinstance(v, Mapping):
             raise SpecError(where, "an object {name, ranker, weight}")
         vname = v.get("name")

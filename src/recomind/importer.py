@@ -34,7 +34,7 @@ from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 
 from recomind.config import Settings
-from recomind.schemas import BatchAction, utcnow
+from recomind.schemas import NAIVE_IS_UTC, BatchAction, utcnow
 from recomind.storage.engine import make_engine, read_tx
 from recomind.stream import bulk
 from recomind.stream.factory import open_producer
@@ -206,7 +206,7 @@ def _validate(rows: list[Row], summary: Summary) -> list[tuple[str, BatchAction]
             text = values["watch_time_ms"].strip()
             values["watch_time_ms"] = int(text) if text.isdigit() else (text or None)
         try:
-            out.append((where, BatchAction.model_validate(values)))
+            out.append((where, BatchAction.model_validate(values, context={NAIVE_IS_UTC: True})))
         except ValidationError as exc:
             first = exc.errors()[0]
             name = ".".join(str(p) for p in first.get("loc", ())) or "row"

@@ -15,13 +15,34 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
 )
 
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 ID_RE = re.compile(ID_PATTERN)
 ID_RULE = "1-128 characters of letters, digits, '_', '.', ':' or '-'"
+ID_MAX = 128
 
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+
+#: "Holds a character that is not white space": ``\s`` of JSON Schema (ECMA-262) and of
+#: pydantic (Unicode White_Space) differ by U+0085 and U+FEFF, so both are named; text fields
+#: are stripped, and a stripped-empty text is refused by the schema and the server alike.
+NOT_BLANK = r"[^\s\u0085\ufeff]"
+#: A tag holds a character that neither ``#`` nor white space (Python's, which adds
+#: U+001C..U+001F, as :func:`normalize_tag` strips) is.
+TAG_PATTERN = r"[^\s\u0085\ufeff\x1c-\x1f#]"
+TAG_MAX = 64
+TAGS_MAX = 50
+
+
+def Text(max_length: int) -> StringConstraints:
+    """A stripped text of 1..``max_length`` characters that is not only white space."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK
+    )
+
+
 #: ``unlike`` takes a like back (a like is a state per user and video: see recomind.weights).
 ActionType = Literal["view", "like", "skip", "unlike"]
 ACTION_TYPES: tuple[str, ...] = ("view", "like", "skip", "unlike")
@@ -40,14 +61,14 @@ def _clean_tags(tags: list[str]) -> list[str]:
         n = normalize_tag(t)
         if not n:
             raise ValueError("a tag must have at least one character besides '#' and spaces")
-        if len(n) > 64:
-            raise ValueError("a tag must be at most 64 characters")
         if n not in out:
             out.append(n)
     return out
 
 
-Tags = Annotated[list[str], Field(max_length=50), AfterValidator(_clean_tags)]
+#: As sent: 1..64 characters each (lower-casing may lengthen a few letters, e.g. U+0130).
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX, pattern=TAG_PATTERN)]
+Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX), AfterValidator(_clean_tags)]
 
 
 def utcnow() -> datetime:
@@ -84,14 +105,24 @@ UtcDatetime = Annotated[
 _ISO_DATETIME = re.compile(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt _][0-9]{2}:[0-9]{2}")
 
 
-def _iso_datetime_only(value: object) -> object:
-    """Refuse numbers, dates without a time and digit strings: a unix time in a client's
-    body hides whether it meant seconds or milliseconds."""
-    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATETIME.match(value)):
+_ZONE = re.compile(r"(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})\s*$")
+#: Validation context key: a string without a zone reads as UTC (the importer's files).
+NAIVE_IS_UTC = "naive_is_utc"
+
+
+def _iso_datetime_only(value: object, info: ValidationInfo) -> object:
+    """Refuse numbers, booleans, dates without a time and digit strings (a unix time in a
+    client's body hides whether it meant seconds or milliseconds), and, from a client, a time
+    without a zone (RFC 3339 ``date-time``: ``Z`` or an offset)."""
+    if isinstance(value, datetime):
         return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        if _ZONE.search(value) or (info.context or {}).get(NAIVE_IS_UTC):
+            return value
+        raise ValueError(f"expected a zone (Z or an offset such as +05:00) at the end of {value!r}")
     raise ValueError(
-        "expected an ISO-8601 date and time such as 2026-11-30T12:00:00Z or "
-        "2026-11-30T17:00:00+05:00 (no zone means UTC)"
+        "expected an ISO-8601 date and time with a zone, such as 2026-11-30T12:00:00Z or "
+        "2026-11-30T17:00:00+05:00"
     )
 
 
@@ -102,17 +133,21 @@ def _number_not_bool_or_text(value: object) -> object:
     return value
 
 
-#: A client's event time: an ISO-8601 string, any offset (converted to UTC), no zone = UTC.
+#: A client's time: an ISO-8601 string with ``Z`` or an offset (converted to UTC); no number,
+#: no boolean, no zone-less string (the importer reads those as UTC: :data:`NAIVE_IS_UTC`).
 EventTime = Annotated[datetime, BeforeValidator(_iso_datetime_only), AfterValidator(_utc_in)]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: unknown fields are refused; text fields strip themselves (ids do not:
+    an id with a space is a wrong id)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class UserCreate(StrictModel):
     user_id: Id | None = None
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, Text(200)]
 
 
 class User(BaseModel):
@@ -122,13 +157,28 @@ class User(BaseModel):
 
 
 class VideoCreate(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "A new clip",
+                    "url": "https://cdn.example/new.mp4",
+                    "tags": ["#Funny"],
+                    "duration_s": 30,
+                }
+            ]
+        },
+    )
+
     video_id: Id | None = None
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+    title: Annotated[str, Text(500)]
+    url: Annotated[str, Text(2048)]
     tags: Tags = Field(default_factory=list)
     creator_id: Id | None = None
-    duration_s: Annotated[float, Field(gt=0, le=86_400)] | None = None
-    created_at: UtcDatetime | None = None
+    #: A JSON number (``true`` and ``"30"`` are refused).
+    duration_s: Annotated[float, Field(strict=True, gt=0, le=86_400)] | None = None
+    created_at: EventTime | None = None
 
 
 VIDEO_BATCH_MAX = 5000
@@ -149,15 +199,28 @@ class Video(BaseModel):
 
 
 class ActionCreate(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"user_id": "u2", "video_id": "v1", "action_type": "like"}]
+        },
+    )
+
     user_id: Id
     video_id: Id
     action_type: ActionType
     #: Checked against the server's clock by :func:`recomind.event_time.check_event_time`.
-    timestamp: EventTime | None = None
+    timestamp: EventTime | None = Field(
+        default=None,
+        description="When it happened (default: when received), with Z or an offset. "
+        "POST /video_action takes the last RECOMIND_EVENT_MAX_AGE_S (1 day) up to "
+        "RECOMIND_EVENT_MAX_FUTURE_S ahead of the server's clock (else 422); the batch "
+        "endpoint takes any past time.",
+    )
     #: A JSON number (``true`` or ``"5"`` is a client bug, not a watch time); the route also
     #: bounds it by the video's duration.
     watch_time_ms: (
-        Annotated[int, BeforeValidator(_number_not_bool_or_text), Field(ge=0, le=MAX_WATCH_TIME_MS)]
+        Annotated[int, Field(ge=0, le=MAX_WATCH_TIME_MS), BeforeValidator(_number_not_bool_or_text)]
         | None
     ) = None
 
@@ -227,6 +290,25 @@ class BatchAction(ActionCreate):
 
 
 class ActionBatch(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "actions": [
+                        {
+                            "user_id": "u3",
+                            "video_id": "v2",
+                            "action_type": "view",
+                            "watch_time_ms": 12000,
+                            "event_id": "example-1",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
     actions: Annotated[list[BatchAction], Field(min_length=1, max_length=ACTION_BATCH_MAX)]
 
 

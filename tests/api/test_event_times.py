@@ -35,7 +35,7 @@ def test_offsets_are_stored_as_utc_and_come_back_with_a_zone(api: Api) -> None:
     sent = {
         "v1": (utc + timedelta(hours=5)).isoformat() + "+05:00",  # the form
         "v2": (utc - timedelta(hours=9, minutes=30)).isoformat() + "-09:30",
-        "v3": utc.isoformat(),  # no zone: UTC
+        "v3": utc.isoformat() + "Z",  # a zone-less time is a 422 (tests/contract)
     }
     for video, ts in sent.items():  # three spellings of one instant
         act(api.http, "z1", video, "like", timestamp=ts)

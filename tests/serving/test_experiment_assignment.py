@@ -45,22 +45,22 @@ def test_a_spec_is_checked_field_by_field() -> None:
         ({**good, "variants": good["variants"][:1]}, "variants"),
         (
             {**good, "variants": [good["variants"][0], {"name": "a", "ranker": "current"}]},
-            "variants[1].name",
+            "variants.1.name",
         ),
         (
             {**good, "variants": [good["variants"][0], {"name": "b", "ranker": "nope"}]},
-            "variants[1].ranker",
+            "variants.1.ranker",
         ),
         (
             {**good, "variants": [good["variants"][0], {"name": "b", "ranker": "model:v1"}]},
-            "variants[1].ranker",
+            "variants.1.ranker",
         ),
         (
             {
                 **good,
                 "variants": [good["variants"][0], {"name": "b", "ranker": "trending", "weight": 0}],
             },
-            "variants[1].weight",
+            "variants.1.weight",
         ),
         ({**good, "horizon_users": 3}, "horizon_users"),
         ({**good, "primary": "clicks"}, "primary"),

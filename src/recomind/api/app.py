@@ -9,10 +9,11 @@ from fastapi import FastAPI
 from prometheus_client import make_asgi_app
 
 from recomind import __version__, web
-from recomind.api import errors, online_metrics, openapi_auth
+from recomind.api import errors, online_metrics, openapi_auth, responses
 from recomind.api.access import Policy
 from recomind.api.auth import AuthMiddleware
 from recomind.api.hit_path import CacheHitPath
+from recomind.api.methods import MethodsLayer
 from recomind.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from recomind.api.routes import (
     actions,
@@ -78,8 +79,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
             "/video_actions/batch": settings.actions_batch_max_body_bytes,
         },
     )
+    app.add_middleware(MethodsLayer, api=app)  # HEAD, OPTIONS, Allow on 405
     app.add_middleware(CacheHitPath, state=lambda: app_state)  # hits skip the rest
     openapi_auth.install(app, Policy(settings))
+    responses.install(app, settings)  # wraps the schema openapi_auth builds: after it
     if settings.auth == "required":  # outermost: every request, hits too, is authenticated
         app.add_middleware(AuthMiddleware, state=lambda: app_state)
     return app

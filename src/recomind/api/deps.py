@@ -15,6 +15,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 
 from recomind.api.errors import FieldError
+from recomind.api.responses import PAGE_SIZE_MARK
 from recomind.api.state import AppState
 from recomind.config import Settings
 
@@ -45,7 +46,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 #: The ``n`` query parameter of a page; check it with :func:`page_size_of`.
-PageSizeQuery = Annotated[int | None, Query(description="How many videos (1..max_n, default 20)")]
+PageSizeQuery = Annotated[
+    int | None,
+    Query(
+        description="How many videos (1..max_n, default default_n)",
+        json_schema_extra={PAGE_SIZE_MARK: True},
+    ),
+]
 
 
 def page_size_of(settings: Settings, n: int | None) -> int:

@@ -79,8 +79,8 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
             and e.get("ctx", {}).get("pattern") == ID_PATTERN
         ):
             msg = f"expected {ID_RULE}, got {e.get('input')!r}"
-        else:
-            msg = str(e.get("msg", "is invalid"))
+        else:  # a validator's own message, without pydantic's "Value error, " in front
+            msg = str(e.get("msg", "is invalid")).removeprefix("Value error, ")
         errors.append({"field": field, "message": msg})
     first = errors[0] if errors else {"field": "body", "message": "is invalid"}
     return JSONResponse(
@@ -99,7 +99,7 @@ def _field(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
         content=error_body(
-            "validation_error",
+            "conflict" if exc.status_code == 409 else "validation_error",
             f"{exc.field}: {exc.message}",
             exc.field,
             errors=[{"field": exc.field, "message": exc.message}],

@@ -29,6 +29,7 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from recomind.api.access import check_acting_user
 from recomind.api.deps import StateDep
 from recomind.api.errors import UNREADABLE_BODY, FieldError, RateLimitedError
+from recomind.api.responses import errors
 from recomind.api.state import AppState
 from recomind.errors import NotFoundError, UnavailableError
 from recomind.event_time import check_event_time
@@ -180,16 +181,20 @@ def accepted_json(event_id: str) -> bytes:
     "/video_action",
     status_code=202,
     response_model=ActionAccepted,
-    responses={
-        202: {
-            "headers": {
-                DEGRADED_HEADER: {
-                    "description": "database: the database did not answer and the video "
-                    "was checked against its cached card (absent otherwise)"
+    responses=errors(
+        404,
+        body=True,
+        success={
+            202: {
+                "headers": {
+                    DEGRADED_HEADER: {
+                        "description": "database: the database did not answer and the video "
+                        "was checked against its cached card (absent otherwise)"
+                    }
                 }
             }
-        }
-    },
+        },
+    ),
 )
 async def post_action(
     body: ActionCreate, state: StateDep, request: Request, response: Response

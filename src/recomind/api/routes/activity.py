@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from recomind.api.deps import EngineDep
+from recomind.api.responses import errors, id_path
 from recomind.errors import NotFoundError
-from recomind.schemas import ID_PATTERN, ActionType, User, UtcDatetime
+from recomind.schemas import ActionType, User, UtcDatetime
 from recomind.storage import actions, users
 from recomind.storage.engine import read_tx
 
@@ -30,7 +31,7 @@ class UserAction(BaseModel):
     tags: list[str]
 
 
-@router.get("/users", response_model=list[User])
+@router.get("/users", response_model=list[User], responses=errors())
 def list_users(
     engine: EngineDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many users")] = 50,
@@ -40,9 +41,9 @@ def list_users(
         return users.list_users(conn, limit=limit)
 
 
-@router.get("/users/{user_id}/actions", response_model=list[UserAction])
+@router.get("/users/{user_id}/actions", response_model=list[UserAction], responses=errors(404))
 def user_actions(
-    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    user_id: Annotated[str, id_path("The client's own user id", "u2")],
     engine: EngineDep,
     action_type: Annotated[ActionType | None, Query(description="Only this kind")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many actions")] = 20,

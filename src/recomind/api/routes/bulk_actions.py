@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recomind.api.access import check_acting_user
 from recomind.api.deps import StateDep
+from recomind.api.responses import errors
 from recomind.errors import UnavailableError
 from recomind.schemas import ActionBatch, BatchAccepted, BatchItemResult, utcnow
 from recomind.storage.engine import read_tx
@@ -31,7 +32,12 @@ BULK_ITEMS = Counter(
 )
 
 
-@router.post("/video_actions/batch", status_code=202, response_model=BatchAccepted)
+@router.post(
+    "/video_actions/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    responses=errors(body=True),
+)
 async def post_actions_batch(body: ActionBatch, state: StateDep, request: Request) -> BatchAccepted:
     for i, item in enumerate(body.actions):  # a user token posts only its own actions
         check_acting_user(request.scope, item.user_id, f"body.actions.{i}.user_id")

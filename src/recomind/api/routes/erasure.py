@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from recomind.api.deps import StateDep
 from recomind.api.principal import principal_of
+from recomind.api.responses import errors, id_path
 from recomind.errors import NotFoundError
-from recomind.schemas import ID_PATTERN, UtcDatetime
+from recomind.schemas import UtcDatetime
 from recomind.serving.erasure import erase_user, set_takedown
 from recomind.storage.engine import read_tx
 from recomind.storage.erasure import list_audit
 
 router = APIRouter(tags=["erasure"])
-UserId = Annotated[str, Path(pattern=ID_PATTERN, description="The client's own user id")]
-VideoId = Annotated[str, Path(pattern=ID_PATTERN)]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such video"}}
+UserId = Annotated[str, id_path("The client's own user id", "u1")]
+VideoId = Annotated[str, id_path("The client's own video id", "v1")]
 
 
 class Receipt(BaseModel):
@@ -58,7 +58,7 @@ def actor_of(request: Request) -> str:
     return principal.kind
 
 
-@router.delete("/users/{user_id}", response_model=Receipt)
+@router.delete("/users/{user_id}", response_model=Receipt, responses=errors())
 def delete_user(user_id: UserId, request: Request, state: StateDep) -> dict[str, Any]:
     """Erase the user from every store: actions, profile, popularity counts, cached lists and
     keys, the lake (tombstoned now, rewritten by ``lake-compact``). Idempotent: a repeat (or
@@ -70,14 +70,14 @@ def delete_user(user_id: UserId, request: Request, state: StateDep) -> dict[str,
     return receipt.to_json()
 
 
-@router.delete("/videos/{video_id}", response_model=Receipt, responses=_NOT_FOUND)
+@router.delete("/videos/{video_id}", response_model=Receipt, responses=errors(404))
 def take_down_video(video_id: VideoId, request: Request, state: StateDep) -> dict[str, Any]:
     """Take the video down (``active = false``, reversible): within a second it is in no
     list, trending or cache hit, and it is never a candidate or trained on."""
     return _takedown(state, request, video_id, down=True)
 
 
-@router.post("/videos/{video_id}/restore", response_model=Receipt, responses=_NOT_FOUND)
+@router.post("/videos/{video_id}/restore", response_model=Receipt, responses=errors(404))
 def restore_video(video_id: VideoId, request: Request, state: StateDep) -> dict[str, Any]:
     """Undo a takedown: the video is served and trained on again."""
     return _takedown(state, request, video_id, down=False)
@@ -92,7 +92,7 @@ def _takedown(state: Any, request: Request, video_id: str, *, down: bool) -> dic
     return receipt.to_json()
 
 
-@router.get("/admin/audit", response_model=list[AuditEntry])
+@router.get("/admin/audit", response_model=list[AuditEntry], responses=errors())
 def audit(
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="How many, newest first")] = 100,

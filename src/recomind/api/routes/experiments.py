@@ -9,27 +9,67 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recomind.api.deps import StateDep
 from recomind.api.errors import FieldError
+from recomind.api.responses import errors
 from recomind.api.state import AppState
-from recomind.experiment_spec import NAME_RE, Experiment, SpecError
+from recomind.experiment_spec import MAX_VARIANTS, MIN_HORIZON, NAME_RE, Experiment, SpecError
+from recomind.schemas import StrictModel
 from recomind.serving import experiment_admin as admin
 from recomind.serving.experiment_admin import Results
 
 router = APIRouter(tags=["experiments"])
-Name = Annotated[str, Path(pattern=NAME_RE.pattern, description="The experiment's name")]
-_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such experiment"}}
-_409: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The experiment has ended already (or, to ship, has no winner)"}
-}
+Name = Annotated[str, Path(pattern=f"^{NAME_RE.pattern}$", description="The experiment's name")]
+
+
+Ranker = Literal["current", "trending", "tag-affinity"]
+Named = Annotated[str, Field(strict=True, pattern=f"^{NAME_RE.pattern}$")]
 
 
 class VariantBody(BaseModel):
     name: str
     ranker: str = Field(description="current | trending | tag-affinity")
     weight: float = 1.0
+
+
+class VariantIn(StrictModel):
+    name: Named
+    ranker: Ranker = Field(
+        description="current (what serves now), trending, tag-affinity; model:<version> and "
+        "strategy:<name> are not served yet (docs/experiments.md)"
+    )
+    weight: Annotated[float, Field(strict=True, gt=0, le=1_000_000, allow_inf_nan=False)] = 1.0
+
+
+class ExperimentIn(StrictModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "ranker-test",
+                    "surface": "recommendations",
+                    "variants": [
+                        {"name": "control", "ranker": "current", "weight": 1},
+                        {"name": "trending", "ranker": "trending", "weight": 1},
+                    ],
+                    "horizon_users": 500,
+                    "primary": "like_rate",
+                }
+            ]
+        },
+    )
+
+    name: Named
+    surface: Literal["recommendations"] = "recommendations"
+    variants: Annotated[list[VariantIn], Field(min_length=2, max_length=MAX_VARIANTS)] = Field(
+        description="The first is control; names differ"
+    )
+    salt: Annotated[str, Field(strict=True, max_length=128)] | None = None
+    horizon_users: Annotated[int, Field(strict=True, ge=MIN_HORIZON, le=10_000_000)] = 500
+    primary: Literal["like_rate", "skip_rate", "watch_fraction"] = "like_rate"
 
 
 class ExperimentOut(BaseModel):
@@ -49,8 +89,8 @@ class ExperimentList(BaseModel):
     experiments: list[ExperimentOut]
 
 
-class ShipBody(BaseModel):
-    variant: str | None = Field(default=None, description="Default: the verdict's winner")
+class ShipBody(StrictModel):
+    variant: Named | None = Field(default=None, description="Default: the verdict's winner")
 
 
 def _results(state: AppState) -> Results:
@@ -70,48 +110,29 @@ def _changed(state: AppState, experiment: Experiment) -> dict[str, Any]:
     "/experiments",
     status_code=201,
     response_model=ExperimentOut,
-    responses={409: {"description": "The name exists, or another experiment runs there"}},
+    responses=errors(409, body=True),
 )
-def create_experiment(
-    state: StateDep,
-    body: Annotated[
-        dict[str, Any],
-        Body(
-            examples=[
-                {
-                    "name": "ranker-test",
-                    "surface": "recommendations",
-                    "variants": [
-                        {"name": "control", "ranker": "current", "weight": 1},
-                        {"name": "trending", "ranker": "trending", "weight": 1},
-                    ],
-                    "horizon_users": 500,
-                    "primary": "like_rate",
-                }
-            ]
-        ),
-    ],
-) -> dict[str, Any]:
-    """Start an experiment on a surface (one running experiment per surface); the first
-    variant is control. Users are assigned by ``sha256(salt:user_id)``."""
+def create_experiment(state: StateDep, body: ExperimentIn) -> dict[str, Any]:
+    """Start an experiment on a surface (one running experiment per surface: 409 while
+    another runs); the first variant is control. Users are assigned by ``sha256(salt:user_id)``."""
     try:
-        return _changed(state, admin.create(state.engine, body))
+        return _changed(state, admin.create(state.engine, body.model_dump()))
     except SpecError as exc:
-        raise FieldError(exc.field, exc.message) from exc
+        raise FieldError(f"body.{exc.field}", exc.message) from exc
 
 
-@router.get("/experiments", response_model=ExperimentList)
+@router.get("/experiments", response_model=ExperimentList, responses=errors(inputs=False))
 def list_experiments(state: StateDep) -> dict[str, Any]:
     """Every experiment, newest first."""
     return {"experiments": [e.to_json() for e in admin.every(state.engine)]}
 
 
-@router.get("/experiments/{name}", response_model=ExperimentOut, responses=_404)
+@router.get("/experiments/{name}", response_model=ExperimentOut, responses=errors(404))
 def show_experiment(name: Name, state: StateDep) -> dict[str, Any]:
     return admin.show(state.engine, name).to_json()
 
 
-@router.get("/experiments/{name}/results", responses=_404)
+@router.get("/experiments/{name}/results", responses=errors(404))
 def experiment_results(name: Name, state: StateDep) -> dict[str, Any]:
     """Per variant: users, impressions, like rate, skip rate and watch fraction with 95 %
     intervals; differences against control; the SRM check and the fixed-horizon verdict;
@@ -119,13 +140,13 @@ def experiment_results(name: Name, state: StateDep) -> dict[str, Any]:
     return _results(state).get(admin.show(state.engine, name))
 
 
-@router.post("/experiments/{name}/stop", response_model=ExperimentOut, responses={**_404, **_409})
+@router.post("/experiments/{name}/stop", response_model=ExperimentOut, responses=errors(404, 409))
 def stop_experiment(name: Name, state: StateDep) -> dict[str, Any]:
     """End the experiment: everyone is served as before it."""
     return _changed(state, admin.stop(state.engine, name))
 
 
-@router.post("/experiments/{name}/ship", response_model=ExperimentOut, responses={**_404, **_409})
+@router.post("/experiments/{name}/ship", response_model=ExperimentOut, responses=errors(404, 409))
 def ship_experiment(
     name: Name, state: StateDep, body: Annotated[ShipBody | None, Body()] = None
 ) -> dict[str, Any]:
@@ -134,5 +155,5 @@ def ship_experiment(
     try:
         shipped = admin.ship(state.engine, state.settings, name, variant, _results(state))
     except SpecError as exc:
-        raise FieldError(exc.field, exc.message) from exc
+        raise FieldError(f"body.{exc.field}", exc.message) from exc
     return _changed(state, shipped)

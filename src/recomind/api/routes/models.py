@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
 from recomind.api.deps import StateDep
+from recomind.api.responses import errors
 from recomind.serving.model_registry import ModelRegistry, UnknownVersion
 from recomind.serving.model_store import ModelStore
 
 router = APIRouter(tags=["models"])
+#: A stored version's name (``20261130T120000123456Z-1a2b3c``): never a path of its own.
+VERSION_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$"
 
 
 class ModelRow(BaseModel):
@@ -40,15 +43,18 @@ def _registry(state: StateDep) -> ModelRegistry | None:
     return ModelRegistry(ModelStore(root)) if root else None
 
 
-@router.get("/models", response_model=list[ModelRow])
+@router.get("/models", response_model=list[ModelRow], responses=errors(inputs=False, store=False))
 def list_models(state: StateDep) -> list[dict[str, Any]]:
     """Every stored version, newest first (empty without a model directory)."""
     registry = _registry(state)
     return registry.list() if registry is not None else []
 
 
-@router.get("/models/{version}", response_model=ModelDetail)
-def show_model(version: str, state: StateDep) -> dict[str, Any]:
+@router.get("/models/{version}", response_model=ModelDetail, responses=errors(404, store=False))
+def show_model(
+    version: Annotated[str, Path(pattern=VERSION_PATTERN, min_length=1, max_length=64)],
+    state: StateDep,
+) -> dict[str, Any]:
     registry = _registry(state)
     try:
         if registry is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from recomind.api.deps import PageSizeQuery, page_size_of, state_of
-from recomind.schemas import ID_PATTERN, RecommendedVideo
+from recomind.api.responses import errors, id_path
+from recomind.schemas import RecommendedVideo
 from recomind.serving.service import Served
 from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 
@@ -38,31 +39,33 @@ def _respond(served: Served) -> Response:
 @router.get(
     "/recommendations/{user_id}",
     response_model=list[RecommendedVideo],
-    responses={
-        200: {
-            "headers": {
-                "X-Cache": {
-                    "description": "hit (cached, fresh); stale (cached past its freshness, "
-                    "served while a refresh runs; never after a like, skip or unlike); "
-                    "refreshed (the list was dropped by a taste action and the request "
-                    "waited for its refresh); miss (computed by this request)"
-                },
-                "X-Request-Id": {
-                    "description": "the page's id in the served-list log (the lake's "
-                    "impressions/): one row per item shown, with its position"
-                },
-                DEGRADED_HEADER: _DEGRADED_DOC,
-                VARIANT_HEADER: {
-                    "description": "<experiment>:<variant> when the user is in a running "
-                    "experiment (docs/experiments.md; absent otherwise)"
-                },
+    responses=errors(
+        success={
+            200: {
+                "headers": {
+                    "X-Cache": {
+                        "description": "hit (cached, fresh); stale (cached past its freshness, "
+                        "served while a refresh runs; never after a like, skip or unlike); "
+                        "refreshed (the list was dropped by a taste action and the request "
+                        "waited for its refresh); miss (computed by this request)"
+                    },
+                    "X-Request-Id": {
+                        "description": "the page's id in the served-list log (the lake's "
+                        "impressions/): one row per item shown, with its position"
+                    },
+                    DEGRADED_HEADER: _DEGRADED_DOC,
+                    VARIANT_HEADER: {
+                        "description": "<experiment>:<variant> when the user is in a running "
+                        "experiment (docs/experiments.md; absent otherwise)"
+                    },
+                }
             }
         }
-    },
+    ),
 )
 async def recommendations(
     request: Request,
-    user_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    user_id: Annotated[str, id_path("The client's own user id", "u2")],
     n: PageSizeQuery = None,
 ) -> Response:
     """Top-``n`` videos for the user; trending for unknown users or users with no history."""
@@ -74,11 +77,16 @@ async def recommendations(
 @router.get(
     "/trending",
     response_model=list[RecommendedVideo],
-    responses={
-        200: {
-            "headers": {"X-Cache": {"description": "hit or miss"}, DEGRADED_HEADER: _DEGRADED_DOC}
+    responses=errors(
+        success={
+            200: {
+                "headers": {
+                    "X-Cache": {"description": "hit or miss"},
+                    DEGRADED_HEADER: _DEGRADED_DOC,
+                }
+            }
         }
-    },
+    ),
 )
 async def trending(request: Request, n: PageSizeQuery = None) -> Response:
     """Globally popular videos now (decayed popularity), cached under ``popular_videos``."""

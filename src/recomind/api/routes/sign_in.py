@@ -16,6 +16,7 @@ from pydantic import BaseModel, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
+from recomind.api.responses import errors
 from recomind.api.tokens import mint_token
 from recomind.errors import NotFoundError
 from recomind.schemas import Id, StrictModel, User
@@ -40,7 +41,8 @@ class TokenIssued(BaseModel):
 @router.post(
     "/auth/token",
     response_model=TokenIssued,
-    responses={404: {"description": "web sign-in is off, or no such user (and no name)"}},
+    # 404: web sign-in is off, or no such user (and no name to create one)
+    responses=errors(404, body=True, public=True),
 )
 async def sign_in(body: SignIn, state: StateDep) -> TokenIssued:
     settings = state.settings

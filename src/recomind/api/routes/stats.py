@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recomind.api.deps import StateDep
 from recomind.api.middleware import REQUESTS
+from recomind.api.responses import errors
 from recomind.api.routes.actions import ACTIONS
 from recomind.api.state import AppState
 from recomind.schemas import RecommendedVideo, UtcDatetime, utcnow
@@ -112,7 +113,7 @@ async def _lag(state: AppState) -> dict[str, int] | None:
         return None
 
 
-@router.get("/api/stats", response_model=Stats)
+@router.get("/api/stats", response_model=Stats, responses=errors())
 async def stats(
     state: StateDep,
     minutes: Annotated[int, Query(ge=1, le=180, description="Minutes of events per minute")] = 30,
