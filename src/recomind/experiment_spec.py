@@ -29,12 +29,14 @@ MAX_VARIANTS = 8
 
 
 class SpecError(ValueError):
-    """A bad experiment: ``field`` names the offending input."""
+    """A bad experiment: ``field`` names the offending input; ``status`` is 409 for a variant
+    name given twice (a conflict between two valid entries, which no schema states), else 422."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, *, status: int = 422) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,7 @@ def parse(body: Mapping[str, Any]) -> Experiment:
         if not isinstance(vname, str) or NAME_RE.fullmatch(vname) is None:
             raise SpecError(f"{where}.name", "1-64 letters, digits, '_', '.' or '-'")
         if any(o.name == vname for o in variants):
-            raise SpecError(f"{where}.name", f"{vname!r} twice")
+            raise SpecError(f"{where}.name", f"{vname!r} twice", status=409)
         ranker = v.get("ranker")
         if not isinstance(ranker, str):
             raise SpecError(f"{where}.ranker", "a string")

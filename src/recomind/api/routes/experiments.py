@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from recomind.api.deps import StateDep
 from recomind.api.errors import FieldError
@@ -22,6 +22,13 @@ from recomind.serving.experiment_admin import Results
 
 router = APIRouter(tags=["experiments"])
 Name = Annotated[str, Path(pattern=f"^{NAME_RE.pattern}$", description="The experiment's name")]
+
+
+def _a_number(value: object) -> object:
+    """A JSON number (``2.0`` is a whole one); ``true`` or ``"2"`` is a client bug."""
+    if isinstance(value, bool | str):
+        raise ValueError("expected a JSON number")
+    return value
 
 
 Ranker = Literal["current", "trending", "tag-affinity"]
@@ -40,7 +47,9 @@ class VariantIn(StrictModel):
         description="current (what serves now), trending, tag-affinity; model:<version> and "
         "strategy:<name> are not served yet (docs/experiments.md)"
     )
-    weight: Annotated[float, Field(strict=True, gt=0, le=1_000_000, allow_inf_nan=False)] = 1.0
+    weight: Annotated[
+        float, Field(gt=0, le=1_000_000, allow_inf_nan=False), BeforeValidator(_a_number)
+    ] = 1.0
 
 
 class ExperimentIn(StrictModel):
@@ -68,7 +77,9 @@ class ExperimentIn(StrictModel):
         description="The first is control; names differ"
     )
     salt: Annotated[str, Field(strict=True, max_length=128)] | None = None
-    horizon_users: Annotated[int, Field(strict=True, ge=MIN_HORIZON, le=10_000_000)] = 500
+    horizon_users: Annotated[
+        int, Field(ge=MIN_HORIZON, le=10_000_000), BeforeValidator(_a_number)
+    ] = 500
     primary: Literal["like_rate", "skip_rate", "watch_fraction"] = "like_rate"
 
 
@@ -118,7 +129,7 @@ def create_experiment(state: StateDep, body: ExperimentIn) -> dict[str, Any]:
     try:
         return _changed(state, admin.create(state.engine, body.model_dump()))
     except SpecError as exc:
-        raise FieldError(f"body.{exc.field}", exc.message) from exc
+        raise FieldError(f"body.{exc.field}", exc.message, status_code=exc.status) from exc
 
 
 @router.get("/experiments", response_model=ExperimentList, responses=errors(inputs=False))
@@ -155,5 +166,5 @@ def ship_experiment(
     try:
         shipped = admin.ship(state.engine, state.settings, name, variant, _results(state))
     except SpecError as exc:
-        raise FieldError(f"body.{exc.field}", exc.message) from exc
+        raise FieldError(f"body.{exc.field}", exc.message, status_code=exc.status) from exc
     return _changed(state, shipped)
