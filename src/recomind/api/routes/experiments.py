@@ -157,7 +157,9 @@ def stop_experiment(name: Name, state: StateDep) -> dict[str, Any]:
     return _changed(state, admin.stop(state.engine, name))
 
 
-@router.post("/experiments/{name}/ship", response_model=ExperimentOut, responses=errors(404, 409))
+@router.post(
+    "/experiments/{name}/ship", response_model=ExperimentOut, responses=errors(404, 409, body=True)
+)
 def ship_experiment(
     name: Name, state: StateDep, body: Annotated[ShipBody | None, Body()] = None
 ) -> dict[str, Any]:
