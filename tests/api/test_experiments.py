@@ -169,3 +169,8 @@ def test_results_of_a_small_run(embedded_api: Api) -> None:
     assert not like["significant"]  # before the horizon nothing is significant
     assert got["over_time"] and {p["variant"] for p in got["over_time"]} == {"control", "trend"}
     assert got["srm_p_value"] == 1.0
+    erased = api.http.delete(f"/users/{control[0]}")  # the lake's tombstones: left out
+    assert erased.status_code == 200, erased.text
+    api.state.experiment_results = None
+    after = api.http.get(f"/experiments/{name}/results").json()
+    assert {v["name"]: v["users"] for v in after["variants"]} == {"control": 5, "trend": 6}
