@@ -2,7 +2,9 @@
 
 Each serves ``GET /recommendations/{user_id}`` with the bytes in the file named by
 ``BENCH_BODY_FILE`` (a cached RecoMind list, fetched by the benchmark) and the same
-``X-Cache: hit`` header, plus ``GET /healthz``. Run as its own process, with the same
+``X-Cache: hit`` header, plus ``GET /healthz`` (the ``starlette`` kind also takes
+``POST /video_action``, answering 202 with fixed bytes: ``bench.bench_guard``'s bare POST).
+Run as its own process, with the same
 ``uvicorn.run`` call as ``recomind serve`` (uvloop and httptools when installed, the
 log level given) and the access log on or off:
 
@@ -26,6 +28,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from recomind.api.app import uvicorn_options
+from recomind.config import Settings
+
 KINDS = ("starlette", "fastapi-async", "fastapi-sync")
 HEADERS = {"X-Cache": "hit"}
 
@@ -42,8 +47,16 @@ def starlette_app(body: bytes) -> Starlette:
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    async def accept(request: Request) -> Response:  # bench.bench_guard's bare POST
+        await request.body()
+        return Response(b'{"status":"accepted"}', status_code=202, media_type="application/json")
+
     return Starlette(
-        routes=[Route("/recommendations/{user_id}", recommendations), Route("/healthz", healthz)]
+        routes=[
+            Route("/recommendations/{user_id}", recommendations),
+            Route("/healthz", healthz),
+            Route("/video_action", accept, methods=["POST"]),
+        ]
     )
 
 
@@ -97,6 +110,7 @@ def main() -> None:
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
+        **uvicorn_options(Settings()),
     )
 
 

@@ -59,12 +59,15 @@ def run(
     script: Path | None = None,
     env: dict[str, str] | None = None,
     timeout_s: int = 30,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One ``wrk -t1 -c<connections> --latency`` run against ``url``."""
+    """One ``wrk -t1 -c<connections> --latency`` run against ``url`` (``headers`` on every
+    request, the scripts' included; by default the benches' master key)."""
     from bench.common import AUTH
 
     cmd = [require_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    cmd += ["-H", f"Authorization: {AUTH['Authorization']}"]
+    for name, value in (AUTH if headers is None else headers).items():
+        cmd += ["-H", f"{name}: {value}"]
     # wrk leaves requests slower than its 2 s default out of the latencies (as timeouts).
     cmd += ["--timeout", f"{timeout_s}s"]
     if script is not None:

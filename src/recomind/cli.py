@@ -46,7 +46,7 @@ UrlOpt = Annotated[
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from recomind.api.app import create_app
+    from recomind.api.app import create_app, uvicorn_options
 
     if workers > 1:  # each worker builds its app from the environment
         uvicorn.run(
@@ -57,6 +57,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             workers=workers,
             log_level=settings.log_level,
             access_log=settings.access_log,
+            **uvicorn_options(settings),
         )
         return
 
@@ -69,6 +70,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         port=port,
         log_level=settings.log_level,
         access_log=settings.access_log,
+        **uvicorn_options(settings),
     )
 
 

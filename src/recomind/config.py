@@ -10,16 +10,21 @@ from typing import Literal
 
 from limits import parse_many
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from recomind import weights
 from recomind.auth_settings import AuthSettings
+from recomind.guard_settings import GuardSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
 
-class Settings(BaseSettings, AuthSettings):
-    """Service configuration, read from the environment (prefix ``RECOMIND_``) or ``.env``."""
+class Settings(GuardSettings, AuthSettings):
+    """Service configuration, read from the environment (prefix ``RECOMIND_``) or ``.env``.
+
+    The request guards' settings (rate limits, CORS, headers) are in
+    :mod:`recomind.guard_settings`, the credentials' in :mod:`recomind.auth_settings`.
+    """
 
     model_config = SettingsConfigDict(env_prefix="RECOMIND_", env_file=".env", extra="ignore")
 
@@ -160,7 +165,12 @@ class Settings(BaseSettings, AuthSettings):
     )
     default_n: int = Field(default=20, ge=1)
     max_n: int = Field(default=100, ge=1)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest body of every route without its own bound (POST /users, /videos, "
+        "the token endpoint): 413 above it, by Content-Length or while a chunked body streams.",
+    )
     videos_batch_max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,

@@ -201,7 +201,8 @@ def cases(now: datetime) -> list[Case]:
         Case("a batch body", {"actions": [{**g, "user_id": "x"}]}, 422, "body.user_id"),
         Case("an unknown field", {**g, "rating": 5}, 422, "body.rating"),
         Case("malformed JSON", b'{"user_id": "u1", ', 422, "body"),
-        Case("JSON nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, 422, "body"),
+        # 30,000 deep: far past any parser's recursion limit, within the route's 64 KiB bound.
+        Case("JSON nested 30,000 deep", b"[" * 30_000 + b"]" * 30_000, 422, "body"),
         Case(
             "latin-1, not UTF-8",
             '{"user_id":"\xfc","video_id":"v1","action_type":"like"}'.encode("latin-1"),
@@ -217,7 +218,7 @@ def cases(now: datetime) -> list[Case]:
             "application/x-www-form-urlencoded",
         ),
         Case("no content type", raw(), 422, "body", None),
-        Case("a body over 1 MiB", {**g, "pad": "x" * (1024 * 1024)}, 413, "body"),
+        Case("a body over the route's bound", {**g, "pad": "x" * (1024 * 1024)}, 413, "body"),
         Case("a UTF-8 byte-order mark (fine)", b"\xef\xbb\xbf" + raw(), 202),
         Case(
             "a duplicate key: the last one counts (fine)", raw('"user_id":"dup2"', user="dup1"), 202

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from recomind.api.app import uvicorn_options
+from recomind.config import Settings
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -19,10 +22,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` and yield its base URL; stops the server on exit."""
+def live_server(app: FastAPI, settings: Settings | None = None) -> Iterator[str]:
+    """Serve ``app`` (as ``recomind serve`` would for ``settings``) and yield its base URL;
+    stops the server on exit."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    settings = settings or Settings()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        **uvicorn_options(settings),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -73,6 +73,11 @@ def make_settings(
         # Scenario tests post far faster than a person taps; the limiter still runs on every
         # action (tests/api/test_rate_limit.py checks the production default's behaviour).
         "event_rate_limit": "1000/second",
+        # Likewise the request limits (per key, user and address: one loopback address and one
+        # key for every test); tests/api/test_request_limits.py checks real limits.
+        "rate_limits_per_key": "*=100000/second",
+        "rate_limits_per_user": "*=100000/second",
+        "rate_limits_per_address": "*=100000/second",
         # A session-long server must not train on its own: after 10,000 events (a bulk-load
         # test) the scheduler would publish a model of an earlier test's catalogue and later
         # tests would rank with it. Tests run jobs explicitly; tests/jobs covers the scheduler.
@@ -96,7 +101,7 @@ def running_api(settings: Settings) -> Iterator[Api]:
     state: AppState = app.state.recomind
     try:
         with (
-            live_server(app) as base,
+            live_server(app, settings) as base,
             httpx.Client(base_url=base, timeout=30, headers=admin_headers()) as http,
         ):
             yield Api(http, settings, state.engine, base, state, app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,9 @@ def page_factory(browser: Any) -> Iterator[Any]:
     """``new_page(base_url, viewport=PHONE)``: a fresh context (own localStorage) per page.
 
     The tab holds the test master key as its pasted admin key (the dashboard and the user
-    list need one) unless ``admin_key=False``. JavaScript errors on any page fail the test.
+    list need one) unless ``admin_key=False``. JavaScript errors on any page fail the test,
+    and so does anything the Content-Security-Policy blocks (Chromium reports it on the
+    console as "Refused to ...").
     """
     contexts: list[Any] = []
     errors: list[str] = []
@@ -105,6 +108,7 @@ def page_factory(browser: Any) -> Iterator[Any]:
         contexts.append(ctx)
         page = ctx.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: csp_violation(msg.text, errors))
         return page
 
     yield new_page
@@ -113,14 +117,31 @@ def page_factory(browser: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
+def wait_in_page(page: Any, function: str, arg: Any = None, timeout_s: float = 15.0) -> None:
+    """Poll ``function`` (JavaScript) in the page until it is truthy.
+
+    Not ``page.wait_for_function``: Playwright evaluates its predicate with ``eval`` inside the
+    page, which the app's Content-Security-Policy (no ``unsafe-eval``) rightly refuses;
+    ``page.evaluate`` goes through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(function, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{function} stayed false for {timeout_s} s")
+        time.sleep(0.05)
+
+
+def csp_violation(text: str, errors: list[str]) -> None:
+    if "Refused to" in text or "Content Security Policy" in text:
+        errors.append("CSP: " + text)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     # Let slide-in animations and fades settle, so the picture shows what a user sees.
-    page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running')", polling=50
-    )
+    wait_in_page(page, "() => document.getAnimations().every(a => a.playState !== 'running')")
     page.screenshot(path=str(path))
     return path
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
-from tests.web.conftest import DESKTOP, PHONE, install_media, screenshot
+from tests.web.conftest import DESKTOP, PHONE, install_media, screenshot, wait_in_page
 from tests.web.helpers import actions, eventually, load_catalogue
 
 TARGET = "pets"
@@ -34,7 +34,7 @@ def idle(page: Any) -> None:
 def next_video(page: Any) -> dict[str, Any]:
     before = page.locator(".feed").get_attribute("data-index")
     page.keyboard.press("ArrowDown")
-    page.wait_for_function("b => document.querySelector('.feed').dataset.index !== b", arg=before)
+    wait_in_page(page, "b => document.querySelector('.feed').dataset.index !== b", before)
     idle(page)
     return current(page)
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: a request-body size limit and Prometheus request metrics."""
+"""ASGI middleware: request size limits (body, URL, headers) and Prometheus request metrics."""
 
 from __future__ import annotations
 
@@ -127,3 +127,38 @@ class MetricsMiddleware:
             if not path.startswith("/metrics"):
                 REQUESTS.labels(scope["method"], path, str(status)).inc()
                 LATENCY.labels(scope["method"], path).observe(time.perf_counter() - start)
+
+
+async def _reply(send: Send, status: int, code: str, field: str, message: str) -> None:
+    body = orjson.dumps({"error": code, "message": message, "field": field})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HeadLimitMiddleware:
+    """Refuse a URL over ``max_url`` bytes (414) or headers over ``max_headers`` bytes (431).
+
+    uvicorn's httptools parser takes a request head of any size (its h11 parser is bounded by
+    ``h11_max_incomplete_event_size``, which ``recomind serve`` sets to the same bound), so this
+    is where an oversized head stops before auth or a route reads it.
+    """
+
+    def __init__(self, app: ASGIApp, max_headers: int, max_url: int) -> None:
+        self.app = app
+        self.max_headers = max_headers
+        self.max_url = max_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            url = len(scope.get("raw_path") or scope["path"]) + len(scope["query_string"])
+            if url > self.max_url:
+                msg = f"path and query: must be at most {self.max_url} bytes"
+                await _reply(send, 414, "uri_too_long", "url", msg)
+                return
+            size = sum(len(k) + len(v) for k, v in scope["headers"])
+            if size > self.max_headers:
+                msg = f"headers: must be at most {self.max_headers} bytes in all"
+                await _reply(send, 431, "headers_too_large", "headers", msg)
+                return
+        await self.app(scope, receive, send)

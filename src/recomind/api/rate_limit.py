@@ -52,6 +52,7 @@ class MemoryHits:
     windows are dropped at most once a second (reads already ignore them)."""
 
     def __init__(self, limits: list[RateLimitItem]) -> None:
+        self.limits = limits
         self._limits = [(item.amount, float(item.get_expiry())) for item in limits]
         self._windows: dict[tuple[int, str], list[float]] = {}  # -> [count, end]
         self._next_sweep = 0.0
@@ -84,14 +85,15 @@ def _redis_uri(cache_url: str) -> str:
     return "async+" + cache_url
 
 
-def open_storage(settings: Settings) -> RedisStorage | None:
-    """limits' Redis storage when the cache is Redis; ``None`` for in-process counts."""
+def open_storage(settings: Settings, name: str = keys.EVENT_RATE) -> RedisStorage | None:
+    """limits' Redis storage (its keys under the cache prefix + ``name``) when the cache is
+    Redis; ``None`` for in-process counts."""
     if settings.cache_url.startswith("memory://"):
         return None
     return RedisStorage(
         _redis_uri(settings.cache_url),
         implementation="redispy",
-        key_prefix=keys.key(settings.cache_prefix, keys.EVENT_RATE),
+        key_prefix=keys.key(settings.cache_prefix, name),
         wrap_exceptions=True,
         socket_timeout=settings.cache_timeout_s,
         socket_connect_timeout=settings.cache_timeout_s,
@@ -116,33 +118,27 @@ return out
 _MARK = "\x00user\x00"  # never in a user id (ids are checked against ID_PATTERN)
 
 
-class RedisHits:
-    """Counts the actions of concurrent requests in one Redis call per round trip.
+class RedisCounts:
+    """Counts the hits of concurrent callers in one Redis script call per round trip.
 
-    The counters are the ones limits' ``FixedWindowRateLimiter`` keeps over this storage (same
-    keys, same window rule), so the library reads them; actions that arrive while a call is in
-    flight form the next batch.
+    A caller hands its counters' keys (and each one's window in seconds) and gets their counts
+    back; callers that arrive while a call is in flight form the next batch. The one owner of
+    counting in Redis: the event limit and the request limits (:mod:`recomind.api.request_limits`)
+    both count through it.
     """
 
-    def __init__(self, storage: RedisStorage, limits: list[RateLimitItem]) -> None:
-        self._storage = storage
-        self._limits = limits
-        self._client = storage.bridge.get_connection()  # type: ignore[attr-defined]
-        self._incr = self._client.register_script(INCR_EXPIRE_MANY)  # reloads after NOSCRIPT
-        self._pending: list[tuple[str, asyncio.Future[list[bool]]]] = []
+    def __init__(self, storage: RedisStorage) -> None:
+        self.client = storage.bridge.get_connection()  # type: ignore[attr-defined]
+        self._incr = self.client.register_script(INCR_EXPIRE_MANY)  # reloads after NOSCRIPT
+        self._pending: list[tuple[list[str], list[int], asyncio.Future[list[int]]]] = []
         self._runner: asyncio.Task[None] | None = None  # held: the loop keeps tasks weakly
         self.batches = 0  # calls made (tests)
-        # Each limit's key around the user id, cut out of limits' own key once.
-        self._around: list[tuple[str, str]] = []
-        for item in limits:
-            head, tail = self.key(item, _MARK).split(_MARK)
-            self._around.append((head, tail))
 
-    async def hit(self, user_id: str) -> list[bool]:
-        """Count one action of ``user_id``: per limit, whether it is within it."""
+    async def incr(self, keys: list[str], expiries: list[int]) -> list[int]:
+        """Count one hit on each of ``keys``: their counts in their current windows."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[list[bool]] = loop.create_future()
-        self._pending.append((user_id, done))
+        done: asyncio.Future[list[int]] = loop.create_future()
+        self._pending.append((keys, expiries, done))
         if self._runner is None:
             self._runner = loop.create_task(self._run())
         return await done
@@ -153,38 +149,91 @@ class RedisHits:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    results = await self._execute([user for user, _ in batch])
+                    counts = await self._incr(
+                        keys=[k for keys, _, _ in batch for k in keys],
+                        args=[e for _, expiries, _ in batch for e in expiries],
+                    )
                 except Exception as exc:  # every waiter of this batch sees the failure
-                    for _, done in batch:
+                    for _, _, done in batch:
                         if not done.done():
                             done.set_exception(exc)
                 else:
-                    for (_, done), allowed in zip(batch, results, strict=True):
+                    at = 0
+                    for keys, _, done in batch:
                         if not done.done():
-                            done.set_result(allowed)
+                            done.set_result([int(c) for c in counts[at : at + len(keys)]])
+                        at += len(keys)
                 finally:
                     self.batches += 1
         finally:
             self._runner = None
 
+    async def seconds_left(self, key: str) -> float:
+        """Time until the window of the counter ``key`` ends (0 if none is open)."""
+        ms = int(await self.client.pttl(key))
+        return max(ms, 0) / 1000.0
+
+    async def close(self) -> None:
+        """Close the Redis connections."""
+        await self.client.aclose()
+
+
+class KeyedLimits:
+    """A set of limits counted per identity, under limits' own key layout
+    (``item.key_for(*namespace, identity)`` behind the storage's prefix), so the library's
+    ``FixedWindowRateLimiter`` reads the same counters."""
+
+    def __init__(self, storage: RedisStorage, limits: list[RateLimitItem], *namespace: str):
+        self.limits = limits
+        self.amounts = [item.amount for item in limits]
+        self.expiries = [item.get_expiry() for item in limits]
+        self._storage = storage
+        self._namespace = namespace
+        # Each limit's key around the identity, cut out of limits' own key once.
+        self._around: list[tuple[str, str]] = []
+        for item in limits:
+            head, tail = self.key(item, _MARK).split(_MARK)
+            self._around.append((head, tail))
+
+    def key(self, item: RateLimitItem, identity: str) -> str:
+        """The Redis key of ``identity``'s counter for ``item``."""
+        return str(self._storage.bridge.prefixed_key(item.key_for(*self._namespace, identity)))
+
+    def keys(self, identity: str) -> list[str]:
+        """The keys of ``identity``'s counters, one per limit."""
+        return [head + identity + tail for head, tail in self._around]
+
+
+class RedisHits:
+    """The event limit's counts in Redis (:class:`RedisCounts` per user)."""
+
+    def __init__(self, storage: RedisStorage, limits: list[RateLimitItem]) -> None:
+        self._keyed = KeyedLimits(storage, limits)
+        self._counts = RedisCounts(storage)
+
+    @property
+    def batches(self) -> int:
+        return self._counts.batches
+
+    async def hit(self, user_id: str) -> list[bool]:
+        """Count one action of ``user_id``: per limit, whether it is within it."""
+        counts = await self._counts.incr(self._keyed.keys(user_id), self._keyed.expiries)
+        return [c <= amount for c, amount in zip(counts, self._keyed.amounts, strict=True)]
+
+    def keys(self, user_id: str) -> list[str]:
+        """The Redis keys of ``user_id``'s counters, one per limit."""
+        return self._keyed.keys(user_id)
+
     def key(self, item: RateLimitItem, user_id: str) -> str:
         """The Redis key of ``user_id``'s counter for ``item`` (limits' own layout)."""
-        return str(self._storage.bridge.prefixed_key(item.key_for(user_id)))
+        return self._keyed.key(item, user_id)
 
     async def seconds_left(self, item: RateLimitItem, user_id: str) -> float:
         """Time until ``user_id``'s window of ``item`` ends (0 if none is open)."""
-        ms = int(await self._client.pttl(self.key(item, user_id)))
-        return max(ms, 0) / 1000.0
+        return await self._counts.seconds_left(self.key(item, user_id))
 
-    async def _execute(self, users: list[str]) -> list[list[bool]]:
-        keys = [head + user + tail for user in users for head, tail in self._around]
-        expiries = [item.get_expiry() for _ in users for item in self._limits]
-        counts = await self._incr(keys=keys, args=expiries)
-        n, amounts = len(self._limits), [item.amount for item in self._limits]
-        return [
-            [int(c) <= limit for c, limit in zip(counts[i * n : (i + 1) * n], amounts, strict=True)]
-            for i in range(len(users))
-        ]
+    async def close(self) -> None:
+        await self._counts.close()
 
 
 class EventRateLimiter:
@@ -250,7 +299,7 @@ class EventRateLimiter:
         counts live in this process's memory."""
         if self._redis is None:
             return []
-        return [head + user_id + tail for head, tail in self._redis._around]
+        return self._redis.keys(user_id)
 
     def reset_local_state(self) -> None:
         """Forget the in-process counts (tests, between cases; Redis counts are cache keys)."""
@@ -260,4 +309,4 @@ class EventRateLimiter:
     async def close(self) -> None:
         """Close the Redis connections, if any."""
         if self._redis is not None:
-            await self._redis._client.aclose()
+            await self._redis.close()

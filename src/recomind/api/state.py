@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from recomind.api.action_notes import NoteBatcher
 from recomind.api.rate_limit import EventRateLimiter
+from recomind.api.request_limits import RequestRateLimiter
 from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext
@@ -52,6 +53,7 @@ class AppState:
     stack: ServingStack
     producer: Producer
     rate_limiter: EventRateLimiter
+    request_limiter: RequestRateLimiter
     #: Videos this process has seen, with their duration (``None``: unknown); an action on
     #: one of them needs no database read.
     known_videos: dict[str, float | None] = field(default_factory=dict)
@@ -68,7 +70,12 @@ class AppState:
     @classmethod
     def build(cls, settings: Settings) -> AppState:
         stack = ServingStack.open(settings, log_impressions=True)
-        return cls(stack, open_producer(settings), EventRateLimiter(settings))
+        return cls(
+            stack,
+            open_producer(settings),
+            EventRateLimiter(settings),
+            RequestRateLimiter(settings),
+        )
 
     @property
     def settings(self) -> Settings:
@@ -113,6 +120,7 @@ class AppState:
             await self._consumers
         await self.producer.stop()
         await self.rate_limiter.close()
+        await self.request_limiter.close()
         self.close()
 
     def close(self) -> None:

@@ -29,6 +29,8 @@ JOBS_LOCK = "jobs_lock"
 ACTIONS_SINCE_REFRESH = "actions_since_refresh"
 #: Prefix of the per-user event rate-limit counters (the ``limits`` library's keys follow it).
 EVENT_RATE = "event_rate"
+#: Prefix of the request rate-limit counters (per key, user and address; limits' keys follow).
+REQUEST_RATE = "request_rate"
 #: The online figures per source (like and skip rates per impression), computed by the
 #: ``online-figures`` job from the lake.
 ONLINE_FIGURES = "online_figures"

@@ -65,7 +65,10 @@ def delete_user(user_id: UserId, request: Request, state: StateDep) -> dict[str,
     an id never seen) answers 200 with zero counts; their events still in flight and dated
     at or before the erasure are dropped by the consumers."""
     receipt = erase_user(state.recommendations, user_id=user_id, actor=actor_of(request))
-    counters = state.rate_limiter.counter_keys(user_id)
+    counters = [
+        *state.rate_limiter.counter_keys(user_id),
+        *state.request_limiter.counter_keys(user_id),
+    ]
     receipt.removed["cache_keys"] += state.cache.delete(*counters) if counters else 0
     return receipt.to_json()
 
