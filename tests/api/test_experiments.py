@@ -74,8 +74,11 @@ def test_create_list_show_stop_ship_and_their_errors(api: Api) -> None:
     assert api.http.post(f"/experiments/{name}/stop").status_code == 409
     assert api.http.post(f"/experiments/{name}/ship", json={"variant": "trend"}).status_code == 409
     assert api.http.post("/experiments/absent/stop").status_code == 404
-    second = api.http.post("/experiments", json=body(name + "-2"))
+    second = api.http.post(
+        "/experiments", json={"name": name + "-2", "variants": VARIANTS, "min_users": 60}
+    )
     assert second.status_code == 201, second.text  # the surface is free again
+    assert second.json()["horizon_users"] == 60  # the name for the horizon
     shipped = api.http.post(f"/experiments/{name}-2/ship", json={"variant": "control"})
     assert shipped.status_code == 200, shipped.text
     assert shipped.json()["status"] == "shipped" and shipped.json()["shipped_variant"] == "control"

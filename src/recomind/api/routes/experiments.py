@@ -81,6 +81,11 @@ class ExperimentIn(StrictModel):
         int, Field(ge=MIN_HORIZON, le=10_000_000), BeforeValidator(_a_number)
     ] = 500
     primary: Literal["like_rate", "skip_rate", "watch_fraction"] = "like_rate"
+    min_users: Annotated[
+        int | None,
+        Field(ge=MIN_HORIZON, le=10_000_000, description="The issue's name for horizon_users"),
+        BeforeValidator(_a_number),
+    ] = None
 
 
 class ExperimentOut(BaseModel):
@@ -127,7 +132,10 @@ def create_experiment(state: StateDep, body: ExperimentIn) -> dict[str, Any]:
     """Start an experiment on a surface (one running experiment per surface: 409 while
     another runs); the first variant is control. Users are assigned by ``sha256(salt:user_id)``."""
     try:
-        return _changed(state, admin.create(state.engine, body.model_dump()))
+        spec = body.model_dump(exclude={"min_users"})
+        if body.min_users is not None and "horizon_users" not in body.model_fields_set:
+            spec["horizon_users"] = body.min_users
+        return _changed(state, admin.create(state.engine, spec))
     except SpecError as exc:
         raise FieldError(f"body.{exc.field}", exc.message, status_code=exc.status) from exc
 
