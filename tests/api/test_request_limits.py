@@ -218,6 +218,8 @@ def test_route_groups() -> None:
     assert route_group("GET", "/api/stats") == "admin"
     assert route_group("GET", "/metrics/") == "admin"
     assert route_group("GET", "/users") == "admin"
+    assert route_group("GET", "/experiments/e1/results") == "admin"
+    assert route_group("POST", "/experiments") == "admin"
     assert route_group("POST", "/auth/token") == "auth"
     assert route_group("GET", "/healthz") is None
 

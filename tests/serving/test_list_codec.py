@@ -113,3 +113,11 @@ def test_a_page_skips_excluded_videos_or_asks_for_a_new_list() -> None:
     assert listed.page(10, {"v1"}) is None  # fewer than asked and fewer than the list held
     assert listed.page(3, {"v0", "v1", "v2"}) is None  # 2 left of the 3 asked: too few
     assert listed.page(2, {"v0", "v1", "v2"}) == [3, 4]
+
+
+def test_a_list_keeps_its_experiment_tag_and_an_untagged_one_reads_as_none() -> None:
+    items = [("v1", 1.5, "trending now"), ("v2", 0.5, "new upload")]
+    tagged = list_codec.decode(list_codec.encode(items, source="trending", tag="exp:trend"))
+    assert tagged is not None and tagged.tag == "exp:trend" and tagged.ids == ["v1", "v2"]
+    plain = list_codec.decode(list_codec.encode(items, source="trending"))
+    assert plain is not None and plain.tag == "" and plain.source == "trending"

@@ -70,7 +70,9 @@ def route_group(method: str, path: str) -> str | None:
         return "admin"  # catalogue writes, DELETEs, keys
     if path.startswith("/recommendations/") or path == "/trending":
         return "recommend"
-    if path in ("/users", "/api/stats", "/dashboard") or path.startswith("/metrics"):
+    if path in ("/users", "/api/stats", "/dashboard") or path.startswith(
+        ("/metrics", "/experiments")
+    ):
         return "admin"
     return "read"
 
