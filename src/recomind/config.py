@@ -106,6 +106,12 @@ class Settings(BaseSettings, AuthSettings):
         description="How often each process re-reads the taken-down videos (served nowhere: "
         "docs/erasure.md); the process that takes one down hides it at once.",
     )
+    experiments_refresh_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often each process re-reads the running and shipped experiments "
+        "(docs/experiments.md); the process that creates, stops or ships one reloads at once.",
+    )
     popular_videos_ttl_s: int = Field(default=900, ge=1)
     user_profile_ttl_s: int = Field(default=1800, ge=1)
     video_card_ttl_s: int = Field(

@@ -19,6 +19,7 @@ from recomind.api.routes import (
     activity,
     bulk_actions,
     erasure,
+    experiments,
     health,
     models,
     recommendations,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         health,
         sign_in,
         erasure,
+        experiments,
     ):
         app.include_router(module.router)
     figures = online_metrics.AppRegistry(lambda: load_figures(app_state.cache, app_state.settings))

@@ -9,8 +9,9 @@ within ``1..max_n``, a cached list — with the same bytes and headers the route
 and counts them in the same Prometheus metrics. Everything else (a miss, a list dropped by a
 taste action, any bad input, other paths and methods) goes on to the app unchanged, so the
 routes stay the one definition of the endpoints, their errors and their OpenAPI schema. A
-page whose video cards the database failed carries ``X-RecoMind-Degraded: database``, as the
-routes send it.
+page whose video cards the database failed carries ``X-RecoMind-Degraded: database``, and a
+page of a user in an experiment ``X-RecoMind-Variant``, as the routes send them; a list cached
+for another experiment arm is declined (:meth:`RecommendationService.cached_page`).
 """
 
 from __future__ import annotations
@@ -80,13 +81,15 @@ class CacheHitPath:
         if served is None:
             await self.app(scope, receive, send)
             return
-        body, how, request_id, degraded = served
+        body, how, request_id, degraded, variant = served
         requests, latency, header = self._counted[route, how]
         headers = [(b"content-length", b"%d" % len(body)), (b"x-cache", header), _JSON]
         if request_id:
             headers.append((b"x-request-id", request_id.encode()))
         if degraded:
             headers.append(_DEGRADED)
+        if variant:  # the user's experiment arm (docs/experiments.md)
+            headers.append((b"x-recomind-variant", variant.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         requests.inc()

@@ -19,6 +19,7 @@ from recomind.cache.safe import SafeCache
 from recomind.config import Settings
 from recomind.jobs import JobContext
 from recomind.jobs.scheduler import Scheduler, start_scheduler
+from recomind.serving.experiment_admin import Results
 from recomind.serving.service import RecommendationService
 from recomind.serving.stack import ServingStack
 from recomind.stream.bus import Producer
@@ -55,6 +56,8 @@ class AppState:
     #: one of them needs no database read.
     known_videos: dict[str, float | None] = field(default_factory=dict)
     notes: NoteBatcher = field(init=False)
+    #: ``GET /experiments/{name}/results`` reused briefly (:mod:`recomind.api.routes.experiments`).
+    experiment_results: Results | None = None
     _stop: asyncio.Event | None = None
     _consumers: asyncio.Task[None] | None = None
     _scheduler: Scheduler | None = None

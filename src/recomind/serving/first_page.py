@@ -14,11 +14,11 @@ def triples(items: Sequence[RecommendedVideo]) -> list[tuple[str, float, str]]:
 
 
 def first_page(
-    items: Sequence[RecommendedVideo], n: int, source: str
+    items: Sequence[RecommendedVideo], n: int, source: str, tag: str = ""
 ) -> tuple[list_codec.CompactList, list[int], bytes]:
     """The first ``n`` of a list just computed, rendered through the compact form, so a miss
     sends the bytes a hit on the cached list would: ``(list, positions, page)``."""
-    listed = list_codec.decode(list_codec.encode(triples(items), source=source))
+    listed = list_codec.decode(list_codec.encode(triples(items), source=source, tag=tag))
     assert listed is not None
     positions = list(range(min(n, len(items))))
     cards = {i.video_id: card(i) for i in items[:n]}

@@ -19,7 +19,9 @@ Layout: the magic ``b"RL\x02"``, then zlib-compressed (little-endian):
 * ``u32`` length, then the ids joined by ``\n`` (ids never hold one: ``schemas.ID_PATTERN``);
 * ``u32`` length, then the distinct reason texts as a JSON array;
 * a ``float32`` score per item;
-* a reason code per item: ``u8`` (``u16`` when there are more than 255 distinct reasons).
+* a reason code per item: ``u8`` (``u16`` when there are more than 255 distinct reasons);
+* optionally, ``u8`` length and the list's experiment tag (``<experiment>:<variant>``,
+  ``shipped:<experiment>``; absent: none — lists cached before experiments decode as such).
 
 Scores keep float32 precision; a page shows each with 6 significant digits (``%.6g``: a
 whole number without ``.0``), on a cache hit and on a miss alike (a miss renders through
@@ -57,6 +59,8 @@ class CompactList:
     fresh_until: float = math.inf
     generation: bytes | None = None
     source: str = ""
+    #: The experiment arm the list was computed for (``serving.experiments.Arm.tag``).
+    tag: str = ""
 
     def page(
         self, n: int, exclude: AbstractSet[str], hidden: AbstractSet[str] = frozenset()
@@ -82,11 +86,13 @@ def encode(
     fresh_until: float = math.inf,
     generation: bytes | None = None,
     source: str = "",
+    tag: str = "",
 ) -> bytes:
     """``(video_id, score, reason)`` items, best first, as compact bytes."""
     if generation is not None and len(generation) >= _NO_GENERATION:
         raise ValueError("a generation is a short counter")
     named = source.encode()[:255]
+    tagged = tag.encode()[:255]
     table: dict[str, int] = {}
     codes = [table.setdefault(reason, len(table)) for _, _, reason in items]
     ids = "\n".join(v for v, _, _ in items).encode()
@@ -106,6 +112,7 @@ def encode(
             reasons,
             scores,
             packed,
+            bytes((len(tagged),)) + tagged if tagged else b"",
         )
     )
     return MAGIC + zlib.compress(payload, 6)
@@ -153,13 +160,17 @@ def decode(raw: bytes) -> CompactList | None:
         at += 4 * n
         wide = n_reasons > 255
         codes = array("H" if wide else "B", payload[at : at + (2 if wide else 1) * n])
+        at += (2 if wide else 1) * n
+        tag = ""
+        if at < len(payload):
+            tag = payload[at + 1 : at + 1 + payload[at]].decode(errors="replace")
     except (struct.error, ValueError, IndexError, zlib.error, orjson.JSONDecodeError):
         return None
     if len(ids) != n or len(scores) != n or len(codes) != n or len(reasons) != n_reasons:
         return None
     if n and max(codes) >= n_reasons:
         return None
-    return CompactList(ids, scores, codes, reasons, fresh_until, generation, source)
+    return CompactList(ids, scores, codes, reasons, fresh_until, generation, source, tag)
 
 
 def render(listed: CompactList, positions: Sequence[int], cards: Mapping[str, bytes]) -> bytes:

@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine
@@ -32,11 +32,13 @@ from recomind.folds.states import first_likes, pending_actions
 from recomind.schemas import RecommendedVideo, utcnow
 from recomind.serving import list_codec
 from recomind.serving.degraded import cached_instead
+from recomind.serving.experiments import Arm, Variants, variant_of
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.first_page import first_page, triples
 from recomind.serving.impressions import ImpressionLog, ServedPage
 from recomind.serving.invalidation import TASTE_ACTIONS, ListInvalidation
 from recomind.serving.profile_cache import ProfileCache
+from recomind.serving.ranker import Ranker
 from recomind.serving.recent_actions import current_pairs, member, noted_videos
 from recomind.serving.refresher import Refresher
 from recomind.serving.takedowns import Takedowns
@@ -67,34 +69,16 @@ TRENDING = "trending"
 UNFOLDED_MAX = 200
 
 
-class Ranker(Protocol):
-    """Ranks videos for a user who has history. Must never return ``exclude``d videos."""
-
-    def source(self) -> str:
-        """What ranks now (``model:{version}``, ``tag-affinity``): the served-list log
-        records it with every page, and the online figures are kept per source."""
-        ...
-
-    def rank(
-        self,
-        conn: Connection,
-        *,
-        user_id: str,
-        history: list[HistoryItem],
-        profile: ProfileRow | None,
-        exclude: set[str],
-        n: int,
-    ) -> list[RecommendedVideo]: ...
-
-
 class Served(NamedTuple):
     """A page served: its JSON, where it came from (``X-Cache``), its request id (empty for
-    trending) and whether the database failed it (served from the cache instead)."""
+    trending), whether the database failed it (served from the cache instead) and its
+    experiment variant (``X-RecoMind-Variant``; empty: none)."""
 
     page: bytes
     cache: str
     request_id: str
     degraded: bool = False
+    variant: str = ""
 
 
 class RecommendationService:
@@ -120,6 +104,7 @@ class RecommendationService:
         self.refresher = Refresher(self.refresh_user)
         self.lists = ListInvalidation(cache=cache, settings=settings, refresh=self.refresh_soon)
         self.takedowns = Takedowns(engine, refresh_s=settings.takedown_refresh_s)
+        self.variants = Variants(engine, settings, self.ranker, pool=self.pool)
 
     def _key(self, *parts: str) -> str:
         return keys.key(self.settings.cache_prefix, *parts)
@@ -184,8 +169,9 @@ class RecommendationService:
                 if cached is not None:
                     return cached
         _LOOKUP["recommendations", "miss"].inc()
+        arm = self.variants.arm(user_id)
         try:
-            items = await run_in_threadpool(self.refresh_user, user_id)
+            items = await run_in_threadpool(self.refresh_user, user_id, arm)
         except DATABASE_DOWN as exc:
             prefix = self.settings.cache_prefix
             instead = await cached_instead(
@@ -195,7 +181,7 @@ class RecommendationService:
                 raise
             served_from_cache(exc, "recommendations")
             return self._served(user_id, *instead, "stale", degraded=True)
-        listed, positions, page = first_page(items, n, self.ranker.source())
+        listed, positions, page = first_page(items, n, arm.ranker.source(), arm.tag)
         return self._served(user_id, listed, positions, page, "miss")
 
     def _served(
@@ -209,6 +195,7 @@ class RecommendationService:
         degraded: bool = False,
     ) -> Served:
         request_id = uuid.uuid4().hex
+        variant = variant_of(listed.tag)
         if self.impressions is not None:
             self.impressions.served(
                 ServedPage.of(
@@ -218,9 +205,10 @@ class RecommendationService:
                     request_id=request_id,
                     user_id=user_id,
                     cache=how,
+                    variant=variant,
                 )
             )
-        return Served(page, how, request_id, degraded)
+        return Served(page, how, request_id, degraded, variant or "")
 
     async def cached_page(self, user_id: str, n: int, how: str = "hit") -> Served | None:
         """:meth:`for_user` when the cache can answer now (``how``, or ``stale``: a refresh
@@ -231,8 +219,8 @@ class RecommendationService:
             wanted, self._key(keys.RECENT_ACTIONS, user_id)
         )
         listed = list_codec.decode(cached) if cached is not None else None
-        if listed is None:
-            return None
+        if listed is None or listed.tag != self.variants.arm(user_id).tag:
+            return None  # none, or cached for another arm (docs/experiments.md)
         positions = listed.page(n, noted_videos(recent), self.takedowns.ids)
         if positions is None:
             return None
@@ -250,15 +238,17 @@ class RecommendationService:
         cards = await self.cards.get([listed.ids[i] for i in positions])
         return list_codec.render(listed, positions, cards.cards), cards.degraded
 
-    def refresh_user(self, user_id: str) -> list[RecommendedVideo]:
-        """Recompute the user's list and store it under ``recommendations:{user_id}``.
+    def refresh_user(self, user_id: str, arm: Arm | None = None) -> list[RecommendedVideo]:
+        """Recompute the user's list with their arm's ranker (:mod:`~recomind.serving.
+        experiments`) and store it under ``recommendations:{user_id}``.
 
         The list is not stored if the user's state changed while it was computed (an
         invalidation bumped the generation): a slow reader never caches a stale list.
         """
+        arm = arm or self.variants.arm(user_id)
         before = self.generation(user_id)
-        items = self.takedowns.without(self.compute_for_user(user_id))
-        self.store_list(user_id, items, before)
+        items = self.takedowns.without(self.compute_for_user(user_id, arm.ranker))
+        self.store_list(user_id, items, before, arm)
         return items
 
     def generation(self, user_id: str) -> bytes | None:
@@ -266,7 +256,11 @@ class RecommendationService:
         return self.cache.get(self._key(keys.GENERATION, user_id))
 
     def store_list(
-        self, user_id: str, items: list[RecommendedVideo], generation_before: bytes | None
+        self,
+        user_id: str,
+        items: list[RecommendedVideo],
+        generation_before: bytes | None,
+        arm: Arm | None = None,
     ) -> bool:
         """Cache ``items`` as the user's fresh list unless their generation moved meanwhile.
 
@@ -275,8 +269,13 @@ class RecommendationService:
         and the write are one atomic step (``Cache.set_many_if``): an invalidation can never
         slip between them. The list is fresh for ``recommendations_ttl_s`` and while the
         generation stays, and servable ``recommendations_stale_s`` longer, marked stale. The
-        items' video cards are shared at the same time.
+        items' video cards are shared at the same time. Without ``arm`` the items were ranked
+        by the service's ranker (precompute): not stored for a user whose arm ranks otherwise.
         """
+        if arm is None:
+            arm = self.variants.arm(user_id)
+            if arm.ranker is not self.ranker:
+                return False
         items = self.takedowns.without(items)  # also lists computed elsewhere (precompute)
         self.cards.remember(items)
         ttl = self.settings.recommendations_ttl_s
@@ -284,7 +283,8 @@ class RecommendationService:
             triples(items),
             fresh_until=time.time() + ttl,
             generation=generation_before,
-            source=self.ranker.source(),
+            source=arm.ranker.source(),
+            tag=arm.tag,
         )
         return self.cache.set_many_if(
             self._key(keys.GENERATION, user_id),
@@ -310,8 +310,11 @@ class RecommendationService:
         if self.impressions is not None:
             self.impressions.close()
 
-    def compute_for_user(self, user_id: str) -> list[RecommendedVideo]:
-        """Rank from the database (no cache read): trending for users without history.
+    def compute_for_user(
+        self, user_id: str, ranker: Ranker | None = None
+    ) -> list[RecommendedVideo]:
+        """Rank from the database (no cache read) with ``ranker`` (default: the user's arm's):
+        trending for users without history.
 
         Actions accepted but not yet stored by the consumers (the cache's recent-actions set)
         count as history and in the profile already, so a like steers the very next list.
@@ -325,7 +328,8 @@ class RecommendationService:
             profile = get_profile(conn, user_id=user_id)
             history, profile = self._with_pending(conn, user_id, history, profile, recent)
             exclude = {h.video_id for h in history}
-            items = self.ranker.rank(
+            ranker = ranker or self.variants.arm(user_id).ranker
+            items = ranker.rank(
                 conn, user_id=user_id, history=history, profile=profile, exclude=exclude, n=limit
             )
             if len(items) < limit:  # top up with trending the user has not seen
@@ -403,6 +407,7 @@ class RecommendationService:
         """Forget what this process memoised, the ranker's pools included (tests, admin)."""
         self.pool.invalidate()
         self.cards.clear_local()
+        self.variants.forget()
         reset = getattr(self.ranker, "reset_local_state", None)
         if callable(reset):
             reset()

@@ -182,3 +182,25 @@ audit_log = Table(
     Column("summary", JSON, nullable=False),
     Index(None, "at"),
 )
+
+# -- experiments (docs/experiments.md) -------------------------------------------------------
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("surface", String(64), nullable=False),
+    # running / stopped / shipped
+    Column("status", String(16), nullable=False),
+    # The surface while running, NULL after: the unique index makes "one running experiment
+    # per surface" the database's rule (NULLs never collide, on every backend).
+    Column("running_on", String(64), nullable=True, unique=True),
+    # [{"name", "ranker", "weight"}, ...], the first is control
+    Column("variants", JSON, nullable=False),
+    Column("salt", String(128), nullable=False),
+    Column("horizon_users", Integer, nullable=False),
+    Column("primary_metric", String(32), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("stopped_at", Timestamp, nullable=True),
+    Column("shipped_variant", String(64), nullable=True),
+)

@@ -16,6 +16,7 @@ from recomind.serving.service import Served
 from recomind.storage.outage import DEGRADED_DATABASE, DEGRADED_HEADER
 
 router = APIRouter(tags=["recommendations"])
+VARIANT_HEADER = "X-RecoMind-Variant"
 
 _DEGRADED_DOC = {
     "description": "database: the database did not answer and the page was served from "
@@ -29,6 +30,8 @@ def _respond(served: Served) -> Response:
         headers["X-Request-Id"] = served.request_id
     if served.degraded:
         headers[DEGRADED_HEADER] = DEGRADED_DATABASE
+    if served.variant:
+        headers[VARIANT_HEADER] = served.variant
     return Response(content=served.page, media_type="application/json", headers=headers)
 
 
@@ -49,6 +52,10 @@ def _respond(served: Served) -> Response:
                     "impressions/): one row per item shown, with its position"
                 },
                 DEGRADED_HEADER: _DEGRADED_DOC,
+                VARIANT_HEADER: {
+                    "description": "<experiment>:<variant> when the user is in a running "
+                    "experiment (docs/experiments.md; absent otherwise)"
+                },
             }
         }
     },
