@@ -113,15 +113,18 @@ def page_factory(browser: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+def screenshot(
+    page: Any, name: str, *, directory: Path = SCREENSHOTS, full_page: bool = False
+) -> Path:
+    """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored, unless
+    ``directory`` says otherwise)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.png"
     # Let slide-in animations and fades settle, so the picture shows what a user sees.
     page.wait_for_function(
         "document.getAnimations().every(a => a.playState !== 'running')", polling=50
     )
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -134,8 +134,9 @@ export function svgLines(series, { width = 640, height = 220, format = String, x
     );
   }
   if (pts.length) {
-    svg.append(svgEl("text", { x: pad.left, y: height - 6, class: "tick" }, xLabel(x0)));
-    if (x1 > x0) {
+    const one = x1 === x0; // one hour so far: its label under its dots
+    svg.append(svgEl("text", { x: one ? sx(x0) : pad.left, y: height - 6, "text-anchor": one ? "middle" : "start", class: "tick" }, xLabel(x0)));
+    if (!one) {
       svg.append(svgEl("text", { x: width - pad.right, y: height - 6, "text-anchor": "end", class: "tick" }, xLabel(x1)));
     }
   }

@@ -30,6 +30,12 @@ export function pValue(p) {
   return p < 0.001 ? "< 0.001" : p.toPrecision(2);
 }
 
+/** `"p = 0.034"`, or `"p < 0.001"`. */
+export function pIs(p) {
+  const text = pValue(p);
+  return text.startsWith("<") ? `p ${text}` : `p = ${text}`;
+}
+
 /** The differences' confidence level: 95 %, or Bonferroni's with several treatments. */
 export function level(treatments) {
   const l = 100 * (1 - ALPHA / Math.max(1, treatments));
@@ -42,7 +48,7 @@ export function variantLabel(name) {
 }
 
 function differenceText(d, lvl) {
-  return `${points(d.difference)} (${lvl} CI ${points(d.low, "")} to ${points(d.high, "")}), p = ${pValue(d.p_value)}`;
+  return `${points(d.difference)} (${lvl} CI ${points(d.low, "")} to ${points(d.high, "")}), ${pIs(d.p_value)}`;
 }
 
 /** Better, worse, or null (not significant) for a treatment's difference. */
@@ -63,7 +69,7 @@ export function verdictText(r) {
     return {
       tone: "srm",
       headline: "No verdict: sample-ratio mismatch",
-      lines: [`Users per variant (${users}) do not follow the weights ${weights} (p = ${pValue(r.srm_p_value)}): `
+      lines: [`Users per variant (${users}) do not follow the weights ${weights} (${pIs(r.srm_p_value)}): `
         + "assignment or logging is broken, so no figure here can be trusted until it is fixed."],
     };
   }
@@ -176,7 +182,8 @@ export function variantCards(r) {
         r.verdict?.winner === v.name ? h("span", { class: "chip winner" }, "winner") : null),
       h("p", { class: "muted variant-ranker" }, `ranker ${v.ranker} · weight ${v.weight}`),
       h("p", { class: "variant-counts" },
-        h("span", { class: "variant-users" }, `${v.users} of ${r.horizon_users} users`),
+        h("span", { class: "variant-users" }, v.users >= r.horizon_users
+          ? `${v.users} users (horizon of ${r.horizon_users} reached)` : `${v.users} of ${r.horizon_users} users`),
         " · ",
         h("span", { class: "variant-impressions" }, `${v.impressions} impressions`)),
       h("progress", { max: r.horizon_users, value: Math.min(v.users, r.horizon_users), "aria-label": `${v.name}: users against the horizon` }),
@@ -191,5 +198,5 @@ export function srmText(r) {
   const weights = r.variants.map((x) => x.weight).join(" : ");
   const p = r.srm_p_value;
   const verdict = !finite(p) ? "not checked yet" : p < SRM_ALPHA ? "mismatch: the verdict is withheld" : "no mismatch";
-  return `Users ${users} for weights ${weights}: chi-squared p = ${pValue(p)}, ${verdict} (a mismatch is p < ${SRM_ALPHA}).`;
+  return `Users ${users} for weights ${weights}: chi-squared ${pIs(p)}, ${verdict} (a mismatch is p < ${SRM_ALPHA}).`;
 }

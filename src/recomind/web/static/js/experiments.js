@@ -34,9 +34,9 @@ function page(title, ...body) {
 function mountLoader(container, view, keyForm, message, load) {
   async function refresh() {
     try {
-      await load();
+      const note = await load(); // a sentence to show instead of the figures, or nothing
       keyForm.hide();
-      message.textContent = "";
+      message.textContent = note || "";
     } catch (err) {
       message.textContent = problem(err, "load the experiments");
       if (refused(err)) keyForm.show();
@@ -172,27 +172,31 @@ export function mountExperiment(container, name) {
       exp = await api.experiment(name);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        verdict.replaceChildren(h("p", {}, `No experiment is named “${name}”.`));
-        return;
+        for (const panel of view.querySelectorAll("section.panel")) panel.hidden = true;
+        return `No experiment is named “${name}”.`;
       }
       throw err;
     }
-    chip.replaceChildren(statusChip(exp.status));
-    const ended = exp.status === "shipped" ? ` · shipped ${exp.shipped_variant} ${timeAgo(exp.stopped_at || exp.created_at)}`
-      : exp.status === "stopped" ? ` · stopped ${timeAgo(exp.stopped_at || exp.created_at)}` : "";
-    meta.textContent = `${exp.surface} · started ${timeAgo(exp.created_at)}${ended} · salt ${exp.salt}`;
     let results = null;
+    let failed = null;
     try {
       results = await api.experimentResults(name);
     } catch (err) {
       if (refused(err)) throw err;
-      verdict.replaceChildren(h("p", { class: "form-error" }, problem(err, "load the results")));
+      failed = problem(err, "load the results");
     }
+    // Everything from one pair of answers at once: the status, the buttons, the figures.
+    chip.replaceChildren(statusChip(exp.status));
+    const ended = exp.status === "shipped" ? ` · shipped ${exp.shipped_variant} ${timeAgo(exp.stopped_at || exp.created_at)}`
+      : exp.status === "stopped" ? ` · stopped ${timeAgo(exp.stopped_at || exp.created_at)}` : "";
+    meta.textContent = `${exp.surface} · started ${timeAgo(exp.created_at)}${ended} · salt ${exp.salt}`;
+    if (failed) verdict.replaceChildren(h("p", { class: "form-error" }, failed));
     actions.update(exp, results);
-    if (!results) return;
+    if (!results) return null;
     verdict.replaceChildren(...verdictBody(results));
     variants.replaceChildren(variantCards(results));
     srm.textContent = srmText(results);
     chart.render(results);
+    return null;
   });
 }

@@ -1,0 +1,250 @@
+"""The experiments page in a real browser: an experiment created through the API, pages served
+to users of both variants and actions on them, then the page's list, per-variant figures,
+verdict, chart, and Stop / Ship through its buttons (checked through the API). Screenshots at
+1280 and 390 px go to ``bench/results/screenshots`` (the issue's note shows them)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+import pytest
+
+from recomind.experiment_spec import Variant, assign
+from tests.utils.stacks import Api
+from tests.web.conftest import DESKTOP, PHONE, ROOT, screenshot
+from tests.web.helpers import load_catalogue
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ROOT / "bench" / "results" / "screenshots"
+HORIZON = 50  # the smallest horizon an experiment may have
+PAGE = 8
+NO_OVERFLOW = "document.scrollingElement.scrollWidth <= innerWidth"
+
+
+# What the page's formatting functions (js/experiment_results.js) write.
+def percent(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def points(x: float, unit: str = " points") -> str:
+    return f"{100 * x:+.1f}{unit}"
+
+
+def p_is(p: float) -> str:
+    if p < 0.001:
+        return "p < 0.001"
+    r = float(f"{p:.1e}")  # 2 significant digits, as JavaScript's toPrecision(2)
+    return f"p = {r:.{max(0, 1 - math.floor(math.log10(r)))}f}"
+
+
+def create(web: Api, name: str, *, weights: tuple[float, float] = (1, 1)) -> dict[str, Any]:
+    body = {
+        "name": name,
+        "surface": "recommendations",
+        "variants": [
+            {"name": "control", "ranker": "current", "weight": weights[0]},
+            {"name": "b", "ranker": "trending", "weight": weights[1]},
+        ],
+        "horizon_users": HORIZON,
+        "primary": "like_rate",
+    }
+    r = web.http.post("/experiments", json=body)
+    assert r.status_code == 201, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+def serve_and_act(web: Api, exp: dict[str, Any], users: list[str], likes: dict[str, int]) -> None:
+    """One page per user; each likes ``likes[variant] + i % 3`` of the videos shown, watches
+    one for 30-70 % of its 20 s and skips the last (control's users one more), so b's like
+    rate is far above control's by construction."""
+    variants = [Variant(v["name"], v["ranker"], v["weight"]) for v in exp["variants"]]
+    actions = []
+    for i, user in enumerate(users):
+        r = web.http.get(f"/recommendations/{user}", params={"n": PAGE})
+        assert r.status_code == 200, r.text
+        shown = [item["video_id"] for item in orjson.loads(r.content)]
+        assert len(shown) == PAGE
+        variant = assign(exp["salt"], user, variants).name
+        liked = min(PAGE - 3, likes[variant] + i % 3)
+        act = [(v, "like", None) for v in shown[:liked]]
+        act += [(shown[-2], "view", 20_000 * (3 + i % 5) // 10), (shown[-1], "skip", None)]
+        if variant == exp["variants"][0]["name"] and i % 2:
+            act.append((shown[-3], "skip", None))
+        actions += [
+            {"user_id": user, "video_id": v, "action_type": kind}
+            | ({} if ms is None else {"watch_time_ms": ms})
+            for v, kind, ms in act
+        ]
+    r = web.http.post("/video_actions/batch", json={"actions": actions})
+    assert r.status_code == 202, r.text
+    web.settle()
+    log = web.state.recommendations.impressions
+    assert log is not None
+    log.flush()
+
+
+def users_until_horizon(exp: dict[str, Any]) -> list[str]:
+    """User ids in order until every variant has ``HORIZON`` of them (assignment is a pure
+    function of the salt and the id, so the list is the same on every run)."""
+    variants = [Variant(v["name"], v["ranker"], v["weight"]) for v in exp["variants"]]
+    counts = dict.fromkeys((v.name for v in variants), 0)
+    users: list[str] = []
+    while min(counts.values()) < HORIZON:
+        user = f"u{len(users)}"
+        counts[assign(exp["salt"], user, variants).name] += 1
+        users.append(user)
+    return users
+
+
+def results(web: Api, name: str) -> dict[str, Any]:
+    r = web.http.get(f"/experiments/{name}/results")
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def status(web: Api, name: str) -> dict[str, Any]:
+    r = web.http.get(f"/experiments/{name}")
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_figures_verdict_chart_and_ship(web: Api, page_factory: Any) -> None:
+    load_catalogue(web.http, per_tag=4)
+    exp = create(web, "ranker-test")
+    serve_and_act(web, exp, users_until_horizon(exp), {"control": 0, "b": 3})
+    res = results(web, "ranker-test")
+    assert res["verdict"]["status"] == "decided", res["verdict"]
+    assert res["verdict"]["winner"] == "b"
+    [win] = [d for d in res["differences"] if d["variant"] == "b" and d["metric"] == "like_rate"]
+    assert win["significant"] and win["low"] > 0
+
+    page = page_factory(web.base_url, viewport=DESKTOP)
+    page.goto("/#/experiments")
+    item = page.locator('.exp-item[data-experiment="ranker-test"]')
+    item.wait_for()
+    assert item.locator(".chip").inner_text() == "running"
+    assert "control (current) vs b (trending)" in item.inner_text()
+    item.get_by_role("link", name="ranker-test").click()
+
+    page.wait_for_selector(".variant-card")
+    assert page.url.endswith("#/experiments/ranker-test")
+    for v in res["variants"]:
+        card = page.locator(f'.variant-card[data-variant="{v["name"]}"]')
+        users = f"{v['users']} of {HORIZON} users"
+        if v["users"] >= HORIZON:
+            users = f"{v['users']} users (horizon of {HORIZON} reached)"
+        assert card.locator(".variant-users").inner_text() == users
+        assert (
+            card.locator(".variant-impressions").inner_text() == f"{v['impressions']} impressions"
+        )
+        like = v["metrics"]["like_rate"]
+        row = card.locator('.metric-row[data-metric="like_rate"]')
+        assert row.locator(".metric-value").inner_text() == percent(like["value"])
+        ci = f"95 % CI {percent(like['low'])} to {percent(like['high'])}"
+        assert row.locator(".metric-ci").inner_text() == ci
+        assert row.locator("svg.interval-bar rect.ci").count() == 1
+    interval = f"95 % CI {points(win['low'], '')} to {points(win['high'], '')}"
+    diff = f"{points(win['difference'])} ({interval})"
+    headline = f"b is better on like rate: {diff}, {p_is(win['p_value'])}"
+    assert page.locator("#verdict-headline").inner_text() == headline
+    b_like = page.locator('.variant-card[data-variant="b"] .metric-row[data-metric="like_rate"]')
+    assert b_like.locator(".metric-diff").inner_text().startswith(f"vs control: {diff}")
+    assert f"{p_is(res['srm_p_value'])}, no mismatch" in page.locator("#srm-text").inner_text()
+
+    # The chart: one line (or dot, within one hour) per variant, with its legend.
+    chart = page.locator("#over-time-chart svg")
+    assert chart.locator("g.series").count() == 2
+    assert chart.locator("circle.point").count() >= 2
+    assert page.locator("#over-time-legend li").all_inner_texts() == ["control", "b"]
+    page.select_option("#over-time-metric", "skip_rate")
+    assert "Skip rate" in (chart.get_attribute("aria-label") or "")
+    page.select_option("#over-time-metric", "like_rate")
+    screenshot(page, "experiments-1280", directory=SHOTS, full_page=True)
+
+    phone = page_factory(web.base_url, viewport=PHONE)
+    phone.goto("/#/experiments/ranker-test")
+    phone.wait_for_selector("#over-time-chart svg")
+    assert phone.locator("#verdict-headline").inner_text() == headline
+    assert phone.evaluate(NO_OVERFLOW)
+    screenshot(phone, "experiments-390", directory=SHOTS, full_page=True)
+
+    # Ship: the winner is chosen by default; a confirm step, then the API says shipped.
+    assert page.locator("#ship-variant").input_value() == "b"
+    page.locator("#exp-ship").click()
+    assert "Ship b of ranker-test?" in page.locator("#confirm-text").inner_text()
+    page.locator("#confirm-yes").click()
+    page.wait_for_selector("#exp-status .status-shipped")
+    shipped = status(web, "ranker-test")
+    assert shipped["status"] == "shipped" and shipped["shipped_variant"] == "b"
+    assert page.locator("#exp-ship").is_disabled()
+    assert page.locator("#exp-stop").is_disabled()
+    assert page.locator("#ship-hint").inner_text() == "Shipped b: nothing more to ship."
+
+
+def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None:
+    load_catalogue(web.http, per_tag=2)
+    exp = create(web, "small-test", weights=(1, 3))
+    serve_and_act(web, exp, [f"s{i}" for i in range(12)], {"control": 1, "b": 1})
+    res = results(web, "small-test")
+    assert res["verdict"]["status"] == "collecting"
+    counts = {v["name"]: v["users"] for v in res["variants"]}
+    assert sum(counts.values()) == 12
+
+    page = page_factory(web.base_url, viewport=PHONE)
+    page.goto("/#/experiments/small-test")
+    page.wait_for_selector(".variant-card")
+    parts = "; ".join(
+        f"{n} of {HORIZON} users in {'control' if name == 'control' else 'variant ' + name}"
+        for name, n in counts.items()
+    )
+    assert page.locator("#verdict-headline").inner_text() == f"Collecting: {parts}"
+    assert page.locator("#verdict-caveats li").count() == len(res["verdict"]["caveats"])
+    assert page.locator("#ship-variant").input_value() == ""  # no winner, nothing chosen
+    assert page.locator("#exp-ship").is_disabled()
+    assert page.evaluate(NO_OVERFLOW)
+
+    # Stop asks first; Cancel leaves it running.
+    page.locator("#exp-stop").click()
+    assert page.locator("#exp-confirm").is_visible()
+    page.locator("#confirm-no").click()
+    assert page.locator("#exp-confirm").is_hidden()
+    assert status(web, "small-test")["status"] == "running"
+    page.locator("#exp-stop").click()
+    page.locator("#confirm-yes").click()
+    page.wait_for_selector("#exp-status .status-stopped")
+    assert status(web, "small-test")["status"] == "stopped"
+    assert page.locator("#exp-stop").is_disabled()
+
+    # An unknown name is a sentence, not a JSON body.
+    page.goto("/#/experiments/no-such-test")
+    page.wait_for_selector("text=No experiment is named “no-such-test”.")
+    assert "{" not in page.locator("main").inner_text()
+
+
+def test_verdict_words_for_a_sample_ratio_mismatch(web: Api, page_factory: Any) -> None:
+    """The SRM wording, from the page's own module on a results body with a mismatch (the
+    live API cannot be made to mis-assign users)."""
+    page = page_factory(web.base_url, viewport=PHONE)
+    page.goto("/#/experiments")
+    text = page.evaluate(
+        """async () => {
+          const m = await import('/static/js/experiment_results.js');
+          const metric = { value: 0.1, low: 0.05, high: 0.15 };
+          const v = (name, users) => ({ name, ranker: 'current', weight: 1, users,
+            impressions: users * 8, metrics: { like_rate: metric, skip_rate: metric,
+            watch_fraction: metric } });
+          return m.verdictText({ control: 'control', horizon_users: 50, primary: 'like_rate',
+            srm_p_value: 0.00001234, variants: [v('control', 400), v('b', 300)], differences: [],
+            verdict: { status: 'srm', winner: null, caveats: [] } });
+        }"""
+    )
+    assert text["headline"] == "No verdict: sample-ratio mismatch"
+    assert text["lines"][0].startswith(
+        "Users per variant (400 control, 300 variant b) do not follow the weights 1 : 1 (p < 0.001)"
+    )
