@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from urllib.parse import urlparse
 
 import orjson
 import pytest
@@ -22,6 +23,14 @@ SHOTS = ROOT / "bench" / "results" / "screenshots"
 HORIZON = 50  # the smallest horizon an experiment may have
 PAGE = 8
 NO_OVERFLOW = "document.scrollingElement.scrollWidth <= innerWidth"
+# No inline script or style, no eval: the page must work under a policy like this one.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+RECORD_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));"""
 
 
 # What the page's formatting functions (js/experiment_results.js) write.
@@ -38,6 +47,20 @@ def p_is(p: float) -> str:
         return "p < 0.001"
     r = float(f"{p:.1e}")  # 2 significant digits, as JavaScript's toPrecision(2)
     return f"p = {r:.{max(0, 1 - math.floor(math.log10(r)))}f}"
+
+
+def under_strict_csp(page: Any) -> Any:
+    """Serve the app's shell to ``page`` with :data:`STRICT_CSP` and record every violation
+    in ``window.cspViolations``."""
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": STRICT_CSP}
+        route.fulfill(response=response, headers=headers)
+
+    page.route(lambda url: urlparse(url).path == "/", with_policy)
+    page.add_init_script(RECORD_VIOLATIONS)
+    return page
 
 
 def create(web: Api, name: str, *, weights: tuple[float, float] = (1, 1)) -> dict[str, Any]:
@@ -70,7 +93,7 @@ def serve_and_act(web: Api, exp: dict[str, Any], users: list[str], likes: dict[s
         assert len(shown) == PAGE
         variant = assign(exp["salt"], user, variants).name
         liked = min(PAGE - 3, likes[variant] + i % 3)
-        act = [(v, "like", None) for v in shown[:liked]]
+        act: list[tuple[str, str, int | None]] = [(v, "like", None) for v in shown[:liked]]
         act += [(shown[-2], "view", 20_000 * (3 + i % 5) // 10), (shown[-1], "skip", None)]
         if variant == exp["variants"][0]["name"] and i % 2:
             act.append((shown[-3], "skip", None))
@@ -124,7 +147,7 @@ def test_figures_verdict_chart_and_ship(web: Api, page_factory: Any) -> None:
     [win] = [d for d in res["differences"] if d["variant"] == "b" and d["metric"] == "like_rate"]
     assert win["significant"] and win["low"] > 0
 
-    page = page_factory(web.base_url, viewport=DESKTOP)
+    page = under_strict_csp(page_factory(web.base_url, viewport=DESKTOP))
     page.goto("/#/experiments")
     item = page.locator('.exp-item[data-experiment="ranker-test"]')
     item.wait_for()
@@ -185,6 +208,7 @@ def test_figures_verdict_chart_and_ship(web: Api, page_factory: Any) -> None:
     assert page.locator("#exp-ship").is_disabled()
     assert page.locator("#exp-stop").is_disabled()
     assert page.locator("#ship-hint").inner_text() == "Shipped b: nothing more to ship."
+    assert page.evaluate("window.cspViolations") == []
 
 
 def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None:
@@ -196,7 +220,7 @@ def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None
     counts = {v["name"]: v["users"] for v in res["variants"]}
     assert sum(counts.values()) == 12
 
-    page = page_factory(web.base_url, viewport=PHONE)
+    page = under_strict_csp(page_factory(web.base_url, viewport=PHONE))
     page.goto("/#/experiments/small-test")
     page.wait_for_selector(".variant-card")
     parts = "; ".join(
@@ -225,6 +249,7 @@ def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None
     page.goto("/#/experiments/no-such-test")
     page.wait_for_selector("text=No experiment is named “no-such-test”.")
     assert "{" not in page.locator("main").inner_text()
+    assert page.evaluate("window.cspViolations") == []
 
 
 def test_verdict_words_for_a_sample_ratio_mismatch(web: Api, page_factory: Any) -> None:
