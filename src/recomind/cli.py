@@ -1,5 +1,5 @@
 """The ``recomind`` command: serve | consume | replay | import | jobs | evaluate | db | demo |
-keys | tokens.
+keys | tokens | experiments.
 
 Each role's objects are built by its own composition root (``api.state`` for serve,
 ``stream.role`` for consume, ``jobs.role`` for jobs); this module parses options and calls them.
@@ -18,6 +18,7 @@ from rich.console import Console
 
 from recomind.config import Settings, get_settings
 from recomind.evaluation.cli import app as evaluation_app
+from recomind.experiments_cli import experiments_app
 from recomind.jobs.cli import jobs_app
 from recomind.keys_cli import keys_app, tokens_app
 from recomind.models_cli import models_app
@@ -32,6 +33,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
+app.add_typer(experiments_app, name="experiments")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(evaluation_app)  # nameless: its command is `recomind evaluate`
 console = Console()

@@ -57,9 +57,9 @@ def test_an_experiment_is_created_read_and_listed(engine: Engine) -> None:
 def test_one_running_experiment_per_surface_and_unique_names(engine: Engine) -> None:
     with write_tx(engine) as conn:
         create_experiment(conn, experiment=spec("first"))
-    with pytest.raises(ExperimentConflict, match="one running experiment") as raised:
-        with write_tx(engine) as conn:
-            create_experiment(conn, experiment=spec("second"))
+    conflict = pytest.raises(ExperimentConflict, match="one running experiment")
+    with conflict as raised, write_tx(engine) as conn:
+        create_experiment(conn, experiment=spec("second"))
     assert raised.value.field == "surface"
     with pytest.raises(ExperimentConflict, match="already exists"), write_tx(engine) as conn:
         create_experiment(conn, experiment=spec("first"))
