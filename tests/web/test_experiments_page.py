@@ -244,6 +244,8 @@ def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None
     page.wait_for_selector("#exp-status .status-stopped")
     assert status(web, "small-test")["status"] == "stopped"
     assert page.locator("#exp-stop").is_disabled()
+    assert page.locator("#exp-ship").is_disabled()  # the API ships running experiments only
+    assert page.locator("#ship-hint").inner_text().startswith("Stopped: ")
 
     # An unknown name is a sentence, not a JSON body.
     page.goto("/#/experiments/no-such-test")

@@ -138,12 +138,14 @@ function actionsPanel(name, reload) {
       ...names.map((n) => h("option", { value: n }, n === winner ? `${n} (winner)` : n)));
     picker.value = names.includes(keep) ? keep : winner || "";
     stop.disabled = exp.status !== "running";
-    const shippable = exp.status !== "shipped";
-    picker.disabled = !shippable;
-    ship.disabled = !shippable || !picker.value;
-    hint.textContent = !shippable ? `Shipped ${exp.shipped_variant}: nothing more to ship.`
-      : winner ? `The verdict's winner is ${winner}.`
-        : "No winner (yet): shipping a variant now is your call, not the experiment's.";
+    // Only a running experiment can be shipped (the API answers 409 otherwise).
+    const running = exp.status === "running";
+    picker.disabled = !running;
+    ship.disabled = !running || !picker.value;
+    hint.textContent = exp.status === "shipped" ? `Shipped ${exp.shipped_variant}: nothing more to ship.`
+      : !running ? "Stopped: everyone is served as before it; a stopped experiment cannot be shipped."
+        : winner ? `The verdict's winner is ${winner}.`
+          : "No winner (yet): shipping a variant now is your call, not the experiment's.";
   }
   return { el, update };
 }
@@ -154,6 +156,7 @@ export function mountExperiment(container, name) {
   const verdict = h("div", { id: "verdict" }, h("p", { class: "muted" }, "Loading…"));
   const variants = h("div", { id: "variants" });
   const srm = h("p", { id: "srm-text" });
+  const generated = h("p", { class: "muted", id: "exp-generated" });
   const chip = h("span", { id: "exp-status" });
   const chart = overTimePanel();
   const keyForm = adminKeyForm({ label: KEY_LABEL, onKey: () => view.querySelector("#exp-refresh").click() });
@@ -161,7 +164,7 @@ export function mountExperiment(container, name) {
   const view = page([name, " ", chip], meta, keyForm.el, message,
     h("section", { class: "panel", "aria-labelledby": "verdict-title" }, h("h2", { id: "verdict-title" }, "Verdict"), verdict),
     actions.el,
-    h("section", { class: "panel", "aria-labelledby": "variants-title" }, h("h2", { id: "variants-title" }, "Variants"), variants),
+    h("section", { class: "panel", "aria-labelledby": "variants-title" }, h("h2", { id: "variants-title" }, "Variants"), variants, generated),
     chart.el,
     h("section", { class: "panel", "aria-labelledby": "srm-title" }, h("h2", { id: "srm-title" }, "Sample ratio"), srm),
     h("p", {}, h("a", { href: "#/experiments" }, "All experiments")));
@@ -196,6 +199,7 @@ export function mountExperiment(container, name) {
     verdict.replaceChildren(...verdictBody(results));
     variants.replaceChildren(variantCards(results));
     srm.textContent = srmText(results);
+    generated.textContent = `Figures computed ${timeAgo(results.generated_at)} from the served-list log and the event lake.`;
     chart.render(results);
     return null;
   });
