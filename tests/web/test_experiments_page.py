@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from recomind.experiment_spec import Variant, assign
+from tests.utils.credentials import TEST_MASTER_KEY
 from tests.utils.stacks import Api
 from tests.web.conftest import DESKTOP, PHONE, ROOT, screenshot
 from tests.web.helpers import load_catalogue
@@ -275,3 +276,52 @@ def test_verdict_words_for_a_sample_ratio_mismatch(web: Api, page_factory: Any) 
     assert text["lines"][0].startswith(
         "Users per variant (400 control, 300 variant b) do not follow the weights 1 : 1 (p < 0.001)"
     )
+
+
+def test_verdict_words_without_a_winner_and_with_two_treatments(
+    web: Api, page_factory: Any
+) -> None:
+    """Decided without a winner (an A/A test's usual end), a significantly worse treatment,
+    and the Bonferroni level of two treatments' intervals, from the page's own module."""
+    page = page_factory(web.base_url, viewport=PHONE)
+    page.goto("/#/experiments")
+    texts = page.evaluate(
+        """async () => {
+          const m = await import('/static/js/experiment_results.js');
+          const metric = { value: 0.1, low: 0.05, high: 0.15 };
+          const v = (name) => ({ name, ranker: 'current', weight: 1, users: 60,
+            impressions: 480, metrics: { like_rate: metric, skip_rate: metric,
+            watch_fraction: metric } });
+          const d = (variant, metric, difference, p, significant) => ({ variant, metric,
+            difference, relative: difference / 0.1, low: difference - 0.01,
+            high: difference + 0.01, p_value: p, significant });
+          const body = (variants, differences) => ({ control: 'control', horizon_users: 50,
+            primary: 'like_rate', srm_p_value: 0.5, variants, differences,
+            verdict: { status: 'decided', winner: null, caveats: [] } });
+          return [
+            m.verdictText(body([v('control'), v('b')], [d('b', 'like_rate', 0.003, 0.66, false)])),
+            m.verdictText(body([v('control'), v('b'), v('c')],
+              [d('b', 'like_rate', -0.02, 0.004, true), d('c', 'like_rate', 0.001, 0.9, false)])),
+          ];
+        }"""
+    )
+    aa, two = texts
+    assert aa["headline"] == "No winner on like rate: no variant beats control significantly"
+    assert aa["lines"][0] == (
+        "b vs control on like rate: +0.3 points (95 % CI -0.7 to +1.3), p = 0.66, not significant"
+    )
+    assert two["lines"][0] == (
+        "b is worse on like rate: -2.0 points (97.5 % CI -3.0 to -1.0), p = 0.0040"
+    )
+
+
+def test_asks_for_an_admin_key(web: Api, page_factory: Any) -> None:
+    page = page_factory(web.base_url, viewport=PHONE, admin_key=False)
+    page.goto("/#/experiments")
+    page.wait_for_selector("form.admin-key:not([hidden])")
+    assert "Paste an admin key" in page.locator("#exp-message").inner_text()
+    page.get_by_label("Experiments need a key with the admin scope").fill(TEST_MASTER_KEY)
+    page.get_by_role("button", name="Use key").click()
+    page.wait_for_selector("#experiments-empty")
+    assert page.locator("form.admin-key").is_hidden()
+    assert page.locator("#exp-message").inner_text() == ""
