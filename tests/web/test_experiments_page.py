@@ -241,6 +241,7 @@ def test_collecting_cancel_stop_and_unknown(web: Api, page_factory: Any) -> None
     assert page.locator("#exp-confirm").is_hidden()
     assert status(web, "small-test")["status"] == "running"
     page.locator("#exp-stop").click()
+    screenshot(page, "experiments-collecting-390", full_page=True)
     page.locator("#confirm-yes").click()
     page.wait_for_selector("#exp-status .status-stopped")
     assert status(web, "small-test")["status"] == "stopped"
