@@ -40,7 +40,8 @@ def percent(x: float) -> str:
 
 
 def points(x: float, unit: str = " points") -> str:
-    return f"{100 * x:+.1f}{unit}"
+    text = f"{100 * x:+.1f}"
+    return f"{'0.0' if float(text) == 0 else text}{unit}"
 
 
 def p_is(p: float) -> str:
@@ -83,8 +84,8 @@ def create(web: Api, name: str, *, weights: tuple[float, float] = (1, 1)) -> dic
 
 def serve_and_act(web: Api, exp: dict[str, Any], users: list[str], likes: dict[str, int]) -> None:
     """One page per user; each likes ``likes[variant] + i % 3`` of the videos shown, watches
-    one for 30-70 % of its 20 s and skips the last (control's users one more), so b's like
-    rate is far above control's by construction."""
+    one for 30-70 % of its 20 s and skips the last (every second control user and every fourth
+    b user one more), so b's like rate is far above control's by construction."""
     variants = [Variant(v["name"], v["ranker"], v["weight"]) for v in exp["variants"]]
     actions = []
     for i, user in enumerate(users):
@@ -96,7 +97,7 @@ def serve_and_act(web: Api, exp: dict[str, Any], users: list[str], likes: dict[s
         liked = min(PAGE - 3, likes[variant] + i % 3)
         act: list[tuple[str, str, int | None]] = [(v, "like", None) for v in shown[:liked]]
         act += [(shown[-2], "view", 20_000 * (3 + i % 5) // 10), (shown[-1], "skip", None)]
-        if variant == exp["variants"][0]["name"] and i % 2:
+        if i % (2 if variant == exp["variants"][0]["name"] else 4) == 1:
             act.append((shown[-3], "skip", None))
         actions += [
             {"user_id": user, "video_id": v, "action_type": kind}

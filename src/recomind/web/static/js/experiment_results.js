@@ -18,10 +18,12 @@ const metricOf = (key) => METRICS.find((m) => m.key === key) || { key, label: ke
 
 const finite = (x) => typeof x === "number" && Number.isFinite(x);
 
-/** A difference of two rates in percentage points: `0.021` → `"+2.1 points"`. */
+/** A difference of two rates in percentage points: `0.021` → `"+2.1 points"`, `-0.0004` → `"0.0 points"`. */
 export function points(x, unit = " points") {
   if (!finite(x)) return "n/a";
-  return `${x >= 0 ? "+" : ""}${(100 * x).toFixed(1)}${unit}`;
+  const text = (100 * x).toFixed(1);
+  if (Number(text) === 0) return `0.0${unit}`; // no "-0.0": a rounded zero has no sign
+  return `${x > 0 ? "+" : ""}${text}${unit}`;
 }
 
 /** A p-value to 2 significant digits; below 0.001 as `"< 0.001"`. */

@@ -199,7 +199,10 @@ export function mountExperiment(container, name) {
     verdict.replaceChildren(...verdictBody(results));
     variants.replaceChildren(variantCards(results));
     srm.textContent = srmText(results);
-    generated.textContent = `Figures computed ${timeAgo(results.generated_at)} from the served-list log and the event lake.`;
+    const over = results.verdict?.status === "decided"
+      ? ` Each variant's figures are over all its users so far; the differences and the verdict over its first ${results.horizon_users}.`
+      : "";
+    generated.textContent = `Figures computed ${timeAgo(results.generated_at)} from the served-list log and the event lake.${over}`;
     chart.render(results);
     return null;
   });
