@@ -115,6 +115,9 @@ def results(
         primary=experiment.primary,
     )
     now = {n: figures(n, totals[n]) for n in names}
+    winner = judged.winner
+    if judged.status == "decided" and winner is None:
+        winner = _control_won(judged.differences, control, experiment.primary, len(names))
     if judged.status == "decided":
         diffs = judged.differences
     else:  # shown as it stands, not a verdict (fixed horizon: docs/experiments.md)
@@ -162,11 +165,23 @@ def results(
         "srm_p_value": finite(judged.srm_p_value),
         "verdict": {
             "status": judged.status,
-            "winner": judged.winner,
+            "winner": winner,
             "caveats": list(judged.caveats),
         },
         "over_time": over_time(names, users, hours),
     }
+
+
+def _control_won(diffs: list[Any], control: str, primary: str, variants: int) -> str | None:
+    """Control is the winner when it beats every treatment significantly on the primary
+    metric (ab_stats names only a winning treatment)."""
+    up = METRICS[primary]
+    beaten = [
+        d
+        for d in diffs
+        if d.metric == primary and d.significant and d.difference and (d.difference < 0) == up
+    ]
+    return control if len(beaten) == variants - 1 else None
 
 
 def over_time(

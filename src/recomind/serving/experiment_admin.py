@@ -99,31 +99,38 @@ def _end(engine: Engine, name: str, variant: str | None) -> Experiment:
     return ended
 
 
-def compute_results(settings: Settings, engine: Engine, experiment: Experiment) -> dict[str, Any]:
-    """The results from the lake now (tombstoned rows of erased users left out by the
-    readers) and the catalogue's durations."""
+def lake_inputs(
+    settings: Settings, engine: Engine, experiment: Experiment
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """``(impressions, events, durations)`` for the experiment's results, from the lake now
+    (the readers leave out the tombstoned rows of erased users) and the catalogue."""
     endpoint = settings.lake_s3_endpoint_url
     impressions = read_impressions(settings.lake_url, s3_endpoint_url=endpoint)
     prefix = f"{experiment.name}:"
     if impressions.num_rows:
         mask = pc.starts_with(pc.fill_null(impressions.column("variant"), ""), prefix)
         impressions = impressions.filter(mask)
-    events = pa.table({})
-    durations = pa.table({"video_id": pa.array([], pa.string())})
-    if impressions.num_rows:
-        events = read_table(settings.lake_url, s3_endpoint_url=endpoint)
-        first = pc.min(impressions.column("served_at"))
-        events = events.filter(pc.greater_equal(events.column("timestamp"), first))
-        shown = pc.unique(impressions.column("video_id")).to_pylist()
-        with read_tx(engine) as conn:
-            videos = get_videos(conn, video_ids=shown)
-        durations = pa.table(
-            {
-                "video_id": pa.array(list(videos), pa.string()),
-                "duration_s": pa.array([v.duration_s for v in videos.values()], pa.float64()),
-            }
-        )
-    users, hours = experiment_rows(experiment, impressions, events, durations, window_s=WINDOW_S)
+    if not impressions.num_rows:
+        return impressions, pa.table({}), pa.table({})
+    events = read_table(settings.lake_url, s3_endpoint_url=endpoint)
+    first = pc.min(impressions.column("served_at"))
+    events = events.filter(pc.greater_equal(events.column("timestamp"), first))
+    shown = pc.unique(impressions.column("video_id")).to_pylist()
+    with read_tx(engine) as conn:
+        videos = get_videos(conn, video_ids=shown)
+    durations = pa.table(
+        {
+            "video_id": pa.array(list(videos), pa.string()),
+            "duration_s": pa.array([v.duration_s for v in videos.values()], pa.float64()),
+        }
+    )
+    return impressions, events, durations
+
+
+def compute_results(settings: Settings, engine: Engine, experiment: Experiment) -> dict[str, Any]:
+    """The results from the lake now (:func:`lake_inputs`)."""
+    inputs = lake_inputs(settings, engine, experiment)
+    users, hours = experiment_rows(experiment, *inputs, window_s=WINDOW_S)
     return results(experiment, users, hours, generated_at=utcnow().isoformat() + "Z")
 
 
