@@ -284,7 +284,8 @@ def test_verdict_words_without_a_winner_and_with_two_treatments(
     web: Api, page_factory: Any
 ) -> None:
     """Decided without a winner (an A/A test's usual end), a significantly worse treatment,
-    and the Bonferroni level of two treatments' intervals, from the page's own module."""
+    the Bonferroni level of two treatments' intervals, and control as the winner (it beats
+    every treatment), from the page's own module."""
     page = page_factory(web.base_url, viewport=PHONE)
     page.goto("/#/experiments")
     texts = page.evaluate(
@@ -304,10 +305,13 @@ def test_verdict_words_without_a_winner_and_with_two_treatments(
             m.verdictText(body([v('control'), v('b')], [d('b', 'like_rate', 0.003, 0.66, false)])),
             m.verdictText(body([v('control'), v('b'), v('c')],
               [d('b', 'like_rate', -0.02, 0.004, true), d('c', 'like_rate', 0.001, 0.9, false)])),
+            m.verdictText({
+              ...body([v('control'), v('b')], [d('b', 'like_rate', -0.02, 0.004, true)]),
+              verdict: { status: 'decided', winner: 'control', caveats: [] } }),
           ];
         }"""
     )
-    aa, two = texts
+    aa, two, control = texts
     assert aa["headline"] == "No winner on like rate: no variant beats control significantly"
     assert aa["lines"][0] == (
         "b vs control on like rate: +0.3 points (95 % CI -0.7 to +1.3), p = 0.66, not significant"
@@ -315,6 +319,13 @@ def test_verdict_words_without_a_winner_and_with_two_treatments(
     assert two["lines"][0] == (
         "b is worse on like rate: -2.0 points (97.5 % CI -3.0 to -1.0), p = 0.0040"
     )
+    assert control["headline"] == (
+        "control is better on like rate than every treatment: "
+        "b -2.0 points (95 % CI -3.0 to -1.0), p = 0.0040"
+    )
+    assert control["lines"] == [
+        "Decided on the first 50 users of each variant; later users do not change it."
+    ]
 
 
 def test_asks_for_an_admin_key(web: Api, page_factory: Any) -> None:

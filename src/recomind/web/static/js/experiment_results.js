@@ -90,20 +90,25 @@ export function verdictText(r) {
   const lines = [];
   let headline;
   const win = v.winner && diffs.find((d) => d.variant === v.winner && d.metric === primary.key);
+  // Control wins when it beats every treatment; the differences are treatment minus control.
+  const beaten = v.winner === r.control ? diffs.filter((d) => d.metric === primary.key) : [];
   if (win) {
     headline = `${v.winner} is better on ${primary.label}: ${differenceText(win, lvl)}`;
+  } else if (beaten.length) {
+    const each = beaten.map((d) => `${d.variant} ${differenceText(d, lvl)}`).join("; ");
+    headline = `${r.control} is better on ${primary.label} than every treatment: ${each}`;
   } else {
     headline = `No winner on ${primary.label}: no variant beats ${r.control} significantly`;
   }
   for (const d of diffs) {
-    if (d === win) continue;
+    if (d === win || beaten.includes(d)) continue;
     const dir = direction(d);
     const m = metricOf(d.metric);
     if (dir) lines.push(`${d.variant} is ${dir} on ${m.label}: ${differenceText(d, lvl)}`);
     else if (m.key === primary.key) lines.push(`${d.variant} vs ${r.control} on ${m.label}: ${differenceText(d, lvl)}, not significant`);
   }
   lines.push(`Decided on the first ${r.horizon_users} users of each variant; later users do not change it.`);
-  return { tone: win ? "winner" : "none", headline, lines };
+  return { tone: win || beaten.length ? "winner" : "none", headline, lines };
 }
 
 /** The verdict panel's body: headline, details and the API's caveats. */
