@@ -149,12 +149,17 @@ def test_figures_verdict_chart_and_ship(web: Api, page_factory: Any) -> None:
     [win] = [d for d in res["differences"] if d["variant"] == "b" and d["metric"] == "like_rate"]
     assert win["significant"] and win["low"] > 0
 
+    interval = f"95 % CI {points(win['low'], '')} to {points(win['high'], '')}"
+    diff = f"{points(win['difference'])} ({interval})"
+    headline = f"b is better on like rate: {diff}, {p_is(win['p_value'])}"
+
     page = under_strict_csp(page_factory(web.base_url, viewport=DESKTOP))
     page.goto("/#/experiments")
     item = page.locator('.exp-item[data-experiment="ranker-test"]')
     item.wait_for()
     assert item.locator(".chip").inner_text() == "running"
     assert "control (current) vs b (trending)" in item.inner_text()
+    page.wait_for_selector(f'.exp-verdict:text-is("{headline}")')
     item.get_by_role("link", name="ranker-test").click()
 
     page.wait_for_selector(".variant-card")
@@ -174,9 +179,6 @@ def test_figures_verdict_chart_and_ship(web: Api, page_factory: Any) -> None:
         ci = f"95 % CI {percent(like['low'])} to {percent(like['high'])}"
         assert row.locator(".metric-ci").inner_text() == ci
         assert row.locator("svg.interval-bar rect.ci").count() == 1
-    interval = f"95 % CI {points(win['low'], '')} to {points(win['high'], '')}"
-    diff = f"{points(win['difference'])} ({interval})"
-    headline = f"b is better on like rate: {diff}, {p_is(win['p_value'])}"
     assert page.locator("#verdict-headline").inner_text() == headline
     b_like = page.locator('.variant-card[data-variant="b"] .metric-row[data-metric="like_rate"]')
     assert b_like.locator(".metric-diff").inner_text().startswith(f"vs control: {diff}")

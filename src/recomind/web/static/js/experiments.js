@@ -5,7 +5,7 @@
 import { adminKeyForm, refused } from "./admin_key.js";
 import { api, ApiError } from "./api.js";
 import { overTimePanel } from "./experiment_chart.js";
-import { srmText, variantCards, verdictBody } from "./experiment_results.js";
+import { srmText, variantCards, verdictBody, verdictText } from "./experiment_results.js";
 import { h, timeAgo, toast } from "./ui.js";
 
 const REFRESH_MS = 10000;
@@ -61,7 +61,18 @@ function listItem(e) {
   return h("li", { class: "exp-item", dataset: { experiment: e.name, status: e.status } },
     h("a", { href: hrefOf(e.name), class: "exp-name" }, e.name), statusChip(e.status),
     h("p", { class: "muted" }, `${e.surface} · ${variants}`),
-    h("p", { class: "muted" }, `${when} · primary ${e.primary.replace("_", " ")} · horizon ${e.horizon_users} users per variant`));
+    h("p", { class: "muted" }, `${when} · primary ${e.primary.replace("_", " ")} · horizon ${e.horizon_users} users per variant`),
+    e.status === "running" ? h("p", { class: "exp-verdict" }, "…") : null);
+}
+
+/** A running experiment's verdict in one line, under its name in the list. */
+async function showVerdict(item, name) {
+  const line = item.querySelector(".exp-verdict");
+  try {
+    line.textContent = verdictText(await api.experimentResults(name)).headline;
+  } catch (err) {
+    line.textContent = problem(err, "load its results");
+  }
 }
 
 export function mountExperiments(container) {
@@ -73,7 +84,9 @@ export function mountExperiments(container) {
       h("h2", { id: "exp-list-title" }, "Ranker experiments"), list));
   return mountLoader(container, view, keyForm, message, async () => {
     const { experiments } = await api.experiments();
-    list.replaceChildren(...experiments.map(listItem));
+    const items = experiments.map(listItem);
+    list.replaceChildren(...items);
+    await Promise.all(experiments.map((e, i) => e.status === "running" && showVerdict(items[i], e.name)));
     if (!experiments.length) {
       list.replaceChildren(h("li", { class: "muted", id: "experiments-empty" },
         "No experiments yet: create one with ", h("code", {}, "recomind experiments create"),
