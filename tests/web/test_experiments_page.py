@@ -332,7 +332,9 @@ def test_verdict_words_without_a_winner_and_with_two_treatments(
 
 def test_asks_for_an_admin_key(web: Api, page_factory: Any) -> None:
     page = page_factory(web.base_url, viewport=PHONE, admin_key=False)
-    page.goto("/#/experiments")
+    page.goto("/dashboard")
+    page.get_by_role("button", name="Experiments").click()  # the dashboard links here
+    page.wait_for_url("**/#/experiments")
     page.wait_for_selector("form.admin-key:not([hidden])")
     assert "Paste an admin key" in page.locator("#exp-message").inner_text()
     page.get_by_label("Experiments need a key with the admin scope").fill(TEST_MASTER_KEY)
