@@ -136,13 +136,16 @@ def csp_violation(text: str, errors: list[str]) -> None:
         errors.append("CSP: " + text)
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+def screenshot(
+    page: Any, name: str, *, directory: Path = SCREENSHOTS, full_page: bool = False
+) -> Path:
+    """Save a screenshot as a test artefact (``artifacts/screenshots``, gitignored, unless
+    ``directory`` says otherwise)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.png"
     # Let slide-in animations and fades settle, so the picture shows what a user sees.
     wait_in_page(page, "() => document.getAnimations().every(a => a.playState !== 'running')")
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

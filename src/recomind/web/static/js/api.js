@@ -12,6 +12,15 @@ export class ApiError extends Error {
   }
 }
 
+// A body that is not JSON (a proxy's error page) becomes a readable error, not a SyntaxError.
+function parseJson(text, status) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: `the server answered HTTP ${status} without a JSON body` };
+  }
+}
+
 async function send(method, path, body, headers, keepalive) {
   const init = { method, headers: { accept: "application/json", ...headers }, keepalive };
   if (body !== undefined) {
@@ -20,7 +29,7 @@ async function send(method, path, body, headers, keepalive) {
   }
   const res = await fetch(path, init);
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  const data = text ? parseJson(text, res.status) : null;
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
 }
@@ -90,4 +99,12 @@ export const api = {
   actions: (userId, actionType, limit = 20) =>
     request("GET", `/users/${enc(userId)}/actions?action_type=${actionType}&limit=${limit}`),
   stats: () => request("GET", "/api/stats", undefined, { as: "admin" }),
+  experiments: () => request("GET", "/experiments", undefined, { as: "admin" }),
+  experiment: (name) => request("GET", `/experiments/${enc(name)}`, undefined, { as: "admin" }),
+  experimentResults: (name) =>
+    request("GET", `/experiments/${enc(name)}/results`, undefined, { as: "admin" }),
+  stopExperiment: (name) =>
+    request("POST", `/experiments/${enc(name)}/stop`, {}, { as: "admin" }),
+  shipExperiment: (name, variant) =>
+    request("POST", `/experiments/${enc(name)}/ship`, variant ? { variant } : {}, { as: "admin" }),
 };

@@ -1,4 +1,5 @@
-// Charts drawn by hand (no libraries): a canvas bar chart and an SVG horizontal bar list.
+// Charts drawn by hand (no libraries): a canvas bar chart, an SVG horizontal bar list and an SVG
+// line chart.
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -89,5 +90,69 @@ export function svgBars(rows, { width = 480, rowHeight = 26 } = {}) {
     rect.append(title);
     svg.append(text, rect);
   });
+  return svg;
+}
+
+/** A round step (1, 2, 2.5 or 5 times a power of ten) of at least `raw`, for any scale. */
+function fineStep(raw) {
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const n = raw / mag;
+  return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 2.5 ? 2.5 : n <= 5 ? 5 : 10) * mag;
+}
+
+function svgEl(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text != null) el.textContent = text;
+  return el;
+}
+
+/**
+ * An SVG line chart: `series` of {name, color, points: [{x (ms), y}]} (null y: a gap), on one
+ * shared y axis labelled by `format`; each point is also a dot, so a one-hour series shows.
+ */
+export function svgLines(series, { width = 640, height = 220, format = String, xLabel = String } = {}) {
+  const pad = { left: 52, right: 12, top: 10, bottom: 24 };
+  const w = width - pad.left - pad.right;
+  const hgt = height - pad.top - pad.bottom;
+  const pts = series.flatMap((s) => s.points.filter((p) => p.y != null && Number.isFinite(p.y)));
+  const xs = pts.map((p) => p.x);
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs);
+  const yMax = Math.max(1e-9, ...pts.map((p) => p.y));
+  const step = fineStep((yMax * 1.05) / 4);
+  const yTop = step * Math.ceil((yMax * 1.05) / step);
+  const sx = (x) => pad.left + (x1 > x0 ? ((x - x0) / (x1 - x0)) * w : w / 2);
+  const sy = (y) => pad.top + hgt - (y / yTop) * hgt;
+  const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "svg-lines", role: "img" });
+  for (let i = 0; i * step <= yTop * 1.000001; i++) {
+    const v = i * step;
+    const y = sy(v);
+    svg.append(
+      svgEl("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "grid" }),
+      svgEl("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, format(v)),
+    );
+  }
+  if (pts.length) {
+    const one = x1 === x0; // one hour so far: its label under its dots
+    svg.append(svgEl("text", { x: one ? sx(x0) : pad.left, y: height - 6, "text-anchor": one ? "middle" : "start", class: "tick" }, xLabel(x0)));
+    if (!one) {
+      svg.append(svgEl("text", { x: width - pad.right, y: height - 6, "text-anchor": "end", class: "tick" }, xLabel(x1)));
+    }
+  }
+  for (const s of series) {
+    const g = svgEl("g", { class: "series", "data-series": s.name, stroke: s.color, fill: s.color });
+    const shown = s.points.filter((p) => p.y != null && Number.isFinite(p.y));
+    if (shown.length > 1) {
+      const d = shown.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(" ");
+      g.append(svgEl("polyline", { points: d, fill: "none", "stroke-width": 2 }));
+    }
+    for (const p of shown) {
+      const dot = svgEl("circle", { cx: sx(p.x), cy: sy(p.y), r: 3.5, class: "point" });
+      dot.append(svgEl("title", {}, `${s.name}, ${xLabel(p.x)}: ${format(p.y)}`));
+      g.append(dot);
+    }
+    svg.append(g);
+  }
   return svg;
 }

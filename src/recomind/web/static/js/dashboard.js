@@ -1,6 +1,7 @@
 // Operator dashboard: trending now, events per minute, cache hit rate, consumer lag, batch jobs,
 // online figures per source.
 
+import { adminKeyForm, refused } from "./admin_key.js";
 import { api } from "./api.js";
 import { adminKey, setAdminKey } from "./session.js";
 import { drawBars, svgBars } from "./chart.js";
@@ -24,32 +25,21 @@ export function mountDashboard(container) {
   const updated = h("p", { class: "muted", role: "status" });
   const online = onlinePanel();
   // The dashboard's data needs an admin key: pasted here, kept in this tab (sessionStorage).
-  const keyInput = h("input", {
-    id: "admin-key", name: "admin_key", type: "password", autocomplete: "off",
-    placeholder: "rmk_…", required: true,
-  });
-  const keyForm = h("form", { class: "panel admin-key", "aria-labelledby": "key-title", hidden: true },
-    h("h2", { id: "key-title" }, "Admin key"),
-    h("label", { for: "admin-key" }, "The dashboard needs a key with the admin scope (recomind demo prints one)"),
-    keyInput,
-    h("button", { type: "submit", class: "primary" }, "Use key"),
-  );
-  keyForm.addEventListener("submit", (e) => {
-    e.preventDefault();
-    setAdminKey(keyInput.value.trim());
-    keyInput.value = "";
-    refresh();
+  const keyForm = adminKeyForm({
+    label: "The dashboard needs a key with the admin scope (recomind demo prints one)",
+    onKey: () => refresh(),
   });
   const view = h("section", { class: "page dashboard", "aria-labelledby": "dash-title" },
     h("div", { class: "dash-head" },
       h("h1", { id: "dash-title" }, "Operator dashboard"),
-      h("div", { style: "display: flex; gap: 0.5rem" },
+      h("div", { class: "head-actions" },
+        h("button", { type: "button", class: "secondary", "data-route": "#/experiments" }, "Experiments"),
         h("button", { type: "button", class: "secondary", id: "forget-key", hidden: !adminKey(),
           "aria-label": "Forget the admin key", onclick: () => { setAdminKey(null); refresh(); } },
         "Forget key"),
         h("button", { type: "button", class: "secondary", "aria-label": "Refresh now", onclick: () => refresh() },
           "Refresh"))),
-    keyForm,
+    keyForm.el,
     h("div", { class: "tiles" },
       tile("Events / min", "stat-epm"),
       tile("Events (30 min)", "stat-events30"),
@@ -100,14 +90,14 @@ export function mountDashboard(container) {
     view.querySelector("#forget-key").hidden = !adminKey();
     try {
       render(await api.stats());
-      keyForm.hidden = true;
+      keyForm.hide();
     } catch (err) {
-      const refused = err.status === 401 || err.status === 403;
-      keyForm.hidden = !refused;
-      updated.textContent = refused
+      const denied = refused(err);
+      updated.textContent = denied
         ? (adminKey() ? "This key may not read the dashboard (it needs the admin scope)." : "Paste an admin key to see the dashboard.")
         : `Could not load stats: ${err.message}`;
-      if (refused) keyInput.focus();
+      if (denied) keyForm.show();
+      else keyForm.hide();
     }
   }
 

@@ -1,6 +1,7 @@
-// The app shell: a hash router over the feed, sign-in, profile and dashboard views.
+// The app shell: a hash router over the feed, sign-in, profile, dashboard and experiments views.
 
 import { mountDashboard } from "./dashboard.js";
+import { mountExperiment, mountExperiments } from "./experiments.js";
 import { mountFeed } from "./feed.js";
 import { mountProfile } from "./profile.js";
 import { currentUser, onSessionChange } from "./session.js";
@@ -11,17 +12,34 @@ const routes = {
   "#/signin": mountSignIn,
   "#/profile": mountProfile,
   "#/dashboard": mountDashboard,
+  "#/experiments": mountExperiments,
 };
+// `#/experiments/<name>`: one experiment (the name is URL-encoded in the hash).
+const EXPERIMENT = "#/experiments/";
+
+function resolve(hash) {
+  if (routes[hash]) return { hash, mount: routes[hash] };
+  if (hash.startsWith(EXPERIMENT) && hash.length > EXPERIMENT.length) {
+    let name = hash.slice(EXPERIMENT.length);
+    try {
+      name = decodeURIComponent(name);
+    } catch {
+      // a malformed escape: look the name up as written (the page says if it is unknown)
+    }
+    return { hash: "#/experiments", mount: (main) => mountExperiment(main, name) };
+  }
+  return { hash: "#/", mount: routes["#/"] };
+}
 
 const main = document.getElementById("main");
 let cleanup = () => {};
 
 function route() {
-  const hash = routes[location.hash] ? location.hash : "#/";
+  const { hash, mount } = resolve(location.hash);
   cleanup();
   main.replaceChildren();
   document.body.dataset.view = hash.slice(2) || "feed";
-  cleanup = routes[hash](main) || (() => {});
+  cleanup = mount(main) || (() => {});
   for (const b of document.querySelectorAll("[data-route]")) {
     if (b.classList.contains("brand")) continue;
     if (b.dataset.route === hash || (b.id === "nav-account" && hash === "#/signin")) {
