@@ -33,14 +33,19 @@ done
 cd "$work"
 export RECOMIND_DATABASE_URL="sqlite:///$work/base.db" RECOMIND_EVENT_BUS_URL="sqlite:///$work/bus.db"
 export RECOMIND_LAKE_URL="file://$work/lake" RECOMIND_MODEL_DIR="$work/models"
+# Auth is on by default: a bootstrap master key for this check (every call but the probes).
+export RECOMIND_MASTER_KEY="base-install-$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')"
 "$venv/bin/recomind" serve --port "$port" >"$work/serve.log" 2>&1 &
 server=$!
 base="http://127.0.0.1:$port"
 get() { "$venv/bin/python" - "$@" <<'PY'
-import sys, httpx
+import os, sys, httpx
 method, url = sys.argv[1], sys.argv[2]
 body = sys.argv[3] if len(sys.argv) > 3 else None
-r = httpx.request(method, url, content=body, headers={"content-type": "application/json"}, timeout=10)
+headers = {"content-type": "application/json"}
+if os.environ.get("SEND_KEY", "1") == "1":
+    headers["authorization"] = "Bearer " + os.environ["RECOMIND_MASTER_KEY"]
+r = httpx.request(method, url, content=body, headers=headers, timeout=10)
 print(r.status_code, r.text[:300])
 sys.exit(0 if r.status_code < 300 else 1)
 PY
@@ -52,6 +57,7 @@ for _ in $(seq 1 120); do
 done
 fail() { echo "base-install: $1" >&2; tail -n 40 "$work/serve.log" >&2; exit 1; }
 get GET "$base/healthz" || fail "/healthz did not answer 200"
+if SEND_KEY=0 get GET "$base/trending" >/dev/null; then fail "GET /trending answered without a credential"; fi
 get POST "$base/videos" '{"video_id":"v1","title":"Dog fails","url":"https://cdn.example/v1.mp4","tags":["funny"]}' || fail "POST /videos"
 get POST "$base/videos" '{"video_id":"v2","title":"Cat jumps","url":"https://cdn.example/v2.mp4","tags":["funny"]}' || fail "POST /videos"
 get POST "$base/video_action" '{"user_id":"u1","video_id":"v1","action_type":"like"}' || fail "POST /video_action"
@@ -66,4 +72,4 @@ grep -q "needs the 'ml' extra: pip install 'recomind\[ml\]'" "$work/train.log" |
   { cat "$work/train.log" >&2; fail "jobs run train did not name the ml extra"; }
 if grep -q "Traceback" "$work/train.log"; then cat "$work/train.log" >&2; fail "train printed a traceback"; fi
 get GET "$base/recommendations/u1" || fail "GET /recommendations/u1 after the failed train"
-echo "base-install: ok (healthz, catalogue, action, recommendations, trending; train names the ml extra)"
+echo "base-install: ok (healthz, 401 without a key, catalogue, action, recommendations, trending; train names the ml extra)"
