@@ -13,8 +13,6 @@ is stored with the user's cached list (``CompactList.tag``): a list cached for a
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from recomind.config import Settings
 from recomind.experiment_spec import Experiment
 from recomind.schemas import RecommendedVideo
+from recomind.serving.background_read import BackgroundRead
 from recomind.serving.fallback import CandidatePool, TagAffinityRanker
 from recomind.serving.ranker import Ranker
 from recomind.serving.trending import compute_trending
@@ -30,8 +29,6 @@ from recomind.storage.actions import HistoryItem
 from recomind.storage.engine import read_tx
 from recomind.storage.experiments import serving_state
 from recomind.storage.profiles import ProfileRow
-
-logger = logging.getLogger(__name__)
 
 SURFACE = "recommendations"
 
@@ -91,8 +88,7 @@ class Variants:
         self._running: dict[str, Experiment] = {}
         self._shipped: dict[str, Experiment] = {}
         self._read_at = -float("inf")
-        self._lock = threading.Lock()
-        self._reading = False
+        self._background = BackgroundRead(self.refresh, name="experiments", what="the experiments")
 
     def ranker(self, name: str, surface: str = SURFACE) -> Ranker:
         """The ranker a variant names: ``current`` is what the surface serves without an
@@ -112,7 +108,7 @@ class Variants:
     def arm(self, user_id: str, surface: str = SURFACE) -> Arm:
         """The user's arm now (a dict read and a hash; a stale registry starts a re-read)."""
         if time.monotonic() - self._read_at >= self.refresh_s:
-            self._refresh_soon()
+            self._background.start()
         running = self._running.get(surface)
         if running is None:
             shipped = self._shipped.get(surface)
@@ -123,22 +119,6 @@ class Variants:
 
     def running(self, surface: str = SURFACE) -> Experiment | None:
         return self._running.get(surface)
-
-    def _refresh_soon(self) -> None:
-        with self._lock:
-            if self._reading:
-                return
-            self._reading = True
-        threading.Thread(target=self._refresh_now, name="experiments", daemon=True).start()
-
-    def _refresh_now(self) -> None:
-        try:
-            self.refresh()
-        except Exception as exc:  # the database may be down: keep what we have
-            logger.warning("experiments: could not re-read the experiments: %r", exc)
-        finally:
-            with self._lock:
-                self._reading = False
 
     def forget(self) -> None:
         """Drop what was read: the next :meth:`arm` re-reads (tests, admin)."""

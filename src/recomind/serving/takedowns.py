@@ -9,8 +9,6 @@ or stores leaves them out, so a taken-down video is in no list within a second i
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
@@ -18,10 +16,9 @@ from typing import TypeVar
 from sqlalchemy import Engine
 
 from recomind.schemas import RecommendedVideo
+from recomind.serving.background_read import BackgroundRead
 from recomind.storage.engine import read_tx
 from recomind.storage.erasure import inactive_video_ids
-
-logger = logging.getLogger(__name__)
 
 V = TypeVar("V", bound=RecommendedVideo)
 
@@ -34,31 +31,14 @@ class Takedowns:
         self.refresh_s = refresh_s
         self._ids: frozenset[str] = frozenset()
         self._read_at = -float("inf")
-        self._lock = threading.Lock()
-        self._reading = False
+        self._background = BackgroundRead(self.refresh, name="takedowns", what="taken-down videos")
 
     @property
     def ids(self) -> frozenset[str]:
         """The taken-down ids now; starts a background re-read when they are old."""
         if time.monotonic() - self._read_at >= self.refresh_s:
-            self._refresh_soon()
+            self._background.start()
         return self._ids
-
-    def _refresh_soon(self) -> None:
-        with self._lock:
-            if self._reading:
-                return
-            self._reading = True
-        threading.Thread(target=self._refresh_now, name="takedowns", daemon=True).start()
-
-    def _refresh_now(self) -> None:
-        try:
-            self.refresh()
-        except Exception as exc:  # the database may be down: keep the last set
-            logger.warning("takedowns: could not re-read taken-down videos: %r", exc)
-        finally:
-            with self._lock:
-                self._reading = False
 
     def refresh(self) -> frozenset[str]:
         """Re-read the taken-down ids now (blocking)."""
