@@ -19,34 +19,23 @@ import pyarrow as pa
 
 from recomind.analytics._duckdb import connect
 from recomind.analytics.ab_stats import ALPHA, METRICS, UserTotals, difference, figures, verdict
+from recomind.analytics.online import outcomes_ctes
 from recomind.experiment_spec import Experiment
 
-_PER_IMPRESSION = """
+_PER_IMPRESSION = (
+    """
 WITH imp AS (
     SELECT served_at, request_id, user_id, position, video_id, variant
     FROM impressions WHERE starts_with(variant, $prefix)
-),
-joined AS (
-    SELECT i.request_id, i.position, e.action_type, e.watch_time_ms, d.duration_s
-    FROM events e
-    ASOF JOIN imp i
-      ON e.user_id = i.user_id AND e.video_id = i.video_id AND e.timestamp >= i.served_at
-    LEFT JOIN durations d ON d.video_id = e.video_id
-    WHERE e.timestamp - i.served_at <= to_microseconds(CAST($window_us AS BIGINT))
-),
-outcomes AS (
-    SELECT request_id, position,
-           bool_or(action_type = 'like') AS liked,
-           bool_or(action_type = 'skip') AS skipped,
-           max(CASE WHEN action_type = 'view' AND duration_s > 0 AND watch_time_ms IS NOT NULL
-                    THEN least(watch_time_ms / 1000.0 / duration_s, 1.0) END) AS watched
-    FROM joined GROUP BY request_id, position
-)
+),"""
+    + outcomes_ctes("imp")
+    + """
 SELECT substr(i.variant, length($prefix) + 1) AS variant, i.user_id, i.served_at,
        coalesce(o.liked, false)::INT AS liked, coalesce(o.skipped, false)::INT AS skipped,
        coalesce(o.watched, 0.0) AS watched
 FROM imp i LEFT JOIN outcomes o ON o.request_id = i.request_id AND o.position = i.position
 """
+)
 
 _PER_USER = """
 SELECT variant, user_id, min(served_at) AS first_at, count(*) AS impressions,

@@ -16,11 +16,16 @@ import pyarrow as pa
 
 from recomind.analytics._duckdb import connect
 
-_QUERY = """
-WITH joined AS (
+
+def outcomes_ctes(impressions: str) -> str:
+    """The ``joined`` and ``outcomes`` CTEs over the relation ``impressions``: each action
+    joined to the newest impression before it (``$window_us``), then per impression whether
+    it was liked, skipped and how much of it was watched. Shared by the experiment results."""
+    return f"""
+joined AS (
     SELECT i.request_id, i.position, e.action_type, e.watch_time_ms, d.duration_s
     FROM events e
-    ASOF JOIN impressions i
+    ASOF JOIN {impressions} i
       ON e.user_id = i.user_id AND e.video_id = i.video_id AND e.timestamp >= i.served_at
     LEFT JOIN durations d ON d.video_id = e.video_id
     WHERE e.timestamp - i.served_at <= to_microseconds(CAST($window_us AS BIGINT))
@@ -32,7 +37,13 @@ outcomes AS (
            max(CASE WHEN action_type = 'view' AND duration_s > 0 AND watch_time_ms IS NOT NULL
                     THEN least(watch_time_ms / 1000.0 / duration_s, 1.0) END) AS watched
     FROM joined GROUP BY request_id, position
-)
+)"""
+
+
+_QUERY = (
+    "WITH"
+    + outcomes_ctes("impressions")
+    + """
 SELECT i.source,
        count(*) AS impressions,
        count(*) FILTER (WHERE o.liked) AS likes,
@@ -43,6 +54,7 @@ FROM impressions i
 LEFT JOIN outcomes o ON o.request_id = i.request_id AND o.position = i.position
 GROUP BY i.source ORDER BY i.source
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
